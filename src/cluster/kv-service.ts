@@ -1,0 +1,47 @@
+/**
+ * What a front end (HTTP, RESP, embedded) asks of a node. The coordinator implements it; front ends
+ * translate their protocol to these calls and RingkvError codes back to their protocol.
+ */
+export interface ReadOptions {
+  /** replicas that must answer; 1 <= r <= n; default from config (2) */
+  r?: number;
+  timeoutMs?: number;
+}
+
+export interface WriteOptions {
+  /** replicas that must acknowledge; 1 <= w <= n; default from config (2) */
+  w?: number;
+  timeoutMs?: number;
+  /** opaque causal-context token from an earlier read; absent = concurrent with what exists */
+  context?: string;
+}
+
+/** One live (non-tombstone) version as a front end sees it. */
+export interface SiblingView {
+  kind: 'bytes' | 'counter';
+  /** bytes as written; for a counter, its decimal value as ASCII */
+  value: Uint8Array;
+  /** hybrid logical timestamp and writer, for the documented last-writer-wins pick */
+  hlcWallMs: number;
+  hlcLogical: number;
+  writer: string;
+}
+
+export interface GetResult {
+  /** live siblings, in a deterministic order (oldest HLC first); empty = not found / tombstone */
+  siblings: SiblingView[];
+  /** token to pass back on the next write to supersede what this read saw ('' when nothing existed) */
+  context: string;
+}
+
+export interface PutResult {
+  context: string;
+}
+
+export interface KvService {
+  get(key: Uint8Array, opts?: ReadOptions): Promise<GetResult>;
+  put(key: Uint8Array, value: Uint8Array, opts?: WriteOptions): Promise<PutResult>;
+  delete(key: Uint8Array, opts?: WriteOptions): Promise<void>;
+  /** PN-counter add (delta may be negative); resolves with the counter's value after the write */
+  increment(key: Uint8Array, delta: bigint, opts?: Omit<WriteOptions, 'context'>): Promise<bigint>;
+}
