@@ -1,0 +1,123 @@
+/**
+ * The one validated configuration schema of a ringkv node. Every field has a default (documented with
+ * `@default`) and a `.describe()` text that the CLI reuses for `--help`. Sources are merged by
+ * src/config/load.ts: defaults < config file < RINGKV_* environment < command-line flags.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+
+/** One other member of the cluster, as listed in `peers`. */
+export const peerSchema = z.strictObject({
+  /** node id, unique in the cluster */
+  id: z.string().min(1).max(64),
+  /** host:port of the peer's internode (TCP) listener */
+  address: hostPort,
+  /** host:port of the peer's HTTP API, shown by /cluster/members @default undefined */
+  httpAddress: hostPort.optional(),
+  /** rack / data-centre label @default undefined */
+  zone: z.string().min(1).optional(),
+  /** relative share of partitions @default 1 */
+  weight: z.number().positive().default(1),
+});
+
+export type PeerConfig = z.infer<typeof peerSchema>;
+
+export const ENGINE_KINDS = ['lsm', 'memory'] as const;
+export const COMMITLOG_SYNC_MODES = ['batch', 'periodic'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const configFields = {
+  /** this node's id, unique in the cluster @default "n1" */
+  nodeId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('n1')
+    .describe('this node\'s id, unique in the cluster'),
+  /** address the HTTP, internode and RESP listeners bind to and that peers reach @default "127.0.0.1" */
+  host: z.string().min(1).default('127.0.0.1').describe('address to bind and to advertise to peers'),
+  /** HTTP API port @default 8001 */
+  httpPort: port.default(8001).describe('HTTP API port'),
+  /** internode TCP port @default 9001 */
+  internalPort: port.default(9001).describe('internode TCP port'),
+  /** RESP (Redis protocol) port; 0 turns RESP off @default 6381 */
+  respPort: port.default(6381).describe('RESP (Redis protocol) port, 0 = off'),
+  /** where the storage engine keeps its files @default "./data/<nodeId>" */
+  dataDir: z.string().min(1).optional().describe('data directory (default ./data/<nodeId>)'),
+  /** storage engine: the log-structured engine on disk or an in-memory map @default "memory" */
+  engine: z.enum(ENGINE_KINDS).default('memory').describe('storage engine: lsm | memory'),
+  /** commit log durability: group commit acked after fsync, or fsync every 10 ms @default "batch" */
+  commitlogSync: z.enum(COMMITLOG_SYNC_MODES).default('batch').describe('commit log sync: batch | periodic'),
+  /** the other members (this node may be listed too; its own entry is ignored) @default [] */
+  peers: z.array(peerSchema).default([])
+    .describe('other members: id@host:port[?http=host:port&zone=z&weight=1], comma separated, or a JSON array'),
+  /** this node's rack / data-centre label @default undefined */
+  zone: z.string().min(1).optional().describe('this node\'s zone (rack / data centre)'),
+  /** this node's relative share of partitions @default 1 */
+  weight: z.number().positive().default(1).describe('this node\'s relative share of partitions'),
+  /** partitions on the ring (Q), a power of two @default 256 */
+  partitions: z.number().int().min(1).max(65536).default(256)
+    .refine((q) => (q & (q - 1)) === 0, 'must be a power of two').describe('partitions on the ring (power of two)'),
+  /** replicas per key (N) @default 3 */
+  n: z.number().int().min(1).max(16).default(3).describe('replicas per key (N)'),
+  /** default read quorum (R), 1..n @default 2 */
+  r: z.number().int().min(1).default(2).describe('default read quorum (R)'),
+  /** default write quorum (W), 1..n @default 2 */
+  w: z.number().int().min(1).default(2).describe('default write quorum (W)'),
+  /** default per-request timeout in milliseconds @default 5000 */
+  requestTimeoutMs: z.number().int().min(1).max(600_000).default(5000).describe('default request timeout (ms)'),
+  /** largest key accepted, in bytes @default 1024 */
+  maxKeyBytes: z.number().int().min(1).max(65536).default(1024).describe('largest key (bytes)'),
+  /** largest value accepted, in bytes @default 1048576 */
+  maxValueBytes: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest value (bytes)'),
+  /** log a warning when a key holds more siblings than this @default 25 */
+  siblingWarnCount: z.number().int().min(1).default(25).describe('warn past this many siblings'),
+  /** refuse a write that would leave more siblings than this @default 100 */
+  siblingLimitCount: z.number().int().min(1).default(100).describe('refuse writes past this many siblings'),
+  /** prune version-vector entries past this count... @default 50 */
+  vclockPruneCount: z.number().int().min(1).default(50).describe('prune version vectors past this many entries'),
+  /** ...when they are older than this (ms) @default 86400000 */
+  vclockPruneAgeMs: z.number().int().min(0).default(86_400_000).describe('...when entries are older than this (ms)'),
+  /** log level @default "info" */
+  logLevel: z.enum(LOG_LEVELS).default('info').describe('log level: trace | debug | info | warn | error | fatal | silent'),
+  /** when set, HTTP (Authorization: Bearer) and RESP (AUTH) require it @default undefined */
+  password: z.string().min(1).optional().describe('require this password on HTTP (Bearer) and RESP (AUTH)'),
+} as const;
+
+export type ConfigFieldName = keyof typeof configFields;
+
+export const configSchema = z
+  .strictObject(configFields)
+  .superRefine((c, ctx) => {
+    for (const field of ['r', 'w'] as const) {
+      if (c[field] > c.n) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `must be at most n (${c.n})` });
+      }
+    }
+    if (c.siblingWarnCount > c.siblingLimitCount) {
+      ctx.addIssue({ code: 'custom', path: ['siblingWarnCount'], message: `must be at most siblingLimitCount (${c.siblingLimitCount})` });
+    }
+    const ids = new Set<string>();
+    c.peers.forEach((p, i) => {
+      if (ids.has(p.id)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'id'], message: `duplicate peer id "${p.id}"` });
+      ids.add(p.id);
+    });
+  })
+  .transform((c) => ({ ...c, dataDir: c.dataDir ?? `./data/${c.nodeId}` }));
+
+/** A fully validated and defaulted node configuration. */
+export type RingkvConfig = z.output<typeof configSchema>;
+/** What a config file (or any partial source) may contain. */
+export type RingkvConfigInput = z.input<typeof configSchema>;
+
+/** The kind of value a field holds, so string sources (env, flags) can be converted before validation. */
+export type FieldKind = 'string' | 'number' | 'peers';
+
+export function fieldKind(name: ConfigFieldName): FieldKind {
+  if (name === 'peers') return 'peers';
+  let t: any = configFields[name];
+  while (t.def.type === 'default' || t.def.type === 'optional' || t.def.type === 'pipe') t = t.def.innerType ?? t.def.in;
+  return t.def.type === 'number' ? 'number' : 'string';
+}
+
+export function fieldDescription(name: ConfigFieldName): string {
+  return configFields[name].description ?? name;
+}
