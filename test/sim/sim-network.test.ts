@@ -1,0 +1,164 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { RingkvError } from '../../src/core/errors.js';
+import type { Clock, Message } from '../../src/cluster/runtime.js';
+import { Simulation } from '../../src/sim/simulation.js';
+import { SimNetwork, type NetworkFaults } from '../../src/sim/sim-network.js';
+import { ScopedClock } from '../../src/sim/virtual-clock.js';
+
+/** A tiny "node": echoes, counts deliveries, fails on demand. */
+function echoNode(net: SimNetwork, id: string, clock: Clock = net.sim.clock) {
+  const t = net.attach(id, clock);
+  const received: Message[] = [];
+  t.onRequest(async (from, msg) => {
+    received.push(msg);
+    if (msg.type === 'fail') throw new RingkvError('QUORUM_NOT_MET', 'only 1 of 2', { got: 1 });
+    if (msg.type === 'crash-me') throw new Error('plain error');
+    if (msg.type === 'error-reply') return { type: 'error', code: 'NOT_FOUND', message: 'nope' };
+    if (msg.type === 'mutate') (msg.payload as number[]).push(99);
+    return { type: 'echo', from, to: id, payload: msg.payload };
+  });
+  return { t, received };
+}
+
+function setup(faults: Partial<NetworkFaults> = {}, seed = 1) {
+  const sim = new Simulation({ seed });
+  const net = new SimNetwork(sim, faults);
+  return { sim, net };
+}
+
+async function outcome<T>(sim: Simulation, p: Promise<T>, maxMs = 60_000): Promise<{ value?: T; error?: unknown }> {
+  let done: { value?: T; error?: unknown } | undefined;
+  p.then(
+    (value) => (done = { value }),
+    (error: unknown) => (done = { error }),
+  );
+  await sim.runUntil(() => done !== undefined, maxMs);
+  assert.ok(done, 'request never settled');
+  return done;
+}
+
+test('request resolves with the handler reply; messages are copies', async () => {
+  const { sim, net } = setup();
+  const a = echoNode(net, 'a');
+  const b = echoNode(net, 'b');
+  const payload = [1, 2];
+  const r = await outcome(sim, a.t.request('b', { type: 'mutate', payload }, 1000));
+  assert.deepEqual(r.value, { type: 'echo', from: 'a', to: 'b', payload: [1, 2, 99] });
+  assert.deepEqual(payload, [1, 2], 'the receiver changed the sender object');
+  assert.notEqual(b.received[0].payload, payload);
+  assert.ok(sim.elapsedMs >= 2, 'a round trip takes at least two base latencies');
+});
+
+test('handler errors reject the caller with an equal RingkvError; error replies too', async () => {
+  const { sim, net } = setup();
+  const a = echoNode(net, 'a');
+  echoNode(net, 'b');
+  const r1 = await outcome(sim, a.t.request('b', { type: 'fail' }, 1000));
+  assert.ok(r1.error instanceof RingkvError);
+  assert.equal(r1.error.code, 'QUORUM_NOT_MET');
+  assert.equal(r1.error.message, 'only 1 of 2');
+  assert.deepEqual(r1.error.details, { got: 1 });
+  const r2 = await outcome(sim, a.t.request('b', { type: 'crash-me' }, 1000));
+  assert.equal((r2.error as RingkvError).code, 'INTERNAL');
+  const r3 = await outcome(sim, a.t.request('b', { type: 'error-reply' }, 1000));
+  assert.equal((r3.error as RingkvError).code, 'NOT_FOUND');
+});
+
+test('total loss times out in virtual time; a partition cuts both ways and heal restores', async () => {
+  const lossy = setup({ dropProbability: 1 });
+  const a = echoNode(lossy.net, 'a');
+  echoNode(lossy.net, 'b');
+  const r = await outcome(lossy.sim, a.t.request('b', { type: 'ping' }, 750));
+  assert.equal((r.error as RingkvError).code, 'TIMEOUT');
+  assert.equal(lossy.sim.elapsedMs, 750);
+
+  const { sim, net } = setup();
+  const x = echoNode(net, 'x');
+  const y = echoNode(net, 'y');
+  echoNode(net, 'z');
+  net.partition(['x']);
+  assert.equal(((await outcome(sim, x.t.request('y', { type: 'ping' }, 500))).error as RingkvError).code, 'TIMEOUT');
+  assert.equal(((await outcome(sim, y.t.request('x', { type: 'ping' }, 500))).error as RingkvError).code, 'TIMEOUT');
+  assert.ok((await outcome(sim, y.t.request('z', { type: 'ping' }, 500))).value, 'same side still talks');
+  net.heal();
+  assert.ok((await outcome(sim, x.t.request('y', { type: 'ping' }, 500))).value);
+});
+
+test('duplication delivers a request twice but the caller sees one reply', async () => {
+  const { sim, net } = setup({ duplicateProbability: 1 });
+  const a = echoNode(net, 'a');
+  const b = echoNode(net, 'b');
+  const r = await outcome(sim, a.t.request('b', { type: 'ping', payload: 1 }, 1000));
+  assert.ok(r.value);
+  await sim.runFor(1000);
+  assert.equal(b.received.length, 2);
+  assert.ok(net.stats.duplicated >= 1);
+});
+
+test('random latency reorders one-way messages', async () => {
+  const { sim, net } = setup({ latencyTailMeanMs: 20 });
+  const a = echoNode(net, 'a');
+  const b = echoNode(net, 'b');
+  for (let i = 0; i < 50; i++) a.t.send('b', { type: 'seq', payload: i });
+  await sim.runFor(5000);
+  const order = b.received.map((m) => m.payload as number);
+  assert.equal(order.length, 50);
+  assert.notDeepEqual(order, [...order].sort((p, q) => p - q), 'no reordering at all');
+});
+
+test('crash: requests to it time out or are refused; it answers nothing; restart brings a new incarnation', async () => {
+  const { sim, net } = setup({ refuseProbability: 0.5 });
+  const a = echoNode(net, 'a');
+  const scoped = new ScopedClock(sim.clock);
+  const b = echoNode(net, 'b', scoped);
+  net.crash('b');
+  scoped.kill();
+  assert.equal(net.isUp('b'), false);
+  const codes = new Set<string>();
+  for (let i = 0; i < 20; i++) codes.add(((await outcome(sim, a.t.request('b', { type: 'ping' }, 300))).error as RingkvError).code);
+  assert.deepEqual([...codes].sort(), ['PEER_UNREACHABLE', 'TIMEOUT']);
+  assert.equal(b.received.length, 0);
+  // the dead incarnation's own calls never settle
+  let settled = false;
+  b.t.request('a', { type: 'ping' }, 100).then(() => (settled = true), () => (settled = true));
+  await sim.runFor(1000);
+  assert.equal(settled, false);
+  const b2 = echoNode(net, 'b');
+  assert.ok((await outcome(sim, a.t.request('b', { type: 'ping' }, 300))).value);
+  assert.equal(b2.received.length, 1);
+});
+
+test('a reply in flight to a crashed caller is dropped; close() rejects pending requests', async () => {
+  const { sim, net } = setup({ latencyBaseMs: 10, latencyTailMeanMs: 0 });
+  const a = echoNode(net, 'a');
+  echoNode(net, 'b');
+  const p = a.t.request('b', { type: 'ping' }, 1000);
+  let settled = false;
+  p.then(() => (settled = true), () => (settled = true));
+  await sim.runFor(15); // request delivered, reply on the wire
+  net.crash('a');
+  await sim.runFor(2000);
+  assert.equal(settled, false);
+
+  const c = echoNode(net, 'c');
+  const q = c.t.request('b', { type: 'ping' }, 1000);
+  await c.t.close();
+  await assert.rejects(q, (e: unknown) => e instanceof RingkvError && e.code === 'PEER_UNREACHABLE');
+  await assert.rejects(c.t.request('b', { type: 'ping' }, 1000), (e: unknown) => e instanceof RingkvError && e.code === 'PEER_UNREACHABLE');
+});
+
+test('the same seed gives the same trace; another seed a different one', async () => {
+  async function run(seed: number): Promise<string> {
+    const { sim, net } = setup({ dropProbability: 0.2, duplicateProbability: 0.2, latencyTailMeanMs: 10 }, seed);
+    const nodes = ['a', 'b', 'c'].map((id) => echoNode(net, id));
+    for (let i = 0; i < 30; i++) {
+      const from = nodes[i % 3];
+      void from.t.request(['a', 'b', 'c'][(i + 1 + (i % 2)) % 3], { type: 'ping', payload: i }, 200).catch(() => {});
+    }
+    await sim.runFor(1000);
+    return sim.traceDigest();
+  }
+  assert.equal(await run(11), await run(11));
+  assert.notEqual(await run(11), await run(12));
+});
