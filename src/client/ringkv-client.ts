@@ -1,0 +1,155 @@
+/**
+ * A small client for the ringkv HTTP API over the global fetch. Give it one node's URL or several:
+ * requests rotate over the nodes (any node coordinates any key) and move on to the next node when
+ * one cannot be reached. Every error the server sends arrives as a RingkvClientError with the
+ * server's code, message and status.
+ */
+import { encodeKeyForPath } from './key-path.js';
+
+export interface RingkvClientOptions {
+  /** e.g. 'http://127.0.0.1:8001', or several nodes */
+  url: string | string[];
+  /** client-side limit on each request, including the server's own timeout @default 10000 */
+  timeoutMs?: number;
+  /** sent as `Authorization: Bearer <password>` */
+  password?: string;
+}
+
+export interface GetOptions {
+  /** replicas that must answer (1..n) */
+  r?: number;
+  /** the server's per-request timeout */
+  timeoutMs?: number;
+}
+
+export interface WriteOptions {
+  /** replicas that must acknowledge (1..n) */
+  w?: number;
+  timeoutMs?: number;
+  /** the context of an earlier read: this write supersedes what that read saw */
+  context?: string;
+}
+
+export interface GetResponse {
+  /** false when no live value exists (never written, or deleted) */
+  found: boolean;
+  /** the live values: one normally, several when writes were concurrent (siblings) */
+  siblings: Uint8Array[];
+  /** pass it back on the next write of this key ('' when nothing ever existed) */
+  context: string;
+}
+
+export class RingkvClientError extends Error {
+  constructor(
+    /** the server's error code (e.g. QUORUM_NOT_MET), or UNREACHABLE when no node answered */
+    readonly code: string,
+    message: string,
+    /** HTTP status; 0 when no node answered */
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'RingkvClientError';
+  }
+}
+
+const CONTEXT_HEADER = 'x-ringkv-context';
+
+export class RingkvClient {
+  private readonly urls: string[];
+  private readonly timeoutMs: number;
+  private readonly authorization: string | undefined;
+  private next = 0;
+
+  constructor(opts: RingkvClientOptions) {
+    this.urls = (Array.isArray(opts.url) ? opts.url : [opts.url]).map((u) => u.replace(/\/+$/, ''));
+    if (this.urls.length === 0) throw new Error('RingkvClient needs at least one node URL');
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.authorization = opts.password === undefined ? undefined : `Bearer ${opts.password}`;
+  }
+
+  async get(key: string | Uint8Array, opts: GetOptions = {}): Promise<GetResponse> {
+    const res = await this.request('GET', kvPath(key, { r: opts.r, timeout_ms: opts.timeoutMs }), {});
+    const context = res.headers.get(CONTEXT_HEADER) ?? '';
+    if (res.status === 200) return { found: true, siblings: [new Uint8Array(await res.arrayBuffer())], context };
+    if (res.status === 300) {
+      const body = (await res.json()) as { context: string; siblings: { value: string }[] };
+      return { found: true, siblings: body.siblings.map((s) => new Uint8Array(Buffer.from(s.value, 'base64'))), context: body.context };
+    }
+    if (res.status === 404) {
+      const error = await errorOf(res);
+      if (error.code === 'NOT_FOUND') return { found: false, siblings: [], context };
+      throw error;
+    }
+    throw await errorOf(res);
+  }
+
+  async put(key: string | Uint8Array, value: string | Uint8Array, opts: WriteOptions = {}): Promise<{ context: string }> {
+    const body = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (opts.context) headers[CONTEXT_HEADER] = opts.context;
+    const res = await this.request('PUT', kvPath(key, { w: opts.w, timeout_ms: opts.timeoutMs }), headers, body);
+    if (res.status !== 204) throw await errorOf(res);
+    await res.arrayBuffer();
+    return { context: res.headers.get(CONTEXT_HEADER) ?? '' };
+  }
+
+  async delete(key: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (opts.context) headers[CONTEXT_HEADER] = opts.context;
+    const res = await this.request('DELETE', kvPath(key, { w: opts.w, timeout_ms: opts.timeoutMs }), headers);
+    if (res.status !== 204) throw await errorOf(res);
+    await res.arrayBuffer();
+  }
+
+  async health(): Promise<{ node: string; status: string }> {
+    return this.json('/health');
+  }
+
+  async members(): Promise<Record<string, unknown>[]> {
+    return this.json('/cluster/members');
+  }
+
+  async ring(): Promise<Record<string, unknown>> {
+    return this.json('/cluster/ring');
+  }
+
+  private async json<T>(path: string): Promise<T> {
+    const res = await this.request('GET', path, {});
+    if (res.status !== 200) throw await errorOf(res);
+    return (await res.json()) as T;
+  }
+
+  /** Tries each node once, starting with the next in rotation, until one answers at all. */
+  private async request(method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Response> {
+    if (this.authorization) headers.authorization = this.authorization;
+    const start = this.next;
+    this.next = (this.next + 1) % this.urls.length;
+    let lastError: unknown;
+    for (let i = 0; i < this.urls.length; i++) {
+      const url = this.urls[(start + i) % this.urls.length];
+      try {
+        return await fetch(url + path, { method, headers, ...(body ? { body: body as unknown as BodyInit } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    const reason = lastError instanceof Error ? ((lastError.cause as Error | undefined)?.message ?? lastError.message) : String(lastError);
+    throw new RingkvClientError('UNREACHABLE', `no node answered ${method} ${path} (${this.urls.join(', ')}): ${reason}`, 0);
+  }
+}
+
+function kvPath(key: string | Uint8Array, query: Record<string, number | undefined>): string {
+  const params = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  return `/kv/${encodeKeyForPath(key)}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+}
+
+async function errorOf(res: Response): Promise<RingkvClientError> {
+  const text = await res.text();
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code) return new RingkvClientError(parsed.error.code, parsed.error.message ?? '', res.status);
+  } catch {
+    // not our JSON shape: fall through
+  }
+  return new RingkvClientError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
+}
