@@ -1,0 +1,88 @@
+import { CowBTree, type BTreeCursor, type BTreeSnapshot } from './cow-btree.js';
+
+/**
+ * One version of one key in memory. `value === null` is a tombstone, written at `tsMs` (tombstones
+ * keep their write time so compaction can reap them once the grace period has passed). `seq` orders
+ * writes: an older write that completes its commit-log append late never overwrites a newer one.
+ */
+export interface MemEntry {
+  readonly value: Uint8Array | null;
+  readonly tsMs: number;
+  readonly seq: number;
+}
+
+/** Rough per-entry bookkeeping cost beyond key and value bytes (tree slots, entry object). */
+const ENTRY_OVERHEAD_BYTES = 64;
+
+/**
+ * The in-memory table: an ordered map from internal key to its newest entry, plus its size estimate.
+ * The active memtable takes writes; when full it is frozen and flushed to an SSTable while a fresh
+ * one takes over. Writes whose commit-log append is still in flight are counted in `pendingWrites`,
+ * so a flush waits for them (they belong to the commit-log segment this memtable covers).
+ */
+export class Memtable {
+  private readonly tree = new CowBTree<MemEntry>();
+  private bytes = 0;
+  private pending = 0;
+  private drainWaiters: (() => void)[] = [];
+  /** Set when frozen: the commit-log segment that holds every write of this memtable. */
+  segmentId = -1;
+  /** commit-log bytes written for this memtable (for stats) */
+  logBytes = 0;
+
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.tree.size;
+  }
+
+  get pendingWrites(): number {
+    return this.pending;
+  }
+
+  get(key: string): MemEntry | undefined {
+    return this.tree.get(key);
+  }
+
+  apply(key: string, entry: MemEntry): void {
+    const previous = this.tree.get(key);
+    if (previous !== undefined) {
+      if (previous.seq > entry.seq) return;
+      this.bytes -= previous.value === null ? 8 : previous.value.length;
+    } else {
+      this.bytes += key.length + ENTRY_OVERHEAD_BYTES;
+    }
+    this.bytes += entry.value === null ? 8 : entry.value.length;
+    this.tree.set(key, entry);
+  }
+
+  beginWrite(): void {
+    this.pending++;
+  }
+
+  endWrite(): void {
+    this.pending--;
+    if (this.pending === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once no commit-log append for this memtable is in flight. */
+  drained(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  snapshot(): BTreeSnapshot<MemEntry> {
+    return this.tree.snapshot();
+  }
+
+  /** Only for a memtable nobody writes to any more (frozen). */
+  cursor(fromKey?: string): BTreeCursor<MemEntry> {
+    return this.tree.cursor(fromKey);
+  }
+}
