@@ -1,0 +1,363 @@
+/**
+ * One TCP connection to a peer, multiplexed: many requests in flight, matched to replies by id, and
+ * requests from the peer served on the same connection. It knows nothing of which connection the
+ * transport prefers; it reports hello, requests, one-way messages and its close to the transport.
+ */
+import type { Socket } from 'node:net';
+import { RingkvError } from '../core/errors.js';
+import type { NodeId } from '../core/member.js';
+import type { Logger, Message } from '../cluster/runtime.js';
+import { encodeFrame, FrameDecoder } from './frame-codec.js';
+import {
+  errorEnvelope,
+  errorFromWire,
+  helloEnvelope,
+  isMessage,
+  KIND_ERR,
+  KIND_HELLO,
+  KIND_MSG,
+  KIND_REQ,
+  KIND_RES,
+  oneWayEnvelope,
+  parseEnvelope,
+  PROTOCOL_VERSION,
+  replyEnvelope,
+  requestEnvelope,
+  type Envelope,
+} from './envelope.js';
+
+export interface ConnectionEvents {
+  /** the peer said who it is; return false to refuse the connection */
+  onHello(conn: PeerConnection): boolean;
+  onRequest(conn: PeerConnection, id: number, message: Message): void;
+  onOneWay(conn: PeerConnection, message: Message): void;
+  /** called once, synchronously when the connection is given up (pending requests already rejected) */
+  onClose(conn: PeerConnection): void;
+}
+
+export interface PeerConnectionOptions {
+  socket: Socket;
+  selfId: NodeId;
+  /** set when we dialled: the node we meant to reach (its hello must say so) */
+  dialedPeer?: NodeId;
+  /** for messages: host:port of the other end */
+  remoteAddress: string;
+  maxFrameBytes: number;
+  /** above this many bytes waiting to be written, new requests and one-way messages are refused */
+  maxOutboundBytes: number;
+  /** the peer's hello (and, when dialling, the TCP connect) must arrive within this */
+  handshakeTimeoutMs: number;
+  logger: Logger;
+  events: ConnectionEvents;
+}
+
+interface PendingRequest {
+  resolve: (reply: Message) => void;
+  reject: (error: RingkvError) => void;
+  timer: NodeJS.Timeout;
+  timeoutMs: number;
+  type: string;
+}
+
+/** Frames queued in one tick are written together; past this many bytes they go out at once. */
+const FLUSH_NOW_BYTES = 256 * 1024;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class PeerConnection {
+  readonly dialedBySelf: boolean;
+  readonly remoteAddress: string;
+  /** the peer's node id: known up front when dialling, from its hello otherwise */
+  peerId: NodeId | undefined;
+  helloReceived = false;
+  /** no new outgoing requests; closes itself once the ones in flight are answered */
+  retiring = false;
+  closed = false;
+  /** why the connection ended, for the errors of later callers */
+  closeReason = '';
+
+  private readonly socket: Socket;
+  private readonly selfId: NodeId;
+  private readonly decoder: FrameDecoder;
+  private readonly maxFrameBytes: number;
+  private readonly maxOutboundBytes: number;
+  private readonly logger: Logger;
+  private readonly events: ConnectionEvents;
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextRequestId = 1;
+  private outQueue: Buffer[] = [];
+  private outQueueBytes = 0;
+  private flushScheduled = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private socketErrorCode: string | undefined;
+
+  constructor(options: PeerConnectionOptions) {
+    this.socket = options.socket;
+    this.selfId = options.selfId;
+    this.dialedBySelf = options.dialedPeer !== undefined;
+    this.peerId = options.dialedPeer;
+    this.remoteAddress = options.remoteAddress;
+    this.maxFrameBytes = options.maxFrameBytes;
+    this.maxOutboundBytes = options.maxOutboundBytes;
+    this.logger = options.logger;
+    this.events = options.events;
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true, 10_000);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.socketErrorCode = err.code ?? err.message;
+    });
+    this.socket.on('close', () => {
+      const cause = this.socketErrorCode ?? 'closed by peer';
+      this.markClosed(this.dialedBySelf && !this.helloReceived ? `could not be established (${cause})` : `lost (${cause})`);
+    });
+    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(options.handshakeTimeoutMs), options.handshakeTimeoutMs);
+    // The dialler speaks first; requests queued behind the hello are pipelined, not held back.
+    if (this.dialedBySelf) this.enqueue(encodeFrame(helloEnvelope(this.selfId), this.maxFrameBytes));
+  }
+
+  /** usable for new outgoing requests */
+  get usable(): boolean {
+    return !this.closed && !this.retiring;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** bytes queued by us and not yet taken by the kernel */
+  get outboundBytes(): number {
+    return this.outQueueBytes + this.socket.writableLength;
+  }
+
+  private describePeer(): string {
+    return this.peerId ?? this.remoteAddress;
+  }
+
+  private unreachable(why: string): RingkvError {
+    return new RingkvError('PEER_UNREACHABLE', `peer ${this.describePeer()} unreachable: ${why}`, { peer: this.peerId });
+  }
+
+  request(message: Message, timeoutMs: number): Promise<Message> {
+    if (this.closed) return Promise.reject(this.unreachable(`connection ${this.closeReason}`));
+    if (this.outboundBytes > this.maxOutboundBytes) {
+      return Promise.reject(this.unreachable(`send buffer full (${this.outboundBytes} bytes waiting, limit ${this.maxOutboundBytes})`));
+    }
+    const id = this.nextRequestId++;
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(requestEnvelope(id, message), this.maxFrameBytes);
+    } catch (e) {
+      return Promise.reject(e instanceof RingkvError ? e : new RingkvError('INTERNAL', `cannot encode ${message.type}: ${String(e)}`));
+    }
+    const delayMs = Math.min(Math.max(1, timeoutMs), MAX_TIMER_MS);
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(this.onRequestTimeout, delayMs, id);
+      this.pending.set(id, { resolve, reject, timer, timeoutMs, type: message.type });
+      this.enqueue(frame);
+    });
+  }
+
+  /** fire and forget; false when dropped (closed or send buffer full) */
+  sendOneWay(message: Message): boolean {
+    if (this.closed || this.outboundBytes > this.maxOutboundBytes) return false;
+    try {
+      this.enqueue(encodeFrame(oneWayEnvelope(message), this.maxFrameBytes));
+      return true;
+    } catch (e) {
+      this.logger.warn({ peer: this.peerId, type: message.type, err: String(e) }, 'dropping one-way message that cannot be encoded');
+      return false;
+    }
+  }
+
+  sendReply(id: number, reply: unknown): void {
+    if (this.closed) return;
+    if (!isMessage(reply)) {
+      this.sendError(id, new RingkvError('INTERNAL', 'request handler returned something that is not a message'));
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(replyEnvelope(id, reply), this.maxFrameBytes);
+    } catch (e) {
+      this.sendError(id, e);
+      return;
+    }
+    this.enqueueReply(frame);
+  }
+
+  sendError(id: number, error: unknown): void {
+    if (this.closed) return;
+    const err = error instanceof RingkvError ? error : new RingkvError('INTERNAL', error instanceof Error ? error.message : String(error));
+    this.enqueueReply(encodeFrame(errorEnvelope(id, err.code, err.message.slice(0, 4096)), this.maxFrameBytes));
+  }
+
+  /**
+   * Replies go out even past maxOutboundBytes (the requester is waiting for them) unless the peer is
+   * not reading at all: at twice the limit it is cut off rather than allowed to grow our memory.
+   */
+  private enqueueReply(frame: Buffer): void {
+    if (this.outboundBytes > 2 * this.maxOutboundBytes) {
+      this.logger.warn({ peer: this.peerId, outboundBytes: this.outboundBytes }, 'peer does not read its replies; closing connection');
+      this.destroy('closed: peer does not read its replies');
+      return;
+    }
+    this.enqueue(frame);
+  }
+
+  /** stop sending requests here; close once those in flight are answered */
+  retire(): void {
+    if (this.closed || this.retiring) return;
+    this.retiring = true;
+    this.closeIfRetiredAndIdle();
+  }
+
+  /** closes now: pending requests reject with PEER_UNREACHABLE; queued frames are flushed first */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.markClosed(reason);
+    this.socket.end();
+    // A peer that never reads would keep the socket open forever; do not wait long for it.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /** closes now, dropping anything not yet written */
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.markClosed(reason);
+    this.socket.destroy();
+  }
+
+  private closeIfRetiredAndIdle(): void {
+    if (this.retiring && this.pending.size === 0) this.close('retired (another connection to the same peer is preferred)');
+  }
+
+  private enqueue(frame: Buffer): void {
+    this.outQueue.push(frame);
+    this.outQueueBytes += frame.length;
+    if (this.outQueueBytes >= FLUSH_NOW_BYTES) {
+      this.flush();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** one socket write for everything queued since the last flush */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const queue = this.outQueue;
+    if (queue.length === 0) return;
+    const bytes = this.outQueueBytes;
+    this.outQueue = [];
+    this.outQueueBytes = 0;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.write(queue.length === 1 ? queue[0] : Buffer.concat(queue, bytes));
+  };
+
+  private readonly onRequestTimeout = (id: number): void => {
+    const request = this.pending.get(id);
+    if (!request) return;
+    this.pending.delete(id);
+    request.reject(
+      new RingkvError('TIMEOUT', `request ${request.type} to ${this.describePeer()} timed out after ${request.timeoutMs} ms`, { peer: this.peerId }),
+    );
+    this.closeIfRetiredAndIdle();
+  };
+
+  private onHandshakeTimeout(timeoutMs: number): void {
+    this.handshakeTimer = undefined;
+    if (this.helloReceived || this.closed) return;
+    const what = this.dialedBySelf && this.socket.connecting ? 'connect' : 'handshake';
+    this.logger.debug({ peer: this.peerId, remote: this.remoteAddress }, `${what} timed out`);
+    this.destroy(`${what} timed out after ${timeoutMs} ms`);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let values: unknown[];
+    try {
+      values = this.decoder.push(chunk);
+    } catch (e) {
+      this.protocolError(e);
+      return;
+    }
+    for (const value of values) {
+      if (this.closed) return;
+      try {
+        this.dispatch(parseEnvelope(value));
+      } catch (e) {
+        this.protocolError(e);
+        return;
+      }
+    }
+  }
+
+  private protocolError(e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    this.logger.warn({ peer: this.peerId, remote: this.remoteAddress, err: message }, 'closing internode connection after a protocol error');
+    this.destroy(`closed after a protocol error: ${message}`);
+  }
+
+  private dispatch(envelope: Envelope): void {
+    if (!this.helloReceived && envelope.kind !== KIND_HELLO) throw new RingkvError('MALFORMED_FRAME', 'first frame is not a hello');
+    switch (envelope.kind) {
+      case KIND_HELLO:
+        this.onHello(envelope.nodeId, envelope.protocolVersion);
+        return;
+      case KIND_REQ:
+        this.events.onRequest(this, envelope.id, envelope.message);
+        return;
+      case KIND_MSG:
+        this.events.onOneWay(this, envelope.message);
+        return;
+      case KIND_RES:
+      case KIND_ERR: {
+        const request = this.pending.get(envelope.id);
+        if (!request) return; // answered after its timeout: nobody waits for it any more
+        this.pending.delete(envelope.id);
+        clearTimeout(request.timer);
+        if (envelope.kind === KIND_ERR) request.reject(errorFromWire(envelope.code, envelope.text));
+        else if (envelope.message.type === 'error') request.reject(errorFromWire(envelope.message.code, envelope.message.message));
+        else request.resolve(envelope.message);
+        this.closeIfRetiredAndIdle();
+        return;
+      }
+    }
+  }
+
+  private onHello(nodeId: NodeId, protocolVersion: number): void {
+    if (this.helloReceived) throw new RingkvError('MALFORMED_FRAME', 'second hello on one connection');
+    if (protocolVersion !== PROTOCOL_VERSION) {
+      throw new RingkvError('MALFORMED_FRAME', `peer ${nodeId} speaks protocol ${protocolVersion}, we speak ${PROTOCOL_VERSION}`);
+    }
+    if (this.dialedBySelf && nodeId !== this.peerId) {
+      throw new RingkvError('MALFORMED_FRAME', `dialled ${this.peerId} at ${this.remoteAddress} but ${nodeId} answered`);
+    }
+    this.peerId = nodeId;
+    this.helloReceived = true;
+    if (this.handshakeTimer) {
+      clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+    if (!this.dialedBySelf) this.enqueue(encodeFrame(helloEnvelope(this.selfId), this.maxFrameBytes));
+    if (!this.events.onHello(this)) this.close('refused by this node');
+  }
+
+  private markClosed(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of failed) {
+      clearTimeout(request.timer);
+      request.reject(this.unreachable(`connection ${reason} with request ${request.type} in flight`));
+    }
+    this.events.onClose(this);
+  }
+}

@@ -1,0 +1,369 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import { RingkvError } from '../../src/core/errors.js';
+import type { Message } from '../../src/cluster/runtime.js';
+import { encodeFrame } from '../../src/net/frame-codec.js';
+import { TcpTransport } from '../../src/net/tcp-transport.js';
+import { echoHandler, recordingLogger, sleep, TestCluster, waitFor } from './transport-harness.js';
+
+function hasCode(code: string, messagePattern?: RegExp) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof RingkvError, `expected a RingkvError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (messagePattern) assert.match(e.message, messagePattern);
+    return true;
+  };
+}
+
+async function listenRaw(onSocket: (socket: Socket) => void): Promise<Server> {
+  const server = createServer(onSocket);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+function closeRaw(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+test('request and reply between two transports: fields, binary values and the sender id survive', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await cluster.start('b');
+  const payload = Buffer.from([0, 1, 2, 250, 255]);
+  const reply = await a.request('b', { type: 'echo', n: 42, payload }, 2000);
+  assert.equal(reply.type, 'echo_ok');
+  assert.equal(reply.from, 'a');
+  assert.equal(reply.n, 42);
+  assert.ok(reply.payload instanceof Uint8Array);
+  assert.deepEqual([...(reply.payload as Uint8Array)], [...payload]);
+  assert.equal(a.connectionCount('b'), 1);
+});
+
+test('10k concurrent requests between two transports all get their own reply', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await cluster.start('b');
+  const count = 10_000;
+  const replies = await Promise.all(Array.from({ length: count }, (_, n) => a.request('b', { type: 'echo', n }, 30_000)));
+  replies.forEach((reply, n) => assert.equal(reply.n, n));
+  assert.equal(a.pendingRequestCount(), 0);
+  assert.equal(a.connectionCount(), 1);
+});
+
+test('three transports, each sending to both others at once: every reply matches, one connection per pair', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const ids = ['n1', 'n2', 'n3'];
+  for (const id of ids) await cluster.start(id);
+  const perNode = 3400; // ~10k requests in flight together
+  const all: Promise<void>[] = [];
+  for (const from of ids) {
+    const others = ids.filter((id) => id !== from);
+    for (let n = 0; n < perNode; n++) {
+      const to = others[n % 2];
+      all.push(
+        cluster
+          .get(from)
+          .request(to, { type: 'echo', n, payload: `${from}->${to}` }, 30_000)
+          .then((reply) => {
+            assert.equal(reply.n, n);
+            assert.equal(reply.from, from);
+            assert.equal(reply.payload, `${from}->${to}`);
+          }),
+      );
+    }
+  }
+  await Promise.all(all);
+  // every pair dialled both ways at once; the larger id's dial retires
+  await waitFor(() => ids.every((id) => cluster.get(id).connectionCount() === 2), 'one connection per pair');
+});
+
+test('simultaneous dial keeps a single connection, used both ways', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const logA = recordingLogger();
+  const logB = recordingLogger();
+  const a = await cluster.start('a', { logger: logA });
+  const b = await cluster.start('b', { logger: logB });
+  // both dial in the same tick, with requests in flight on both connections
+  const first = await Promise.all([
+    ...Array.from({ length: 50 }, (_, n) => a.request('b', { type: 'echo', n }, 5000)),
+    ...Array.from({ length: 50 }, (_, n) => b.request('a', { type: 'echo', n }, 5000)),
+  ]);
+  assert.equal(first.length, 100);
+  const dials = (log: typeof logA): number => log.records.filter((r) => r.msg === 'dialling peer').length;
+  assert.deepEqual([dials(logA), dials(logB)], [1, 1], 'both sides dialled');
+  await waitFor(() => a.connectionCount() === 1 && b.connectionCount() === 1, 'a single connection');
+  // it stays single under traffic in both directions
+  await Promise.all([a.request('b', { type: 'echo', n: 1 }, 5000), b.request('a', { type: 'echo', n: 2 }, 5000)]);
+  await sleep(50);
+  assert.equal(a.connectionCount(), 1);
+  assert.equal(b.connectionCount(), 1);
+});
+
+test('a request that gets no reply rejects with TIMEOUT after its timeout; a late reply is ignored', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  await assert.rejects(a.request('b', { type: 'hang' }, 100), hasCode('TIMEOUT', /after 100 ms/));
+  let release: () => void = () => {};
+  b.onRequest(async (from, msg) => {
+    if (msg.type === 'slow') await new Promise<void>((resolve) => (release = resolve));
+    return echoHandler(from, msg);
+  });
+  await assert.rejects(a.request('b', { type: 'slow' }, 50), hasCode('TIMEOUT', /slow to b timed out after 50 ms/));
+  release();
+  await sleep(20);
+  const reply = await a.request('b', { type: 'echo', n: 7 }, 2000);
+  assert.equal(reply.n, 7);
+  assert.equal(a.pendingRequestCount(), 0);
+});
+
+test('peer down: in-flight requests and new ones fail with PEER_UNREACHABLE long before their timeout', async (t) => {
+  const cluster = new TestCluster({ reconnectBackoff: { initialMs: 2000, maxMs: 4000 } });
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  await a.request('b', { type: 'echo' }, 2000);
+  const inFlight = a.request('b', { type: 'hang' }, 60_000);
+  await sleep(20);
+  const started = Date.now();
+  const inFlightChecked = assert.rejects(inFlight, hasCode('PEER_UNREACHABLE', /in flight/));
+  await b.close();
+  await inFlightChecked;
+  // the next request dials, is refused, and says so
+  await assert.rejects(a.request('b', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE'));
+  // now in backoff: fails at once, without dialling
+  await assert.rejects(a.request('b', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /backoff/));
+  assert.equal(a.connectionCount('b'), 0);
+  // a real-time bound far below the 60 s timeouts, only to show nothing waited for them
+  assert.ok(Date.now() - started < 30_000);
+});
+
+test('unknown peer fails fast with PEER_UNREACHABLE; send to it is silently dropped', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await assert.rejects(a.request('nobody', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /unknown peer/));
+  a.send('nobody', { type: 'gossip' });
+  assert.equal(a.connectionCount(), 0);
+});
+
+test('a restarted peer is reached again after reconnect backoff', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  await a.request('b', { type: 'echo' }, 2000);
+  const port = b.port;
+  await b.close();
+  await assert.rejects(a.request('b', { type: 'echo' }, 2000), hasCode('PEER_UNREACHABLE'));
+  await assert.rejects(a.request('b', { type: 'echo' }, 2000), hasCode('PEER_UNREACHABLE'));
+  await cluster.start('b', { listenPort: port });
+  let reply: Message | undefined;
+  const deadline = Date.now() + 5000;
+  while (!reply) {
+    try {
+      reply = await a.request('b', { type: 'echo', n: 3 }, 2000);
+    } catch (e) {
+      assert.ok(e instanceof RingkvError && e.code === 'PEER_UNREACHABLE', String(e));
+      if (Date.now() > deadline) throw e;
+      await sleep(20);
+    }
+  }
+  assert.equal(reply.n, 3);
+  assert.equal(a.connectionCount('b'), 1);
+});
+
+test('handler errors reach the caller: RingkvError keeps its code, anything else is INTERNAL', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  b.onRequest(async (_from, msg) => {
+    switch (msg.type) {
+      case 'quorum':
+        throw new RingkvError('QUORUM_NOT_MET', '1 of 2 replicas answered');
+      case 'bug':
+        throw new TypeError('cannot read properties of undefined');
+      case 'error_reply':
+        return { type: 'error', code: 'NOT_FOUND', message: 'no such key' };
+      case 'weird_code':
+        return { type: 'error', code: 'NO_SUCH_CODE', message: 'odd' };
+      case 'not_a_message':
+        return 42 as unknown as Message;
+      default:
+        return { type: 'ok' };
+    }
+  });
+  await assert.rejects(a.request('b', { type: 'quorum' }, 2000), (e) => {
+    assert.ok(e instanceof RingkvError);
+    assert.equal(e.code, 'QUORUM_NOT_MET');
+    assert.equal(e.message, '1 of 2 replicas answered');
+    return true;
+  });
+  await assert.rejects(a.request('b', { type: 'bug' }, 2000), hasCode('INTERNAL', /cannot read properties/));
+  await assert.rejects(a.request('b', { type: 'error_reply' }, 2000), hasCode('NOT_FOUND', /no such key/));
+  await assert.rejects(a.request('b', { type: 'weird_code' }, 2000), hasCode('INTERNAL', /NO_SUCH_CODE/));
+  await assert.rejects(a.request('b', { type: 'not_a_message' }, 2000), hasCode('INTERNAL'));
+  // a handler that throws synchronously
+  b.onRequest(() => {
+    throw new RingkvError('BAD_PARAMETER', 'sync');
+  });
+  await assert.rejects(a.request('b', { type: 'x' }, 2000), hasCode('BAD_PARAMETER', /sync/));
+  // the connection survived all of it
+  assert.equal(a.connectionCount('b'), 1);
+});
+
+test('the same error mapping applies to requests addressed to ourselves', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const reply = await a.request('a', { type: 'echo', n: 5, payload: new Uint8Array([1, 2]) }, 1000);
+  assert.equal(reply.from, 'a');
+  assert.equal(reply.n, 5);
+  a.onRequest(async () => {
+    throw new RingkvError('TOO_MANY_SIBLINGS', 'too many');
+  });
+  await assert.rejects(a.request('a', { type: 'x' }, 1000), hasCode('TOO_MANY_SIBLINGS', /too many/));
+  a.onRequest(() => new Promise(() => {}));
+  await assert.rejects(a.request('a', { type: 'x' }, 50), hasCode('TIMEOUT', /after 50 ms/));
+  assert.equal(a.connectionCount(), 0);
+});
+
+test('send is one-way: the handler sees it with the sender id, its reply goes nowhere', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  const seen: Array<[string, Message]> = [];
+  b.onRequest(async (from, msg) => {
+    seen.push([from, msg]);
+    if (msg.n === 1) throw new Error('handler failure on a one-way message is only logged');
+    return { type: 'ignored' };
+  });
+  a.send('b', { type: 'gossip', n: 1 });
+  a.send('b', { type: 'gossip', n: 2 });
+  a.send('a', { type: 'to_self' });
+  await waitFor(() => seen.length === 2, 'two one-way messages');
+  assert.deepEqual(
+    seen.map(([from, msg]) => [from, msg.n]),
+    [
+      ['a', 1],
+      ['a', 2],
+    ],
+  );
+});
+
+test('a raw socket sending garbage is closed and logged; other peers keep working', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const logger = recordingLogger();
+  const a = await cluster.start('a');
+  const b = await cluster.start('b', { logger });
+  await a.request('b', { type: 'echo' }, 2000);
+
+  for (const garbage of [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]), encodeFrame([1, 1, { type: 'req_before_hello' }])]) {
+    const raw = connect({ host: '127.0.0.1', port: b.port });
+    const closed = new Promise<void>((resolve) => raw.on('close', () => resolve()));
+    raw.on('error', () => {});
+    raw.write(garbage);
+    // meanwhile a keeps talking to b
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, n) => a.request('b', { type: 'echo', n }, 5000)));
+    assert.equal(replies.length, 100);
+    await closed;
+  }
+  assert.ok(logger.records.filter((r) => r.level === 'warn' && /protocol error/.test(r.msg ?? '')).length >= 3);
+  assert.equal(b.connectionCount(), 1);
+});
+
+test('a peer that answers with a malformed frame: its connection closes, requests on it fail with PEER_UNREACHABLE', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const logger = recordingLogger();
+  const a = await cluster.start('a', { logger });
+  await cluster.start('b');
+  const impostor = await listenRaw((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => {
+      socket.write(encodeFrame([0, 'evil', 1]));
+      socket.write(Buffer.from([0, 0, 0, 2, 0x93, 0x01]));
+    });
+  });
+  t.after(() => closeRaw(impostor));
+  cluster.ports.set('evil', (impostor.address() as AddressInfo).port);
+  await assert.rejects(a.request('evil', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /protocol error/));
+  assert.ok(logger.records.some((r) => r.level === 'warn'));
+  // a healthy peer is unaffected
+  assert.equal((await a.request('b', { type: 'echo', n: 1 }, 2000)).n, 1);
+});
+
+test('a listener that is not the peer we dialled (wrong node id) is refused', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  cluster.ports.set('c', b.port); // stale address: b now listens where c used to
+  await assert.rejects(a.request('c', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /dialled c .* but b answered/));
+});
+
+test('a peer that never says hello is dropped after the connect timeout', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a', { connectTimeoutMs: 100 });
+  // resume(): the socket reads (and so notices our close) but never answers
+  const silent = await listenRaw((socket) => socket.on('error', () => {}).resume());
+  t.after(() => closeRaw(silent));
+  cluster.ports.set('mute', (silent.address() as AddressInfo).port);
+  await assert.rejects(a.request('mute', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /handshake timed out after 100 ms/));
+});
+
+test('past maxOutboundBytes new requests fail with send buffer full; the connection stays usable', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a', { maxOutboundBytes: 64 * 1024 });
+  await cluster.start('b');
+  await a.request('b', { type: 'echo' }, 2000);
+  const payload = Buffer.alloc(10_000, 7);
+  const results = await Promise.allSettled(Array.from({ length: 20 }, (_, n) => a.request('b', { type: 'echo', n, payload }, 5000)));
+  const refused = results.filter((r) => r.status === 'rejected');
+  assert.ok(refused.length > 0 && refused.length < 20, `${refused.length} refused`);
+  for (const r of refused) hasCode('PEER_UNREACHABLE', /send buffer full/)((r as PromiseRejectedResult).reason);
+  assert.equal((await a.request('b', { type: 'echo', n: 99 }, 2000)).n, 99);
+});
+
+test('a message over maxFrameBytes is refused locally and does not hurt the connection', async (t) => {
+  const cluster = new TestCluster({ maxFrameBytes: 4096 });
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await cluster.start('b');
+  await assert.rejects(a.request('b', { type: 'echo', payload: Buffer.alloc(5000) }, 2000), hasCode('VALUE_TOO_LARGE', /maxFrameBytes \(4096\)/));
+  assert.equal((await a.request('b', { type: 'echo', n: 1, payload: Buffer.alloc(3000) }, 2000)).n, 1);
+});
+
+test('close rejects requests in flight and refuses new ones', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await cluster.start('b');
+  const inFlight = a.request('b', { type: 'hang' }, 60_000);
+  await sleep(20);
+  const inFlightChecked = assert.rejects(inFlight, hasCode('PEER_UNREACHABLE'));
+  await a.close();
+  await inFlightChecked;
+  await assert.rejects(a.request('b', { type: 'echo' }, 1000), hasCode('PEER_UNREACHABLE', /closed/));
+  assert.equal(a.connectionCount(), 0);
+});
+
+test('listen on a port in use fails', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const clash = new TcpTransport({ self: 'x', listenHost: '127.0.0.1', listenPort: a.port, resolvePeer: () => undefined });
+  await assert.rejects(clash.listen(), /EADDRINUSE/);
+  await clash.close();
+});
