@@ -1,0 +1,82 @@
+import type { KvService } from '../../cluster/kv-service.js';
+import type { InfoSnapshot } from './info.js';
+import type { Reply } from './reply.js';
+import type { ProtocolVersion } from './writer.js';
+
+/** What one client connection carries between commands. */
+export interface Session {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly connectedAtMs: number;
+  protocol: ProtocolVersion;
+  authenticated: boolean;
+  name: string | null;
+  libName: string;
+  libVersion: string;
+  lastCommand: string;
+  lastCommandAtMs: number;
+  /** QUIT seen: answer it, then close; ignore anything pipelined after it */
+  quitRequested: boolean;
+}
+
+export interface RespStats {
+  connectionsReceived: number;
+  connectionsRejected: number;
+  commandsProcessed: number;
+  protocolErrors: number;
+  errorReplies: number;
+}
+
+/** What command handlers may use of the server. */
+export interface ServerContext {
+  readonly kv: KvService;
+  readonly nodeId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly password: string | undefined;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly maxClients: number;
+  readonly startedAtMs: number;
+  readonly stats: RespStats;
+  info(): InfoSnapshot;
+  sessions(): Iterable<Session>;
+}
+
+export type CommandResult = Reply | Promise<Reply>;
+
+export interface CommandSpec {
+  /** lower case, as COMMAND reports it */
+  readonly name: string;
+  /** Redis convention: n = exactly n words including the name, -n = at least n */
+  readonly arity: number;
+  readonly flags: readonly string[];
+  /** key positions for COMMAND and for ordering: first, last (-1 = last argument), step; 0 = no keys */
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly keyStep: number;
+  readonly group: string;
+  readonly since: string;
+  readonly summary: string;
+  /**
+   * How a command orders against earlier commands of the same connection that are still running on
+   * the same keys: a read waits for earlier writes, a write waits for earlier reads and writes.
+   * Commands on different keys run concurrently (that is what makes pipelining fast).
+   */
+  readonly access: 'none' | 'read' | 'write';
+  /** called with arity already checked and the session authenticated (unless flagged no-auth) */
+  run(args: Buffer[], session: Session, ctx: ServerContext): CommandResult;
+}
+
+/** the key arguments of a command, per its spec */
+export function commandKeys(spec: CommandSpec, args: readonly Buffer[]): Buffer[] {
+  if (spec.firstKey === 0) return [];
+  const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
+  const keys: Buffer[] = [];
+  for (let i = spec.firstKey; i <= last && i < args.length; i += spec.keyStep) keys.push(args[i]);
+  return keys;
+}
+
+export function arityMatches(arity: number, argCount: number): boolean {
+  return arity >= 0 ? argCount === arity : argCount >= -arity;
+}
