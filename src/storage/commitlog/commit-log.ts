@@ -22,16 +22,19 @@ export { CommitLogCorruptError } from './commit-log-corrupt-error.js';
  *
  * Failure rules:
  * - An fsync error is never retried as if it worked. The appends waiting on it reject, and the segment
- *   is abandoned ("poisoned"): it is never fsynced or written again, and the next append rolls to a
- *   new segment. Nothing is rewritten: the rejected appends were never acknowledged (they may or may
- *   not reappear after a restart, like any write whose outcome the client did not learn).
+ *   is abandoned: it is never fsynced or written again, and the next append rolls to a new segment.
+ *   Nothing is rewritten: the rejected appends were never acknowledged (they may or may not reappear
+ *   after a restart, like any write whose outcome the client did not learn). In periodic mode, where
+ *   the lost bytes had been acknowledged, the failure is logged and from then on every sync() and close()
+ *   rejects (until the log is reopened): "everything acknowledged before this call is durable" can no
+ *   longer be claimed, and an explicit sync never claims durability it did not get.
  * - A failed append (ENOSPC, EIO) rejects the appends of its group. If the file kept a partial write,
  *   the segment is abandoned as above; if the file is unchanged, later appends continue in it — so
  *   appends succeed again once space is back, without a new file per failure.
  * - New segment files become usable only after the directory fsync that makes their name durable, so
  *   a crash cannot lose a segment that holds acknowledged writes; deletions are fsynced too.
- * - Rolling to a new segment first fsyncs the old one (unless poisoned), so only the newest segment
- *   — or an abandoned one — can end in a torn write.
+ * - Rolling to a new segment first fsyncs the old one (unless its fsync failed before), so only the
+ *   newest segment — or an abandoned one — can end in a torn write.
  *
  * Recovery (open): segments are replayed in id order. A torn tail (partial header, a record cut short,
  * zero fill) is expected after a crash or an abandoned segment and is cut off with a warning in any
@@ -98,8 +101,11 @@ interface ActiveSegment {
   handle: FileHandle;
   writtenBytes: number;
   syncedBytes: number;
-  /** After a failed fsync or a partial write: never written or fsynced again. */
-  poisoned: boolean;
+  /**
+   * Why the segment takes no more appends: after a failed fsync it is never fsynced again either;
+   * after a partial write it may still be fsynced (to keep what periodic mode acknowledged).
+   */
+  abandoned: 'fsync-failed' | 'partial-write' | undefined;
 }
 
 type Op =
@@ -136,6 +142,8 @@ export class CommitLog {
   private closing: Promise<void> | undefined;
   private stopTimer: (() => void) | undefined;
   private releaseChain: Promise<void> = Promise.resolve();
+  /** Set for good when an fsync failed over bytes whose appends had already resolved (periodic mode). */
+  private acknowledgedWritesLost: { file: string; cause: unknown } | undefined;
   private readonly counters: Omit<CommitLogStats, 'activeSegmentId'> = {
     appends: 0, appendBytes: 0, groupWrites: 0, syncs: 0, syncErrors: 0, appendErrors: 0, segmentsRolled: 0,
   };
@@ -333,7 +341,7 @@ export class CommitLog {
     }
     if (this.syncMode === 'batch') {
       try {
-        await this.syncSegment(seg);
+        await this.syncSegment(seg, false);
       } catch (err) {
         for (const op of group) op.reject(err);
         return;
@@ -360,7 +368,9 @@ export class CommitLog {
         if (op.fromTimer) this.timerSyncQueued = false;
         const seg = this.active;
         try {
-          if (seg && !seg.poisoned && seg.syncedBytes < seg.writtenBytes) await this.syncSegment(seg);
+          if (seg && needsSync(seg)) await this.syncSegment(seg, this.syncMode === 'periodic');
+          // A timer tick has nobody to tell; the loss waits for the next explicit sync() or close().
+          if (!op.fromTimer) this.throwIfAcknowledgedWritesLost();
           op.resolve();
         } catch (err) {
           op.reject(err);
@@ -375,7 +385,7 @@ export class CommitLog {
         let failure: unknown;
         if (seg) {
           try {
-            if (!seg.poisoned && seg.syncedBytes < seg.writtenBytes) await this.syncSegment(seg);
+            if (needsSync(seg)) await this.syncSegment(seg, this.syncMode === 'periodic');
           } catch (err) {
             failure = err;
           }
@@ -384,6 +394,11 @@ export class CommitLog {
           } catch (err) {
             failure ??= err;
           }
+        }
+        try {
+          this.throwIfAcknowledgedWritesLost();
+        } catch (err) {
+          failure ??= err;
         }
         // Operations queued behind close (there can be none from the public API) are refused.
         for (const rest of this.ops.splice(0)) rest.reject(new Error('commit log is closed'));
@@ -396,7 +411,7 @@ export class CommitLog {
 
   private onTimer(): void {
     const seg = this.active;
-    if (this.timerSyncQueued || this.closing || !seg || seg.poisoned || seg.syncedBytes >= seg.writtenBytes) return;
+    if (this.timerSyncQueued || this.closing || !seg || !needsSync(seg)) return;
     this.timerSyncQueued = true;
     this.enqueue({
       kind: 'sync',
@@ -411,26 +426,39 @@ export class CommitLog {
 
   private async ensureWritable(nextBytes: number): Promise<void> {
     const seg = this.active;
-    if (!seg || seg.poisoned) {
+    if (!seg || seg.abandoned) {
       await this.roll();
     } else if (seg.writtenBytes > 0 && seg.writtenBytes + nextBytes > this.segmentSizeBytes) {
       await this.roll();
     }
   }
 
-  /** fsync; on failure the segment is abandoned for good (an fsync error is never retried). */
-  private async syncSegment(seg: ActiveSegment): Promise<void> {
+  /**
+   * fsync; on failure the segment is abandoned for good (an fsync error is never retried). When the
+   * unsynced bytes had been acknowledged (periodic mode), the loss is remembered so that every later
+   * sync() and close() reports it instead of pretending everything acknowledged is durable.
+   */
+  private async syncSegment(seg: ActiveSegment, bytesAcknowledged: boolean): Promise<void> {
     const target = seg.writtenBytes;
     try {
       await seg.handle.sync();
     } catch (err) {
-      seg.poisoned = true;
+      seg.abandoned = 'fsync-failed';
       this.counters.syncErrors++;
+      if (bytesAcknowledged && target > seg.syncedBytes) this.acknowledgedWritesLost ??= { file: seg.path, cause: err };
       this.logger.warn({ file: seg.path, err: describe(err), unsyncedBytes: target - seg.syncedBytes }, 'commit log: fsync failed; abandoning segment, next append rolls to a new one');
       throw err;
     }
     seg.syncedBytes = Math.max(seg.syncedBytes, target);
     this.counters.syncs++;
+  }
+
+  private throwIfAcknowledgedWritesLost(): void {
+    const lost = this.acknowledgedWritesLost;
+    if (!lost) return;
+    const err = new Error(`commit log: an fsync of ${lost.file} failed (${describe(lost.cause)}); writes acknowledged before it may be lost`, { cause: lost.cause });
+    (err as { code?: string }).code = (lost.cause as { code?: string })?.code ?? 'EIO';
+    throw err;
   }
 
   private async checkAfterFailedAppend(seg: ActiveSegment, err: unknown): Promise<void> {
@@ -441,7 +469,7 @@ export class CommitLog {
       sizeNow = undefined;
     }
     if (sizeNow !== seg.writtenBytes) {
-      seg.poisoned = true;
+      seg.abandoned = 'partial-write';
       this.logger.warn({ file: seg.path, err: describe(err), sizeBytes: sizeNow, expectedBytes: seg.writtenBytes }, 'commit log: write failed leaving a partial record; abandoning segment');
     } else {
       this.logger.warn({ file: seg.path, err: describe(err) }, 'commit log: write failed; nothing was written');
@@ -449,16 +477,16 @@ export class CommitLog {
   }
 
   /**
-   * Makes a new segment the active one: fsyncs the old one (a failure is logged and the old segment
-   * abandoned — in batch mode nothing unsynced in it was acknowledged), creates the new file and makes
+   * Makes a new segment the active one: fsyncs the old one (a failure is logged, remembered for
+   * sync()/close() and the old segment abandoned — in batch mode nothing unsynced in it was acknowledged), creates the new file and makes
    * its name durable, and only then closes the old one. If the new segment cannot be created, the old
    * one stays active (when healthy) and the error is thrown.
    */
   private async roll(): Promise<void> {
     const old = this.active;
-    if (old && !old.poisoned && old.syncedBytes < old.writtenBytes) {
+    if (old && needsSync(old)) {
       try {
-        await this.syncSegment(old);
+        await this.syncSegment(old, this.syncMode === 'periodic');
       } catch {
         // logged in syncSegment; the old segment is abandoned, the roll goes on
       }
@@ -472,7 +500,7 @@ export class CommitLog {
       await handle.close().catch(() => undefined);
       throw err;
     }
-    this.active = { id, path, handle, writtenBytes: 0, syncedBytes: 0, poisoned: false };
+    this.active = { id, path, handle, writtenBytes: 0, syncedBytes: 0, abandoned: undefined };
     this.counters.segmentsRolled++;
     if (old) {
       try {
@@ -500,6 +528,10 @@ export class CommitLog {
     }
     if (removed > 0) await this.fs.syncDir(this.dir);
   }
+}
+
+function needsSync(seg: ActiveSegment): boolean {
+  return seg.abandoned !== 'fsync-failed' && seg.syncedBytes < seg.writtenBytes;
 }
 
 function validateOptions(opts: CommitLogOptions): void {

@@ -1,0 +1,61 @@
+import { CommitLog } from '../../../src/storage/commitlog/commit-log.js';
+import type { CommitLogOptions } from '../../../src/storage/commitlog/commit-log.js';
+import type { FS } from '../../../src/storage/fs/fs.js';
+
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+export interface Replayed {
+  log: CommitLog;
+  records: string[];
+  segmentIds: number[];
+}
+
+export interface CapturingLogger {
+  warnings: Array<{ obj: object; msg?: string }>;
+  infos: Array<{ obj: object; msg?: string }>;
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+export function capturingLogger(): CapturingLogger {
+  const l: CapturingLogger = {
+    warnings: [],
+    infos: [],
+    warn: (obj, msg) => l.warnings.push({ obj, msg }),
+    info: (obj, msg) => l.infos.push({ obj, msg }),
+  };
+  return l;
+}
+
+export async function openAndCollect(fs: FS, opts: CommitLogOptions): Promise<Replayed> {
+  const records: string[] = [];
+  const segmentIds: number[] = [];
+  const log = await CommitLog.open(fs, opts, (record, segmentId) => {
+    records.push(text(record));
+    segmentIds.push(segmentId);
+  });
+  return { log, records, segmentIds };
+}
+
+/** Settles to the error's code (or message), or undefined on success. */
+export async function failureOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code ?? (err as Error).message;
+  }
+}
+
+/** A small seeded PRNG (mulberry32) so every failing seed replays exactly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
