@@ -43,6 +43,14 @@ export { CommitLogCorruptError } from './commit-log-corrupt-error.js';
  * CommitLogCorruptError unless `skipCorrupt`, which logs and skips the bad bytes. The last segment is
  * truncated to its valid length so the next start-up finds it clean; then a new segment is started
  * for appends (a replayed segment is never appended to). Empty replayed segments are deleted.
+ * Skipped corruption is left on disk (evidence), so the next start-up meets it again until the
+ * segment is released: after a skipCorrupt recovery the engine should flush and releaseUpTo().
+ * Known limit of skipping: after a bad header the reader resynchronises byte by byte, so a payload
+ * that itself contains a well-formed commit-log frame could be replayed as a record; without
+ * skipCorrupt this can only turn a "cut the tail" decision into a CommitLogCorruptError.
+ *
+ * Segment ids only grow, also across restarts (the newest segment is never deleted at open), so an
+ * id recorded elsewhere (e.g. in a manifest) keeps its meaning.
  */
 export type SyncMode = 'batch' | 'periodic';
 
