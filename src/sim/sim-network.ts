@@ -34,11 +34,17 @@ export const DEFAULT_NETWORK_FAULTS: NetworkFaults = {
 };
 
 export interface NetworkStats {
+  /** messages put on the wire (requests, replies, one-way) */
   sent: number;
+  /** copies that reached the destination's side of the network */
   delivered: number;
+  /** lost at random, or cut by a partition */
   dropped: number;
   duplicated: number;
+  /** requests that found no listener and were refused (the caller learns PEER_UNREACHABLE) */
   refused: number;
+  /** copies that found no listener (a crashed or not yet listening node) */
+  undeliverable: number;
 }
 
 interface Endpoint {
@@ -61,7 +67,7 @@ interface PendingRequest {
  */
 export class SimNetwork {
   faults: NetworkFaults;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, refused: 0 };
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, refused: 0, undeliverable: 0 };
   private readonly endpoints = new Map<NodeId, Endpoint>();
   private readonly random: SeededRandom;
   private nextGroup = 1;
@@ -163,6 +169,7 @@ export class SimNetwork {
           this.sim.trace(`cut ${from}->${to} ${what}`);
           return;
         }
+        this.stats.delivered++;
         arrive(copy);
       });
     }
@@ -247,11 +254,10 @@ export class SimTransport implements Transport {
     this.network.transmit(this.self, to, what, (copy) => {
       const peer = this.network.receiver(to);
       if (!peer || !peer.handler) {
-        this.network.stats.dropped++;
+        this.network.stats.undeliverable++;
         sim.trace(`lost ${this.self}->${to} ${what} (no listener)`);
         return;
       }
-      this.network.stats.delivered++;
       sim.trace(`deliver ${this.self}->${to} ${what} copy ${copy}`);
       const from = this.self;
       void Promise.resolve()
@@ -289,12 +295,11 @@ export class SimTransport implements Transport {
           this.settle(id, undefined, new RingkvError('PEER_UNREACHABLE', `${to} refused the connection`)),
         );
       } else {
-        this.network.stats.dropped++;
+        this.network.stats.undeliverable++;
         sim.trace(`lost ${this.self}->${to} ${what} copy ${copy} (${to} not listening)`);
       }
       return;
     }
-    this.network.stats.delivered++;
     sim.trace(`deliver ${this.self}->${to} ${what} copy ${copy}`);
     const from = this.self;
     void Promise.resolve()

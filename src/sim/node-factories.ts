@@ -1,0 +1,9 @@
+import { referenceNodeFactory } from './reference-kv-node.js';
+import type { SimNodeFactory } from './sim-node.js';
+
+/** the node implementations a simulation can run, by the name the CLI takes */
+export const NODE_FACTORIES: Readonly<Record<string, SimNodeFactory>> = {
+  reference: referenceNodeFactory,
+};
+
+export const DEFAULT_NODE_KIND = 'reference';

@@ -1,0 +1,144 @@
+import type { NodeId } from '../core/member.js';
+import type { History, OpRecord } from './history.js';
+import { NodeCrashedError, type SimCluster } from './sim-cluster.js';
+import type { SimNode } from './sim-node.js';
+import type { SeededRandom } from './seeded-random.js';
+
+export interface OpMix {
+  /** relative weights */
+  get: number;
+  blindPut: number;
+  /** get, then put with that read's context */
+  readModifyWrite: number;
+  /** get, then delete with that read's context */
+  readDelete: number;
+}
+
+export interface WorkloadOptions {
+  clients: number;
+  opsPerClient: number;
+  keys: readonly string[];
+  /** mean virtual ms a client waits between operations (exponential) */
+  thinkMeanMs: number;
+  mix: OpMix;
+  /** r for each read, picked uniformly (repeat a value to weight it) */
+  rChoices: readonly number[];
+  /** w for each write, picked uniformly */
+  wChoices: readonly number[];
+  /** per-op timeout passed to the service; absent = the node's default */
+  timeoutMs?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Simulated clients: each runs its operations one after another, against a random live node, at
+ * random virtual times, recording every invocation and completion in the history. Written values
+ * are unique (`c2-w5`) so every value a read returns names the write that produced it.
+ */
+export class Workload {
+  /** ops whose coordinator crashed before answering: they stay pending */
+  readonly crashedOpIds = new Set<number>();
+  private running = 0;
+  private started = false;
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly history: History,
+    private readonly random: SeededRandom,
+    private readonly options: WorkloadOptions,
+  ) {}
+
+  start(): void {
+    if (this.started) throw new Error('workload already started');
+    this.started = true;
+    for (let c = 1; c <= this.options.clients; c++) {
+      this.running++;
+      const client = `c${c}`;
+      const rnd = this.random.fork(client);
+      void this.runClient(client, rnd).finally(() => this.running--);
+    }
+  }
+
+  get done(): boolean {
+    return this.started && this.running === 0;
+  }
+
+  private async runClient(client: string, rnd: SeededRandom): Promise<void> {
+    const o = this.options;
+    let writes = 0;
+    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete;
+    for (let i = 0; i < o.opsPerClient; i++) {
+      await this.sleep(rnd.exponential(o.thinkMeanMs));
+      const key = rnd.pick(o.keys);
+      let x = rnd.next() * total;
+      if ((x -= o.mix.get) < 0) {
+        await this.get(client, rnd, key);
+      } else if ((x -= o.mix.blindPut) < 0) {
+        await this.put(client, rnd, key, `${client}-w${++writes}`);
+      } else {
+        const read = await this.get(client, rnd, key);
+        if (read?.outcome !== 'ok') continue;
+        if ((x -= o.mix.readModifyWrite) < 0) await this.put(client, rnd, key, `${client}-w${++writes}`, read);
+        else await this.del(client, rnd, key, read);
+      }
+    }
+  }
+
+  /** one read; resolves with its record (also when it failed) */
+  async get(client: string, rnd: SeededRandom, key: string, opts: { r?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+    const node = opts.node ?? this.pickNode(rnd);
+    if (!node) return undefined;
+    const r = opts.r ?? rnd.pick(this.options.rChoices);
+    const op = this.history.invoke({ client, node, kind: 'get', key, r });
+    await this.execute(op, node, async (svc) => {
+      const res = await svc.get(encoder.encode(key), { r, timeoutMs: this.options.timeoutMs });
+      this.history.complete(op, { readValues: res.siblings.map((s) => decoder.decode(s.value)), readContext: res.context });
+    });
+    return op;
+  }
+
+  /** one put, blind or with the context of `read` */
+  async put(client: string, rnd: SeededRandom, key: string, value: string, read?: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+    const node = opts.node ?? this.pickNode(rnd);
+    if (!node) return undefined;
+    const w = opts.w ?? rnd.pick(this.options.wChoices);
+    const op = this.history.invoke({ client, node, kind: 'put', key, value, w, contextFromOp: read?.id, supersedes: read?.readValues ?? [] });
+    await this.execute(op, node, async (svc) => {
+      await svc.put(encoder.encode(key), encoder.encode(value), { w, timeoutMs: this.options.timeoutMs, context: read?.readContext || undefined });
+      this.history.complete(op);
+    });
+    return op;
+  }
+
+  async del(client: string, rnd: SeededRandom, key: string, read: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+    const node = opts.node ?? this.pickNode(rnd);
+    if (!node) return undefined;
+    const w = opts.w ?? rnd.pick(this.options.wChoices);
+    const op = this.history.invoke({ client, node, kind: 'delete', key, w, contextFromOp: read.id, supersedes: read.readValues ?? [] });
+    await this.execute(op, node, async (svc) => {
+      await svc.delete(encoder.encode(key), { w, timeoutMs: this.options.timeoutMs, context: read.readContext || undefined });
+      this.history.complete(op);
+    });
+    return op;
+  }
+
+  private async execute(op: OpRecord, node: NodeId, fn: (svc: SimNode) => Promise<void>): Promise<void> {
+    try {
+      await this.cluster.call(node, fn);
+    } catch (e) {
+      if (e instanceof NodeCrashedError) this.crashedOpIds.add(op.id);
+      else if (op.outcome === 'pending') this.history.fail(op, e);
+    }
+  }
+
+  private pickNode(rnd: SeededRandom): NodeId | undefined {
+    const up = this.cluster.upNodeIds();
+    return up.length ? rnd.pick(up) : undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.cluster.sim.clock.setTimer(ms, resolve));
+  }
+}

@@ -1,0 +1,40 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { AckWithoutDeliveringTransport, DroppingEngine } from '../../src/sim/planted-bugs.js';
+import { referenceNodeFactory } from '../../src/sim/reference-kv-node.js';
+import { formatFailure, SCENARIOS, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios.js';
+
+/** The checkers must be able to fail: plant a bug, expect some seed to catch it. */
+async function firstFailure(scenario: string, options: ScenarioOptions, maxSeeds: number): Promise<ScenarioResult | undefined> {
+  for (let seed = 1; seed <= maxSeeds; seed++) {
+    const result = await SCENARIOS[scenario](seed, options);
+    if (result.violations.length > 0) return result;
+  }
+  return undefined;
+}
+
+test('an engine that drops every 5th put while reporting success is caught', async () => {
+  const caught = await firstFailure('main', { createNode: referenceNodeFactory, wrapEngine: (_id, engine) => new DroppingEngine(engine, 5) }, 30);
+  assert.ok(caught, 'no seed caught the lying engine');
+  assert.ok(caught.violations.some((v) => v.checker === 'acknowledged-writes-visible'));
+  const report = formatFailure(caught);
+  assert.match(report, new RegExp(`npm run sim -- --seed ${caught.seed} --scenario main`));
+});
+
+test('one node acknowledging replica writes without sending them is caught', async () => {
+  const caught = await firstFailure(
+    'main',
+    {
+      createNode: referenceNodeFactory,
+      wrapTransport: (id, t) => (id === 'n1' ? new AckWithoutDeliveringTransport(t, (_to, msg) => msg.type === 'ref_write', { type: 'ref_ack' }) : t),
+    },
+    30,
+  );
+  assert.ok(caught, 'no seed caught the fake acknowledgements');
+});
+
+test('the sibling scenario catches a lying engine', async () => {
+  const caught = await firstFailure('siblings', { createNode: referenceNodeFactory, wrapEngine: (_id, engine) => new DroppingEngine(engine, 3) }, 40);
+  assert.ok(caught, 'no seed caught the lying engine');
+  assert.ok(caught.violations.some((v) => v.checker === 'siblings' || v.checker === 'acknowledged-writes-visible'));
+});
