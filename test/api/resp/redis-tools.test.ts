@@ -1,0 +1,112 @@
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { RespServer } from '../../../src/api/resp/server.js';
+import { startServer } from './resp-test-kit.js';
+
+/**
+ * The real Redis tools against the RESP front end (over an in-memory fake KvService). They come from
+ * the Debian package redis-tools (`apt-get install -y redis-tools`; .ci/run installs it); without
+ * them these tests skip with a message.
+ */
+const run = promisify(execFile);
+
+async function hasBinary(name: string): Promise<boolean> {
+  try {
+    await run('sh', ['-c', `command -v ${name}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const haveCli = await hasBinary('redis-cli');
+const haveBenchmark = await hasBinary('redis-benchmark');
+const haveScript = await hasBinary('script');
+const missing = (name: string): string => `${name} not installed (apt-get install -y redis-tools)`;
+
+let server: RespServer;
+let port: number;
+
+before(async () => {
+  ({ server, port } = await startServer());
+});
+
+after(async () => {
+  await server.close();
+});
+
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+test('redis-cli runs commands one per invocation', { skip: haveCli ? false : missing('redis-cli') }, async () => {
+  assert.equal(await cli('PING'), 'PONG\n');
+  assert.equal(await cli('SET', 'cli:k', 'hello world'), 'OK\n');
+  assert.equal(await cli('GET', 'cli:k'), 'hello world\n');
+  assert.equal(await cli('INCRBY', 'cli:n', '3'), '3\n');
+  assert.equal(await cli('--no-raw', 'MGET', 'cli:k', 'cli:none'), '1) "hello world"\n2) (nil)\n');
+  assert.match(await cli('INFO', 'cluster'), /ringkv_node_id:n1/);
+  assert.match(await cli('-3', 'HELLO', '3'), /proto 3/);
+  assert.equal(await cli('COMMAND', 'COUNT'), '22\n');
+  assert.match(await cli('NOSUCHCMD', 'x'), /ERR unknown command 'NOSUCHCMD'/);
+});
+
+test('redis-cli reads commands from stdin and exits cleanly', { skip: haveCli ? false : missing('redis-cli') }, async () => {
+  const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdin.end('SET cli:pipe 1\nINCR cli:pipen\nGET cli:pipe\nDEL cli:pipe\nQUIT\n');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  // redis-cli ends at QUIT without printing its reply
+  assert.equal(out, 'OK\n1\n1\n1\n');
+});
+
+test(
+  'redis-cli in interactive mode starts, runs commands and exits',
+  { skip: !haveCli ? missing('redis-cli') : !haveScript ? 'script(1) not installed: no pseudo-terminal for interactive redis-cli' : false },
+  async () => {
+    // a pseudo-terminal through script(1); keys typed slowly enough for linenoise to read them one line at a time
+    const child = spawn('script', ['-qc', `stty cols 100 rows 24; redis-cli -h 127.0.0.1 -p ${port}`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const type = async (line: string, expect: RegExp): Promise<void> => {
+      child.stdin.write(`${line}\r`);
+      const deadline = Date.now() + 5000;
+      while (!expect.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(out, expect, `after typing ${line}`);
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await type('set cli:tty 42', /\r\nOK\r\n/);
+      await type('get cli:tty', /"42"/);
+      await type('dbsize', /\(integer\) \d+/);
+      child.stdin.write('quit\r');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0);
+    } finally {
+      child.kill();
+    }
+  },
+);
+
+test(
+  'redis-benchmark -t set,get,incr -n 20000 -c 50 completes without errors',
+  { skip: haveBenchmark ? false : missing('redis-benchmark'), timeout: 50_000 },
+  async () => {
+    const { stdout, stderr } = await run(
+      'redis-benchmark',
+      ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get,incr', '-n', '20000', '-c', '50', '--csv'],
+      { timeout: 45_000 },
+    );
+    // redis-benchmark 7 exits non-zero at the first error reply (execFile would reject)
+    assert.doesNotMatch(stdout + stderr, /Error/i);
+    const rows = stdout.trim().split('\n').slice(1).map((line) => line.split(',')[0].replaceAll('"', ''));
+    assert.deepEqual(rows, ['SET', 'GET', 'INCR']);
+  },
+);
