@@ -2,8 +2,14 @@
  * Internode framing: every frame is `[u32 big-endian payload length][msgpack payload]`.
  *
  * The encoder packs straight into msgpackr's slab with four bytes reserved in front, so a frame costs
- * no copy beyond msgpack itself. The decoder is incremental: it decodes frames in place from the chunk
- * the socket handed over (no copy), and copies only a frame that spans chunks, once, when it completes.
+ * no copy beyond msgpack itself. The decoder is incremental and keeps an offset into the chunk the
+ * socket handed over; a frame that spans chunks is assembled once, when it completes.
+ *
+ * Decoded `bin` values are views into a buffer private to their frame, never into the socket chunk:
+ * a stored 100-byte value must not pin a 64 KiB read buffer. So each frame is copied once into
+ * Buffer.allocUnsafe memory (pooled for small frames, exact-size for large ones) and decoded from
+ * there. That costs about as much as decoding in place and far less than msgpackr's copyBuffers,
+ * which allocates a new ArrayBuffer per value.
  */
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { RingkvError } from '../core/errors.js';
@@ -15,11 +21,10 @@ export const DEFAULT_MAX_FRAME_BYTES = 17 * 1024 * 1024;
 
 /**
  * Plain msgpack: no records or msgpackr-specific types, so what goes out is what comes in (objects,
- * arrays, strings, numbers, bigint within 64 bits, null/undefined, Uint8Array/Buffer as `bin`).
- * copyBuffers: a decoded `bin` is its own small Buffer, not a view that would keep the whole socket
- * chunk alive (a stored 100-byte value must not pin 64 KiB).
+ * arrays, strings, numbers, bigint within 64 bits, null/undefined, Uint8Array/Buffer as `bin`; a
+ * decoded `bin` is a Buffer).
  */
-const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
+const packr = new Packr({ useRecords: false, moreTypes: false });
 
 /** Packs value into one frame (header + payload) ready for the socket. */
 export function encodeFrame(value: unknown, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
@@ -37,11 +42,19 @@ export function encodeFrame(value: unknown, maxFrameBytes: number = DEFAULT_MAX_
 
 /** msgpack round trip with no framing: gives a loopback message the same shape a peer would see. */
 export function cloneViaMsgpack<T>(value: T): T {
-  return packr.unpack(packr.pack(value) as Buffer) as T;
+  return packr.unpack(Buffer.from(packr.pack(value) as Buffer)) as T;
 }
 
 function malformed(message: string, details?: Record<string, unknown>): RingkvError {
   return new RingkvError('MALFORMED_FRAME', message, details);
+}
+
+/** bytes [start, end) in memory of their own (see the file comment for why) */
+function privateCopy(bytes: Uint8Array, start: number, end: number): Buffer {
+  const copy = Buffer.allocUnsafe(end - start);
+  if (Buffer.isBuffer(bytes)) bytes.copy(copy, 0, start, end);
+  else copy.set(bytes.subarray(start, end));
+  return copy;
 }
 
 function readU32(bytes: Uint8Array, offset: number): number {
@@ -101,7 +114,7 @@ export class FrameDecoder {
       const payloadBytes = this.checkedLength(readU32(chunk, offset));
       const frameEnd = offset + FRAME_HEADER_BYTES + payloadBytes;
       if (frameEnd > end) break;
-      values.push(this.decodePayload(chunk, offset + FRAME_HEADER_BYTES, frameEnd));
+      values.push(this.decodePayload(privateCopy(chunk, offset + FRAME_HEADER_BYTES, frameEnd), 0, payloadBytes));
       offset = frameEnd;
     }
     if (offset < end) {
@@ -133,7 +146,7 @@ export class FrameDecoder {
       return -1;
     }
     this.parts.push(missing === chunk.length ? chunk : chunk.subarray(0, missing));
-    const frame = Buffer.concat(this.parts, this.spanningFrameBytes);
+    const frame = Buffer.concat(this.parts, this.spanningFrameBytes); // already private to this frame
     this.parts = [];
     this.partsBytes = 0;
     this.spanningFrameBytes = -1;

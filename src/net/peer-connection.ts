@@ -8,6 +8,7 @@ import { RingkvError } from '../core/errors.js';
 import type { NodeId } from '../core/member.js';
 import type { Logger, Message } from '../cluster/runtime.js';
 import { encodeFrame, FrameDecoder } from './frame-codec.js';
+import type { NetCounters } from './net-counters.js';
 import {
   errorEnvelope,
   errorFromWire,
@@ -49,6 +50,8 @@ export interface PeerConnectionOptions {
   handshakeTimeoutMs: number;
   logger: Logger;
   events: ConnectionEvents;
+  /** shared with the transport's other connections */
+  counters: NetCounters;
 }
 
 interface PendingRequest {
@@ -82,6 +85,7 @@ export class PeerConnection {
   private readonly maxOutboundBytes: number;
   private readonly logger: Logger;
   private readonly events: ConnectionEvents;
+  private readonly counters: NetCounters;
   private readonly pending = new Map<number, PendingRequest>();
   private nextRequestId = 1;
   private outQueue: Buffer[] = [];
@@ -100,6 +104,7 @@ export class PeerConnection {
     this.maxOutboundBytes = options.maxOutboundBytes;
     this.logger = options.logger;
     this.events = options.events;
+    this.counters = options.counters;
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
 
     this.socket.setNoDelay(true);
@@ -144,6 +149,11 @@ export class PeerConnection {
     if (this.outboundBytes > this.maxOutboundBytes) {
       return Promise.reject(this.unreachable(`send buffer full (${this.outboundBytes} bytes waiting, limit ${this.maxOutboundBytes})`));
     }
+    if (!(timeoutMs > 0)) {
+      // NaN is a caller bug; zero or negative is a deadline already passed
+      if (Number.isNaN(timeoutMs)) return Promise.reject(new RingkvError('BAD_PARAMETER', `request timeoutMs must be a number, got ${timeoutMs}`));
+      return Promise.reject(new RingkvError('TIMEOUT', `request ${message.type} to ${this.describePeer()} timed out after ${timeoutMs} ms`, { peer: this.peerId }));
+    }
     const id = this.nextRequestId++;
     let frame: Buffer;
     try {
@@ -151,7 +161,7 @@ export class PeerConnection {
     } catch (e) {
       return Promise.reject(e instanceof RingkvError ? e : new RingkvError('INTERNAL', `cannot encode ${message.type}: ${String(e)}`));
     }
-    const delayMs = Math.min(Math.max(1, timeoutMs), MAX_TIMER_MS);
+    const delayMs = Math.min(timeoutMs, MAX_TIMER_MS);
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(this.onRequestTimeout, delayMs, id);
       this.pending.set(id, { resolve, reject, timer, timeoutMs, type: message.type });
@@ -237,6 +247,7 @@ export class PeerConnection {
   private enqueue(frame: Buffer): void {
     this.outQueue.push(frame);
     this.outQueueBytes += frame.length;
+    this.counters.framesSent++;
     if (this.outQueueBytes >= FLUSH_NOW_BYTES) {
       this.flush();
     } else if (!this.flushScheduled) {
@@ -254,6 +265,8 @@ export class PeerConnection {
     this.outQueue = [];
     this.outQueueBytes = 0;
     if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.counters.socketWrites++;
+    this.counters.bytesSent += bytes;
     this.socket.write(queue.length === 1 ? queue[0] : Buffer.concat(queue, bytes));
   };
 
@@ -261,6 +274,7 @@ export class PeerConnection {
     const request = this.pending.get(id);
     if (!request) return;
     this.pending.delete(id);
+    this.counters.requestsTimedOut++;
     request.reject(
       new RingkvError('TIMEOUT', `request ${request.type} to ${this.describePeer()} timed out after ${request.timeoutMs} ms`, { peer: this.peerId }),
     );
@@ -277,6 +291,7 @@ export class PeerConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.counters.bytesReceived += chunk.length;
     let values: unknown[];
     try {
       values = this.decoder.push(chunk);
@@ -284,6 +299,7 @@ export class PeerConnection {
       this.protocolError(e);
       return;
     }
+    this.counters.framesReceived += values.length;
     for (const value of values) {
       if (this.closed) return;
       try {
@@ -297,6 +313,7 @@ export class PeerConnection {
 
   private protocolError(e: unknown): void {
     const message = e instanceof Error ? e.message : String(e);
+    this.counters.protocolErrors++;
     this.logger.warn({ peer: this.peerId, remote: this.remoteAddress, err: message }, 'closing internode connection after a protocol error');
     this.destroy(`closed after a protocol error: ${message}`);
   }

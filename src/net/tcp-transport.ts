@@ -19,6 +19,16 @@ import { silentLogger, type Logger, type Message, type RequestHandler, type Tran
 import { cloneViaMsgpack, DEFAULT_MAX_FRAME_BYTES } from './frame-codec.js';
 import { errorFromWire, isMessage } from './envelope.js';
 import { PeerConnection, type ConnectionEvents } from './peer-connection.js';
+import { newNetCounters, type NetCounters } from './net-counters.js';
+
+export interface TransportStats extends NetCounters {
+  /** open connections, including ones still in their handshake */
+  connections: number;
+  /** our requests waiting for a reply */
+  pendingRequests: number;
+  /** peers we are not dialling because a recent dial failed */
+  peersInBackoff: number;
+}
 
 export interface PeerAddress {
   host: string;
@@ -81,6 +91,7 @@ export class TcpTransport implements Transport {
   private readonly server: Server;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly connections = new Set<PeerConnection>();
+  private readonly counters = newNetCounters();
   private handler: RequestHandler | undefined;
   private listening = false;
   private closed = false;
@@ -166,6 +177,14 @@ export class TcpTransport implements Transport {
     return count;
   }
 
+  /** a snapshot of counters and gauges, for the metrics endpoint */
+  stats(): TransportStats {
+    const nowMs = Date.now();
+    let peersInBackoff = 0;
+    for (const link of this.links.values()) if (link.retryAtMs > nowMs) peersInBackoff++;
+    return { ...this.counters, connections: this.connections.size, pendingRequests: this.pendingRequestCount(), peersInBackoff };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -221,6 +240,7 @@ export class TcpTransport implements Transport {
       handshakeTimeoutMs: this.connectTimeoutMs,
       logger: this.logger,
       events: this.events,
+      counters: this.counters,
     });
     this.connections.add(conn);
     return conn;
@@ -269,6 +289,7 @@ export class TcpTransport implements Transport {
     if (link.active === conn) link.active = undefined;
     if (conn.dialedBySelf && !conn.helloReceived && !this.closed) {
       link.failures++;
+      this.counters.dialFailures++;
       link.lastError = `connection ${conn.closeReason}`;
       const baseMs = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(link.failures - 1, 30));
       // jitter keeps a cluster from redialling a recovered node in lockstep
@@ -332,6 +353,10 @@ export class TcpTransport implements Transport {
     const handler = this.handler;
     if (this.closed) return Promise.reject(this.unreachable(this.self, 'this transport is closed'));
     if (!handler) return Promise.reject(this.unreachable(this.self, 'no request handler installed'));
+    if (!(timeoutMs > 0)) {
+      if (Number.isNaN(timeoutMs)) return Promise.reject(new RingkvError('BAD_PARAMETER', `request timeoutMs must be a number, got ${timeoutMs}`));
+      return Promise.reject(new RingkvError('TIMEOUT', `request ${msg.type} to ${this.self} timed out after ${timeoutMs} ms`));
+    }
     let copy: Message;
     try {
       copy = cloneViaMsgpack(msg);
@@ -341,7 +366,7 @@ export class TcpTransport implements Transport {
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new RingkvError('TIMEOUT', `request ${msg.type} to ${this.self} timed out after ${timeoutMs} ms`)),
-        Math.min(Math.max(1, timeoutMs), MAX_TIMER_MS),
+        Math.min(timeoutMs, MAX_TIMER_MS),
       );
       Promise.resolve()
         .then(() => handler(this.self, copy))

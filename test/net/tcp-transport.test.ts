@@ -53,6 +53,26 @@ test('10k concurrent requests between two transports all get their own reply', a
   assert.equal(a.connectionCount(), 1);
 });
 
+test('frames written in the same tick leave in few socket writes (coalescing)', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  const b = await cluster.start('b');
+  await a.request('b', { type: 'echo' }, 2000);
+  const before = a.stats();
+  const bBefore = b.stats();
+  await Promise.all(Array.from({ length: 1000 }, (_, n) => a.request('b', { type: 'echo', n }, 10_000)));
+  const after = a.stats();
+  const bAfter = b.stats();
+  assert.equal(after.framesSent - before.framesSent, 1000);
+  assert.ok(after.socketWrites - before.socketWrites <= 5, `${after.socketWrites - before.socketWrites} writes for 1000 requests`);
+  // b answers from many microtasks, yet its replies are coalesced too
+  assert.equal(bAfter.framesSent - bBefore.framesSent, 1000);
+  assert.ok(bAfter.socketWrites - bBefore.socketWrites < 100, `${bAfter.socketWrites - bBefore.socketWrites} writes for 1000 replies`);
+  assert.equal(after.framesReceived - before.framesReceived, 1000);
+  assert.equal(after.pendingRequests, 0);
+});
+
 test('three transports, each sending to both others at once: every reply matches, one connection per pair', async (t) => {
   const cluster = new TestCluster();
   t.after(() => cluster.closeAll());
@@ -121,6 +141,38 @@ test('a request that gets no reply rejects with TIMEOUT after its timeout; a lat
   const reply = await a.request('b', { type: 'echo', n: 7 }, 2000);
   assert.equal(reply.n, 7);
   assert.equal(a.pendingRequestCount(), 0);
+});
+
+test('a zero or negative timeout is an expired deadline (TIMEOUT, nothing sent); NaN is BAD_PARAMETER', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await cluster.start('b');
+  await a.request('b', { type: 'echo' }, 2000);
+  await assert.rejects(a.request('b', { type: 'echo' }, 0), hasCode('TIMEOUT', /after 0 ms/));
+  await assert.rejects(a.request('b', { type: 'echo' }, -5), hasCode('TIMEOUT'));
+  await assert.rejects(a.request('b', { type: 'echo' }, Number.NaN), hasCode('BAD_PARAMETER'));
+  await assert.rejects(a.request('a', { type: 'echo' }, 0), hasCode('TIMEOUT'));
+  assert.equal(a.pendingRequestCount(), 0);
+});
+
+test('multi-megabyte messages cross in both directions (frames spanning many socket reads)', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a');
+  await cluster.start('b');
+  const big = Buffer.alloc(5 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+  const small = Buffer.from('small');
+  const replies = await Promise.all([
+    a.request('b', { type: 'echo', n: 1, payload: big }, 20_000),
+    a.request('b', { type: 'echo', n: 2, payload: small }, 20_000),
+    a.request('b', { type: 'echo', n: 3, payload: big }, 20_000),
+  ]);
+  assert.deepEqual(replies.map((r) => r.n), [1, 2, 3]);
+  assert.ok(big.equals(replies[0].payload as Buffer));
+  assert.ok(small.equals(replies[1].payload as Buffer));
+  assert.ok(big.equals(replies[2].payload as Buffer));
 });
 
 test('peer down: in-flight requests and new ones fail with PEER_UNREACHABLE long before their timeout', async (t) => {
@@ -278,6 +330,7 @@ test('a raw socket sending garbage is closed and logged; other peers keep workin
     await closed;
   }
   assert.ok(logger.records.filter((r) => r.level === 'warn' && /protocol error/.test(r.msg ?? '')).length >= 3);
+  assert.equal(b.stats().protocolErrors, 3);
   assert.equal(b.connectionCount(), 1);
 });
 

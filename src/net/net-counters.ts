@@ -1,0 +1,27 @@
+/** Running totals of one transport, for metrics and tests; plain numbers, bumped in place. */
+export interface NetCounters {
+  framesSent: number;
+  bytesSent: number;
+  /** socket writes issued; well below framesSent under load, because frames of one tick are coalesced */
+  socketWrites: number;
+  framesReceived: number;
+  bytesReceived: number;
+  requestsTimedOut: number;
+  /** connections closed for a malformed frame or a protocol violation */
+  protocolErrors: number;
+  /** dials that failed before the peer's hello */
+  dialFailures: number;
+}
+
+export function newNetCounters(): NetCounters {
+  return {
+    framesSent: 0,
+    bytesSent: 0,
+    socketWrites: 0,
+    framesReceived: 0,
+    bytesReceived: 0,
+    requestsTimedOut: 0,
+    protocolErrors: 0,
+    dialFailures: 0,
+  };
+}
