@@ -30,10 +30,11 @@ export class NodeMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ringkv_' });
   }
 
-  counter<L extends string>(o: MetricOptions<L>): Counter<L> {
+  /** collect, when given, runs at scrape time (e.g. to catch up with a count kept elsewhere) */
+  counter<L extends string>(o: MetricOptions<L> & { collect?: (this: Counter<L>) => void | Promise<void> }): Counter<L> {
     const existing = this.registry.getSingleMetric(o.name);
     if (existing) return existing as Counter<L>;
-    return new Counter<L>({ name: o.name, help: o.help, labelNames: o.labelNames ?? [], registers: [this.registry] });
+    return new Counter<L>({ name: o.name, help: o.help, labelNames: o.labelNames ?? [], registers: [this.registry], ...(o.collect ? { collect: o.collect } : {}) });
   }
 
   gauge<L extends string>(o: MetricOptions<L> & { collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L> {

@@ -49,7 +49,8 @@ export function formatPeerList(peers: { id: string; address: string; httpAddress
       if (p.httpAddress) opts.set('http', p.httpAddress);
       if (p.zone) opts.set('zone', p.zone);
       if (p.weight !== undefined && p.weight !== 1) opts.set('weight', String(p.weight));
-      const query = opts.toString();
+      // ':' is safe in a query value and keeps host:port readable in process listings
+      const query = opts.toString().replace(/%3A/gi, ':');
       return `${p.id}@${p.address}${query ? `?${query}` : ''}`;
     })
     .join(',');

@@ -42,8 +42,8 @@ export const configFields = {
   respPort: port.default(6381).describe('RESP (Redis protocol) port, 0 = off'),
   /** where the storage engine keeps its files @default "./data/<nodeId>" */
   dataDir: z.string().min(1).optional().describe('data directory (default ./data/<nodeId>)'),
-  /** storage engine: the log-structured engine on disk or an in-memory map @default "memory" */
-  engine: z.enum(ENGINE_KINDS).default('memory').describe('storage engine: lsm | memory'),
+  /** storage engine: the log-structured engine on disk or an in-memory map @default "lsm" */
+  engine: z.enum(ENGINE_KINDS).default('lsm').describe('storage engine: lsm | memory'),
   /** commit log durability: group commit acked after fsync, or fsync every 10 ms @default "batch" */
   commitlogSync: z.enum(COMMITLOG_SYNC_MODES).default('batch').describe('commit log sync: batch | periodic'),
   /** the other members (this node may be listed too; its own entry is ignored) @default [] */

@@ -37,6 +37,7 @@ test('defaults match the documented ones and the cluster defaults', () => {
   assert.equal(c.respPort, 6381);
   assert.equal(c.dataDir, './data/n1');
   assert.equal(c.commitlogSync, 'batch');
+  assert.equal(c.engine, 'lsm');
   assert.deepEqual(c.peers, []);
   assert.equal(c.logLevel, 'info');
   assert.equal(c.password, undefined);

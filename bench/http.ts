@@ -1,0 +1,179 @@
+/**
+ * HTTP benchmark: starts a local cluster of real node processes itself (free ports, temp data dir),
+ * drives it with concurrent keep-alive clients spread over every node, and reports throughput and
+ * latency percentiles for a put phase then a get phase. Then the same against a one-node cluster
+ * with n=1, so the cost of replication is visible.
+ *
+ *   npm run bench -- [--seconds 20] [--count 200000] [--concurrency 50] [--value-bytes 100]
+ *                    [--engine memory|lsm] [--nodes 3] [--skip-single]
+ *
+ * Prints a progress line per second, a table, and one JSON object as the last line.
+ * Note: client and nodes share this machine's cores, so absolute numbers are a floor.
+ */
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePorts } from '../src/cli/free-port.js';
+import { LocalCluster, planLocalCluster } from '../src/cli/local-cluster.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    count: { type: 'string', default: '200000' },
+    concurrency: { type: 'string', default: '50' },
+    'value-bytes': { type: 'string', default: '100' },
+    engine: { type: 'string', default: 'memory' },
+    nodes: { type: 'string', default: '3' },
+    'skip-single': { type: 'boolean', default: false },
+  },
+});
+
+const SECONDS = Number(args.seconds);
+const MAX_OPS = Number(args.count);
+const CONCURRENCY = Number(args.concurrency);
+const VALUE_BYTES = Number(args['value-bytes']);
+const ENGINE = args.engine as string;
+const NODES = Number(args.nodes);
+
+interface PhaseResult {
+  cluster: string;
+  phase: 'put' | 'get';
+  ops: number;
+  errors: number;
+  seconds: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+interface Target {
+  host: string;
+  port: number;
+  agent: Agent;
+}
+
+function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], keyCount: number): Promise<PhaseResult> {
+  const value = Buffer.alloc(VALUE_BYTES, 'v');
+  const latencies = new Float64Array(MAX_OPS);
+  let issued = 0;
+  let done = 0;
+  let errors = 0;
+  let firstError = '';
+  const start = performance.now();
+  const deadline = start + SECONDS * 1000;
+  let lastDone = 0;
+  const progress = setInterval(() => {
+    const elapsed = (performance.now() - start) / 1000;
+    process.stdout.write(`  [${label}] ${phase} ${elapsed.toFixed(0).padStart(3)} s  ${String(done).padStart(8)} ops  ${String(done - lastDone).padStart(6)} ops/s  errors ${errors}\n`);
+    lastDone = done;
+  }, 1000);
+
+  async function worker(w: number): Promise<void> {
+    const target = targets[w % targets.length];
+    while (issued < MAX_OPS && performance.now() < deadline) {
+      const i = issued++;
+      const keyIndex = phase === 'put' ? i : (i * 7919) % keyCount;
+      const path = `/kv/bench-${keyIndex}`;
+      const t0 = performance.now();
+      try {
+        const status = await once(target, phase === 'put' ? 'PUT' : 'GET', path, phase === 'put' ? value : undefined);
+        const ok = phase === 'put' ? status === 204 : status === 200;
+        if (!ok) {
+          errors++;
+          firstError ||= `HTTP ${status} on ${phase} ${path}`;
+        }
+      } catch (e) {
+        errors++;
+        firstError ||= (e as Error).message;
+      }
+      latencies[done++] = performance.now() - t0;
+    }
+  }
+
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  clearInterval(progress);
+  const seconds = (performance.now() - start) / 1000;
+  if (firstError) process.stdout.write(`  [${label}] ${phase}: ${errors} errors, first: ${firstError}\n`);
+  const sorted = latencies.slice(0, done).sort();
+  const round = (x: number): number => Math.round(x * 1000) / 1000;
+  return {
+    cluster: label,
+    phase,
+    ops: done,
+    errors,
+    seconds: round(seconds),
+    opsPerSec: Math.round(done / seconds),
+    p50Ms: round(percentile(sorted, 0.5)),
+    p99Ms: round(percentile(sorted, 0.99)),
+    p999Ms: round(percentile(sorted, 0.999)),
+  };
+}
+
+async function benchCluster(label: string, nodes: number, n: number): Promise<PhaseResult[]> {
+  const quorum = Math.min(2, n);
+  const ports = await freePorts(nodes * 2);
+  const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
+  process.stdout.write(`starting ${label}: ${nodes} node process${nodes > 1 ? 'es' : ''}, n=${n} r=${quorum} w=${quorum}, engine ${ENGINE}\n`);
+  const cluster = await LocalCluster.start({
+    nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
+    settings: { engine: ENGINE, n, r: quorum, w: quorum, logLevel: 'warn' },
+    onLog: (id, line) => {
+      if (line.includes('"level":50') || line.includes('"level":60') || !line.startsWith('{')) process.stdout.write(`  ${id} | ${line}\n`);
+    },
+    onExit: (id, code, signal, expected) => {
+      if (!expected) process.stdout.write(`  ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
+    },
+  });
+  const perNode = Math.ceil(CONCURRENCY / nodes) + 1;
+  const targets: Target[] = cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: perNode }) }));
+  try {
+    const put = await runPhase(label, 'put', targets, 0);
+    const get = await runPhase(label, 'get', targets, Math.max(1, put.ops));
+    return [put, get];
+  } finally {
+    for (const t of targets) t.agent.destroy();
+    await cluster.stop();
+    rmSync(baseDir, { recursive: true, force: true });
+  }
+}
+
+function table(rows: PhaseResult[]): string {
+  const header = ['cluster', 'phase', 'ops', 'errors', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms'];
+  const body = rows.map((r) => [r.cluster, r.phase, String(r.ops), String(r.errors), String(r.opsPerSec), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.p999Ms.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  return [header, ...body].map((row) => row.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')).join('\n');
+}
+
+const results: PhaseResult[] = [];
+const mainLabel = `${NODES} nodes n=${Math.min(3, NODES)}`;
+results.push(...(await benchCluster(mainLabel, NODES, Math.min(3, NODES))));
+if (!args['skip-single']) results.push(...(await benchCluster('1 node n=1', 1, 1)));
+
+process.stdout.write(`\nringkv HTTP benchmark: ${CONCURRENCY} concurrent keep-alive clients spread over the nodes, ${VALUE_BYTES}-byte values, engine ${ENGINE}, each phase up to ${MAX_OPS} ops or ${SECONDS} s, ${cpus().length} CPUs shared by clients and nodes\n`);
+process.stdout.write(`${table(results)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, cpus: cpus().length, results })}\n`,
+);

@@ -1,0 +1,241 @@
+/**
+ * Builds a real node from a validated config: pino logger, wall clock, Math.random, TCP transport,
+ * a storage engine (LSM under dataDir, or memory), the ClusterNode, the HTTP API and, when
+ * respPort > 0, the RESP server.
+ */
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { createHttpApi } from './api/http/app.js';
+import type { InfoSnapshot } from './api/resp/info.js';
+import { RespServer } from './api/resp/server.js';
+import { NodeMetrics } from './api/metrics.js';
+import { ClusterNode } from './cluster/node.js';
+import { membersFromConfig, splitHostPort, toClusterConfig } from './config/cluster-mapping.js';
+import type { RingkvConfig } from './config/schema.js';
+import { createNodeClock, createNodeRandom } from './net/node-runtime.js';
+import { TcpTransport } from './net/tcp-transport.js';
+import type { Engine } from './storage/engine.js';
+import { NodeFS } from './storage/fs/node-fs.js';
+import { LsmEngine } from './storage/lsm/lsm-engine.js';
+import { MemoryEngine } from './storage/memory-engine.js';
+
+export interface RunningNode {
+  readonly config: RingkvConfig;
+  readonly nodeId: string;
+  /** e.g. http://127.0.0.1:8001 */
+  readonly httpUrl: string;
+  /** the ports actually bound (differ from config only when it asked for 0) */
+  readonly httpPort: number;
+  readonly internalPort: number;
+  /** 0 when RESP is off */
+  readonly respPort: number;
+  readonly node: ClusterNode;
+  readonly metrics: NodeMetrics;
+  readonly logger: pino.Logger;
+  /** stops listeners first, then the node, the transport and the engine; safe to call twice */
+  stop(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  /** a logger to use instead of a new pino logger on stdout */
+  logger?: pino.Logger;
+}
+
+interface Closeable {
+  close(): Promise<unknown> | void;
+}
+
+export function createLogger(config: Pick<RingkvConfig, 'nodeId' | 'logLevel'>): pino.Logger {
+  return pino({ level: config.logLevel, base: { node: config.nodeId } });
+}
+
+async function openEngine(config: RingkvConfig, logger: pino.Logger): Promise<Engine> {
+  if (config.engine === 'memory') return new MemoryEngine();
+  logger.info({ dir: config.dataDir, syncMode: config.commitlogSync }, 'opening LSM engine');
+  return LsmEngine.open(new NodeFS(), { dir: config.dataDir, syncMode: config.commitlogSync, logger: logger.child({ subsystem: 'lsm' }) });
+}
+
+function infoSnapshot(config: RingkvConfig, node: ClusterNode, engine: Engine, startedAtMs: number): InfoSnapshot {
+  const members = node.membersJson() as { id: string; address: string; status: string }[];
+  return {
+    nodeId: config.nodeId,
+    members: members.map((m) => ({ id: m.id, address: m.address, status: m.status })),
+    ringPartitions: config.partitions,
+    n: config.n,
+    r: config.r,
+    w: config.w,
+    keysEstimate: engine.stats().keys ?? 0,
+    uptimeMs: Date.now() - startedAtMs,
+  };
+}
+
+/** Exports what the node and its engine count, read at scrape time. */
+function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: Engine): void {
+  // the node keeps plain running totals; each counter advances by what was counted since the last scrape
+  const catchUp = (name: string, help: string, read: () => number): void => {
+    let exported = 0;
+    metrics.counter({
+      name,
+      help,
+      collect() {
+        const now = read();
+        if (now > exported) this.inc(now - exported);
+        exported = now;
+      },
+    });
+  };
+  catchUp('ringkv_replication_read_repairs_total', 'stale replicas repaired by reads', () => node.stats.readRepairs);
+  catchUp('ringkv_replication_stale_replies_total', 'replica replies older than the merged read result', () => node.stats.staleReplies);
+  metrics.gauge({
+    name: 'ringkv_storage_engine_stat',
+    help: 'storage engine statistics (keys, bytes on disk, tables, ...), by stat name',
+    labelNames: ['stat'],
+    collect() {
+      for (const [stat, value] of Object.entries(engine.stats())) {
+        if (typeof value === 'number') this.set({ stat }, value);
+      }
+    },
+  });
+}
+
+export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {}): Promise<RunningNode> {
+  const startedAtMs = Date.now();
+  const logger = opts.logger ?? createLogger(config);
+  const members = membersFromConfig(config);
+  const addressOf = new Map(members.map((m) => [m.id, splitHostPort(m.address)]));
+  const metrics = new NodeMetrics({ nodeId: config.nodeId, processMetrics: true });
+
+  // Everything opened so far, closed in reverse if a later step fails.
+  const opened: Closeable[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of opened.reverse()) {
+      try {
+        await c.close();
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'error while closing');
+      }
+    }
+  };
+
+  try {
+    const engine = await openEngine(config, logger);
+    opened.push(engine);
+
+    const transport = new TcpTransport({
+      self: config.nodeId,
+      listenHost: config.host,
+      listenPort: config.internalPort,
+      resolvePeer: (id) => addressOf.get(id),
+      logger,
+    });
+    await transport.listen();
+    opened.push(transport);
+
+    const node = new ClusterNode({
+      self: config.nodeId,
+      members,
+      config: toClusterConfig(config),
+      clock: createNodeClock(),
+      random: createNodeRandom(),
+      transport,
+      engine,
+      logger,
+    });
+    node.start();
+    registerNodeMetrics(metrics, node, engine);
+    opened.push({ close: () => node.stop() });
+
+    const http: FastifyInstance = createHttpApi({
+      kv: node,
+      nodeId: config.nodeId,
+      cluster: node,
+      metrics,
+      n: config.n,
+      maxKeyBytes: config.maxKeyBytes,
+      maxValueBytes: config.maxValueBytes,
+      ...(config.password !== undefined ? { password: config.password } : {}),
+      logger,
+    });
+    await http.listen({ host: config.host, port: config.httpPort });
+    opened.push(http);
+    const httpAddress = http.server.address();
+    const httpPort = typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.httpPort;
+
+    let resp: RespServer | undefined;
+    if (config.respPort !== 0) {
+      resp = new RespServer({
+        kv: node,
+        host: config.host,
+        port: config.respPort,
+        ...(config.password !== undefined ? { password: config.password } : {}),
+        maxValueBytes: config.maxValueBytes,
+        maxKeyBytes: config.maxKeyBytes,
+        nodeId: config.nodeId,
+        logger: logger.child({ subsystem: 'resp' }),
+        info: () => infoSnapshot(config, node, engine, startedAtMs),
+      });
+      await resp.listen();
+      opened.push(resp);
+    }
+
+    const httpUrl = `http://${config.host}:${httpPort}`;
+    logger.info(
+      { http: httpUrl, internalPort: transport.port, respPort: resp?.port ?? 0, engine: config.engine, members: members.map((m) => m.id), n: config.n, r: config.r, w: config.w },
+      'node ready',
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      nodeId: config.nodeId,
+      httpUrl,
+      httpPort,
+      internalPort: transport.port,
+      respPort: resp?.port ?? 0,
+      node,
+      metrics,
+      logger,
+      stop: () => {
+        stopping ??= (async () => {
+          logger.info({}, 'stopping node');
+          await closeAll();
+          logger.info({}, 'node stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+/**
+ * Runs a started node until SIGINT or SIGTERM, then stops it gracefully and exits 0. A second signal
+ * while stopping exits at once (code 1); a stop that takes longer than stopTimeoutMs exits 1 too.
+ */
+export function stopOnSignals(running: RunningNode, stopTimeoutMs = 10_000): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      running.logger.warn({ signal }, 'second signal: exiting without a clean stop');
+      process.exit(1);
+    }
+    signalled = true;
+    running.logger.info({ signal }, 'signal received: stopping');
+    const timer = setTimeout(() => {
+      running.logger.error({ stopTimeoutMs }, 'stop took too long: exiting');
+      process.exit(1);
+    }, stopTimeoutMs);
+    timer.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        running.logger.error({ err: (e as Error).message }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
