@@ -200,7 +200,14 @@ export class PeerConnection {
   sendError(id: number, error: unknown): void {
     if (this.closed) return;
     const err = error instanceof RingkvError ? error : new RingkvError('INTERNAL', error instanceof Error ? error.message : String(error));
-    this.enqueueReply(encodeFrame(errorEnvelope(id, err.code, err.message.slice(0, 4096)), this.maxFrameBytes));
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(errorEnvelope(id, err.code, err.message.slice(0, 4096)), this.maxFrameBytes);
+    } catch {
+      // only with an absurdly small maxFrameBytes; the requester still deserves an answer
+      frame = encodeFrame(errorEnvelope(id, err.code, ''));
+    }
+    this.enqueueReply(frame);
   }
 
   /**
