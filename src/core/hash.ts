@@ -26,7 +26,8 @@ function rotl32(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
 }
 
-function fmix32(h: number): number {
+/** MurmurHash3's 32-bit finalizer: a bijective avalanche mix (result is signed; use >>> 0 for unsigned). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

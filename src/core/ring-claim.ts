@@ -18,7 +18,7 @@
  * Everything here is integer or IEEE arithmetic in a fixed order over members sorted by id, so every
  * node computes bit-identical results.
  */
-import { murmur3x86_128 } from './hash.js';
+import { fmix32, murmur3x86_128 } from './hash.js';
 import { RingkvError } from './errors.js';
 
 /** Each node's partition count stays within this fraction of its weight-proportional fair share. */
@@ -32,22 +32,23 @@ const TWO_POW_53 = 2 ** 53;
 
 const utf8 = new TextEncoder();
 
-/** Scores in [0, 1) with 53 random bits, row-major: scores[node * Q + partition]. */
+/**
+ * Scores in [0, 1) with 53 pseudo-random bits, row-major: scores[node * Q + partition]. Each node id
+ * is hashed once (MurmurHash3); per-partition scores come from murmur's 32-bit finalizer over the
+ * partition number keyed by that digest — a full hash per pair would cost Q * n hash calls.
+ */
 export function claimScores(ids: readonly string[], partitions: number): Float64Array {
   const scores = new Float64Array(ids.length * partitions);
-  const out = new Uint32Array(4);
+  const digest = new Uint32Array(4);
   for (let i = 0; i < ids.length; i++) {
-    const idBytes = utf8.encode(ids[i]);
-    const buf = new Uint8Array(idBytes.length + 4);
-    buf.set(idBytes);
-    const at = idBytes.length;
+    murmur3x86_128(utf8.encode(ids[i]), CLAIM_SEED, digest);
+    const [k1, k2, k3, k4] = digest;
+    const row = i * partitions;
     for (let p = 0; p < partitions; p++) {
-      buf[at] = p >>> 24;
-      buf[at + 1] = (p >>> 16) & 0xff;
-      buf[at + 2] = (p >>> 8) & 0xff;
-      buf[at + 3] = p & 0xff;
-      murmur3x86_128(buf, CLAIM_SEED, out);
-      scores[i * partitions + p] = (out[0] * TWO_POW_21 + (out[1] >>> 11)) / TWO_POW_53;
+      const a = fmix32(Math.imul(p + 1, 0x9e3779b1) ^ k1);
+      const hi = fmix32((a + k2) | 0) >>> 0;
+      const lo = fmix32(((hi ^ k3) + Math.imul(p, 0x85ebca6b) + k4) | 0) >>> 0;
+      scores[row + p] = (hi * TWO_POW_21 + (lo >>> 11)) / TWO_POW_53;
     }
   }
   return scores;
@@ -122,6 +123,8 @@ class BandFixer {
   private readonly edgePartition: Int32Array;
   private readonly dist: Float64Array;
   private readonly prev: Int32Array;
+  /** rows of the edge table that are stale because the node's holdings changed */
+  private readonly dirtyRows: Uint8Array;
 
   constructor(
     private readonly scores: Float64Array,
@@ -134,6 +137,7 @@ class BandFixer {
     this.edgePartition = new Int32Array(n * n);
     this.dist = new Float64Array(n);
     this.prev = new Int32Array(n);
+    this.dirtyRows = new Uint8Array(n).fill(1);
   }
 
   /**
@@ -158,13 +162,21 @@ class BandFixer {
     throw new RingkvError('INTERNAL', 'ring claim: balancing did not converge');
   }
 
-  /** edgeCost[a*n+b] = least score loss of moving one of a's partitions to b, and which one. */
+  /**
+   * edgeCost[a*n+b] = least score loss of moving one of a's partitions to b, and which one (the
+   * lowest-numbered on ties). Only rows of nodes whose holdings changed since the last call are
+   * recomputed, which keeps each balancing step O(Q) instead of O(Q * n).
+   */
   private computeEdges(): void {
-    const { n, q, scores, owners, edgeCost, edgePartition } = this;
-    edgeCost.fill(Infinity);
-    edgePartition.fill(-1);
+    const { n, q, scores, owners, edgeCost, edgePartition, dirtyRows } = this;
+    for (let a = 0; a < n; a++) {
+      if (!dirtyRows[a]) continue;
+      edgeCost.fill(Infinity, a * n, a * n + n);
+      edgePartition.fill(-1, a * n, a * n + n);
+    }
     for (let p = 0; p < q; p++) {
       const a = owners[p];
+      if (!dirtyRows[a]) continue;
       const sa = scores[a * q + p];
       const row = a * n;
       for (let b = 0; b < n; b++) {
@@ -176,6 +188,7 @@ class BandFixer {
         }
       }
     }
+    dirtyRows.fill(0);
   }
 
   /** Bellman-Ford from every giver at distance 0 (edges may be negative; n is small). */
@@ -240,6 +253,8 @@ class BandFixer {
   }
 
   private move(partition: number, to: number): void {
+    this.dirtyRows[this.owners[partition]] = 1;
+    this.dirtyRows[to] = 1;
     this.counts[this.owners[partition]]--;
     this.owners[partition] = to;
     this.counts[to]++;

@@ -108,6 +108,17 @@ function hashish(s: string): number {
   return h;
 }
 
+test('the claim is pinned: a change here moves data between nodes of a running cluster on upgrade', () => {
+  // If this fails, partition placement changed. Only update it deliberately, with a migration plan.
+  const ring = buildRing(nodes(5), 16);
+  assert.deepEqual(ring.owners(), ['n3', 'n5', 'n2', 'n4', 'n5', 'n2', 'n3', 'n2', 'n4', 'n1', 'n5', 'n1', 'n2', 'n4', 'n3', 'n1']);
+  const weighted = buildRing(
+    Array.from({ length: 16 }, (_, i) => member(`n${i + 1}`, 1 + (i % 3), `z${i % 4}`)),
+    Q,
+  );
+  assert.equal(weighted.fingerprint, '0863fc8c9473864bb903c92e1a3d5470');
+});
+
 test('ring depends only on id, weight and zone: addresses do not move data', () => {
   const a = buildRing(nodes(5), Q);
   const b = buildRing(nodes(5).map((m) => ({ ...m, address: '10.0.0.9:1', httpAddress: 'x:1' })), Q);
@@ -118,10 +129,13 @@ test('ring depends only on id, weight and zone: addresses do not move data', () 
 });
 
 /**
- * Movement on a join n -> n+1 compared with the ideal Q/(n+1). The ring is a pure function of the
- * member set, so it cannot remember the previous layout; rebalancing to the 10% band costs some
- * extra moves between old nodes that grow with cluster size. Measured over 60 random clusters per
- * size (see the report): max 1.11-1.22x up to 5 nodes, mean 1.13x at 7, 1.30x at 11, 1.47x at 16.
+ * Movement on a join n -> n+1 (or the reverse leave) compared with the ideal Q/(n+1). The ring is a
+ * pure function of the member set, so it cannot remember the previous layout; keeping every node
+ * within its 10% band costs extra moves between old nodes that grow with cluster size. Measured over
+ * 100 random clusters per size at Q=256 (mean / max of moved/ideal): 3 nodes 1.01/1.13,
+ * 4 nodes 1.01/1.20, 5 nodes 1.06/1.31, 8 nodes 1.11/1.34, 11 nodes 1.29/1.55, 16 nodes 1.48/1.88.
+ * So the 1.2x bound is a typical-case property of small clusters, not a guarantee; the tests pin
+ * the cases below so that a regression shows.
  */
 function movementRatio(before: Member[], after: Member[]): number {
   const moved = partitionsMoved(buildRing(before, Q), buildRing(after, Q));
@@ -157,7 +171,7 @@ test('minimal movement: leaving a small cluster (3..5 -> 2..4 nodes) moves at mo
   }
 });
 
-test('movement stays bounded for clusters up to 16 nodes (joins and leaves, <= 2x the ideal, mean <= 1.6x)', () => {
+test('movement stays bounded for clusters of 6..16 nodes (these joins and leaves: <= 2x the ideal, mean <= 1.6x)', () => {
   const ratios: number[] = [];
   for (let count = 5; count <= 15; count++) {
     const before = nodes(count);
