@@ -221,22 +221,8 @@ export class LsmEngine implements Engine {
       }
       const b = table.blockFor(ik);
       if (b < 0) continue;
-      let block = table.cachedBlock(b);
-      if (block === undefined) {
-        // pin the tables still to be searched: compaction may retire them while we wait for the disk
-        for (let i = t; i < tables.length; i++) tables[i].ref();
-        try {
-          block = await table.loadBlock(b);
-        } catch (err) {
-          if (err instanceof CorruptTableError) {
-            this.quarantine(table, err);
-            continue;
-          }
-          throw toStorageError(err, 'read');
-        } finally {
-          for (let i = t; i < tables.length; i++) tables[i].unref();
-        }
-      }
+      const block = table.cachedBlock(b);
+      if (block === undefined) return this.getFromDisk(ik, h1, h2, tables, t);
       const i = block.find(ik);
       if (i < 0) {
         this.counters.bloomFalsePositives++;
@@ -245,6 +231,44 @@ export class LsmEngine implements Engine {
       return block.kinds[i] === KIND_TOMBSTONE ? undefined : block.copyValue(i);
     }
     return undefined;
+  }
+
+  /** The rest of a get once a block must come from disk: tables still to search stay pinned. */
+  private async getFromDisk(ik: string, h1: number, h2: number, tables: SstableReader[], from: number): Promise<Uint8Array | undefined> {
+    // compaction may retire these tables while we wait for the disk; the pins keep their files open
+    for (let i = from; i < tables.length; i++) tables[i].ref();
+    try {
+      for (let t = from; t < tables.length; t++) {
+        const table = tables[t];
+        if (t > from && !table.mayContain(ik, h1, h2)) {
+          this.counters.bloomSkips++;
+          continue;
+        }
+        const b = table.blockFor(ik);
+        if (b < 0) continue;
+        let block = table.cachedBlock(b);
+        if (block === undefined) {
+          try {
+            block = await table.loadBlock(b);
+          } catch (err) {
+            if (err instanceof CorruptTableError) {
+              this.quarantine(table, err);
+              continue;
+            }
+            throw toStorageError(err, 'read');
+          }
+        }
+        const i = block.find(ik);
+        if (i < 0) {
+          this.counters.bloomFalsePositives++;
+          continue;
+        }
+        return block.kinds[i] === KIND_TOMBSTONE ? undefined : block.copyValue(i);
+      }
+      return undefined;
+    } finally {
+      for (let i = from; i < tables.length; i++) tables[i].unref();
+    }
   }
 
   async put(partition: number, key: Uint8Array, value: Uint8Array): Promise<void> {

@@ -155,6 +155,7 @@ export class SstableReader {
   }
 
   ref(): void {
+    if (this.refs <= 0) throw new Error(`sstable ${this.fileName} used after release`);
     this.refs++;
   }
 
