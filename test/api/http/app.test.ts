@@ -88,6 +88,7 @@ test('concurrent writes are 300 with base64 siblings; a write with the merged co
   assert.match(String(get.headers['content-type']), /^application\/json/);
   const body = JSON.parse(get.payload) as { context: string; siblings: { value: string }[] };
   assert.deepEqual(body.siblings.map((s) => Buffer.from(s.value, 'base64').toString()), ['a', 'b']);
+  assert.equal(get.headers['x-ringkv-context'], body.context, 'the context is in the header too');
   const resolve = await app.inject({ method: 'PUT', url: '/kv/s', payload: 'ab', headers: { 'x-ringkv-context': body.context } });
   assert.equal(resolve.statusCode, 204);
   const after = await app.inject({ method: 'GET', url: '/kv/s' });
