@@ -217,7 +217,13 @@ export class TcpTransport implements Transport {
     if (waitMs > 0) throw this.unreachable(peer, `reconnect backoff for another ${Math.ceil(waitMs)} ms after: ${link.lastError}`);
     const address = this.resolvePeer(peer);
     if (!address) throw this.unreachable(peer, 'unknown peer (no address)');
-    const conn = this.dial(peer, address);
+    let conn: PeerConnection;
+    try {
+      conn = this.dial(peer, address);
+    } catch (e) {
+      // e.g. a port out of range: net.connect throws instead of failing asynchronously
+      throw this.unreachable(peer, `cannot dial ${address.host}:${address.port}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     link.active = conn;
     return conn;
   }
@@ -287,7 +293,8 @@ export class TcpTransport implements Transport {
     const link = this.links.get(peer);
     if (!link) return;
     if (link.active === conn) link.active = undefined;
-    if (conn.dialedBySelf && !conn.helloReceived && !this.closed) {
+    // a dial we gave up ourselves (retired for the peer's connection) is no sign the peer is down
+    if (conn.dialedBySelf && !conn.helloReceived && !conn.retiring && !this.closed) {
       link.failures++;
       this.counters.dialFailures++;
       link.lastError = `connection ${conn.closeReason}`;

@@ -201,6 +201,8 @@ test('unknown peer fails fast with PEER_UNREACHABLE; send to it is silently drop
   t.after(() => cluster.closeAll());
   const a = await cluster.start('a');
   await assert.rejects(a.request('nobody', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /unknown peer/));
+  cluster.ports.set('misconfigured', 70_000);
+  await assert.rejects(a.request('misconfigured', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /cannot dial/));
   a.send('nobody', { type: 'gossip' });
   assert.equal(a.connectionCount(), 0);
 });
