@@ -98,7 +98,7 @@ export function registerClientCommands(program: Command): void {
     run(async () => {
       const members = await clientFor(opts).members();
       const columns = ['id', 'address', 'zone', 'status', 'phi', 'heartbeat'];
-      const rows = members.map((m) => columns.map((c) => (m[c] === undefined ? '' : typeof m[c] === 'number' ? String(Math.round((m[c] as number) * 100) / 100) : String(m[c]))));
+      const rows = members.map((m) => columns.map((c) => (m[c] === undefined || m[c] === null ? '' : typeof m[c] === 'number' ? String(Math.round((m[c] as number) * 100) / 100) : String(m[c]))));
       const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
       for (const row of [columns, ...rows]) process.stdout.write(`${row.map((v, i) => v.padEnd(widths[i])).join('  ')}\n`);
     }),
