@@ -1,6 +1,7 @@
 import type { KvService } from '../../cluster/kv-service.js';
 import type { InfoSnapshot } from './info.js';
 import type { Reply } from './reply.js';
+import type { SetCombiner } from './set-combiner.js';
 import type { ProtocolVersion } from './writer.js';
 
 /** What one client connection carries between commands. */
@@ -39,6 +40,8 @@ export interface ServerContext {
   readonly maxClients: number;
   readonly startedAtMs: number;
   readonly stats: RespStats;
+  /** node-wide: plain SETs of a key go through it (see set-combiner.ts) */
+  readonly setCombiner: SetCombiner;
   info(): InfoSnapshot;
   sessions(): Iterable<Session>;
 }

@@ -1,4 +1,4 @@
-import type { SiblingView } from '../../cluster/kv-service.js';
+import type { KvService, SiblingView } from '../../cluster/kv-service.js';
 import { RingkvError } from '../../core/errors.js';
 import type { CommandSpec, ServerContext } from './command.js';
 import { pickLastWriter } from './last-writer.js';
@@ -10,8 +10,9 @@ import { NULL, OK, array, bulk, err, int, type Reply } from './reply.js';
  * The data commands. Semantics under ringkv's model (see the RESP section of the README):
  * - GET returns one value: the last writer by hybrid logical timestamp among the siblings.
  * - SET reads the key's causal context at the read quorum, then writes with it, so each SET
- *   supersedes what it read instead of piling up siblings. NX / XX / GET are decided on that read:
- *   not atomic against a concurrent writer on another connection.
+ *   supersedes what it read instead of piling up siblings. Plain SETs of one key on one node are
+ *   combined while one is in flight (set-combiner.ts). NX / XX / GET are decided on that read: not
+ *   atomic against a concurrent writer on another connection or node.
  * - INCR and friends add to a PN-counter (kv.increment): concurrent increments never get lost.
  * - DEL / GETDEL read (to know whether the key existed and to get its context), then delete with it.
  * - Multi-key commands run their keys concurrently and are not atomic.
@@ -21,10 +22,6 @@ const keyed = { firstKey: 1, lastKey: 1, keyStep: 1 };
 
 export const NO_EXPIRY = err(
   'ERR ringkv does not support key expiry: SET with EX, PX, EXAT, PXAT or KEEPTTL is refused (keys live until deleted)',
-);
-
-const COUNTER_ON_BYTES = err(
-  'ERR value is not an integer or out of range (ringkv: INCR/DECR work on counter keys; this key holds a value written with SET)',
 );
 
 interface Current {
@@ -61,8 +58,14 @@ function owned(bytes: Buffer): Buffer {
   return Buffer.from(bytes);
 }
 
-async function writeWithContext(ctx: ServerContext, key: Buffer, value: Buffer, context: string): Promise<void> {
-  await ctx.kv.put(owned(key), owned(value), context === '' ? undefined : { context });
+async function writeWithContext(kv: KvService, key: Buffer, value: Buffer, context: string): Promise<void> {
+  await kv.put(owned(key), owned(value), context === '' ? undefined : { context });
+}
+
+/** a plain SET: read the key's context at the read quorum, write with it (the SetCombiner calls this) */
+export async function readThenWrite(kv: KvService, key: Buffer, value: Buffer): Promise<void> {
+  const current = await kv.get(key);
+  await writeWithContext(kv, key, value, current.context);
 }
 
 export const GET: CommandSpec = {
@@ -107,10 +110,14 @@ function parseSetOptions(args: readonly Buffer[]): SetOptions | Reply {
 }
 
 async function setOne(ctx: ServerContext, key: Buffer, value: Buffer, o: SetOptions): Promise<Reply> {
+  if (!o.nx && !o.xx && !o.get) {
+    await ctx.setCombiner.set(key, value);
+    return OK;
+  }
   const current = await readCurrent(ctx, key);
   const old = current.live === undefined ? NULL : bulk(current.live.value);
   if ((o.nx && current.live !== undefined) || (o.xx && current.live === undefined)) return o.get ? old : NULL;
-  await writeWithContext(ctx, key, value, current.context);
+  await writeWithContext(ctx.kv, key, value, current.context);
   return o.get ? old : OK;
 }
 
@@ -272,12 +279,9 @@ function incrementBy(name: string, fixedDelta: bigint | null, negate: boolean, s
         delta = -delta;
       }
       checkKey(ctx, args[1]);
-      try {
-        return int(await ctx.kv.increment(owned(args[1]), delta));
-      } catch (e) {
-        if (e instanceof RingkvError && (e.code === 'WRONG_TYPE' || e.code === 'NOT_AN_INTEGER')) return COUNTER_ON_BYTES;
-        throw e;
-      }
+      // a value written with SET that reads as an integer seeds the counter (the replica converts it);
+      // anything else fails with NOT_AN_INTEGER, whose RESP form is Redis's own text
+      return int(await ctx.kv.increment(owned(args[1]), delta));
     },
   };
 }

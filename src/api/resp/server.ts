@@ -6,6 +6,8 @@ import { buildCommandTable } from './command-table.js';
 import { RespConnection } from './connection.js';
 import type { InfoSnapshot } from './info.js';
 import type { RespParserLimits } from './parser.js';
+import { readThenWrite } from './key-commands.js';
+import { SetCombiner } from './set-combiner.js';
 
 /** the logging a RESP server does; a pino logger fits */
 export type RespLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -70,6 +72,7 @@ export class RespServer {
       maxClients: opts.maxClients ?? 10_000,
       startedAtMs,
       stats: this.stats,
+      setCombiner: new SetCombiner((key, value) => readThenWrite(opts.kv, key, value)),
       info: opts.info,
       sessions: () => [...this.connections].map((c): Session => c.session),
     };

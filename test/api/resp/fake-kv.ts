@@ -4,7 +4,7 @@ import { RingkvError } from '../../../src/core/errors.js';
 /**
  * An in-memory KvService with the behaviour the RESP front end depends on: a write without context
  * adds a sibling, a write with a read's context supersedes exactly what that read saw, counters are
- * a separate kind that refuses byte writes' increments. Versions carry a fake HLC (a global tick).
+ * a separate kind; INCR on an integer-looking byte value seeds a counter from it. Versions carry a fake HLC (a global tick).
  */
 interface Version {
   dot: number;
@@ -65,9 +65,17 @@ export class FakeKv implements KvService {
     await this.pause('increment', key);
     const k = name(key);
     const versions = this.data.get(k) ?? [];
-    if (versions.some((v) => v.kind === 'bytes')) throw new RingkvError('WRONG_TYPE', 'key holds bytes, not a counter');
-    const current = versions[0];
-    const next = (current?.counter ?? 0n) + delta;
+    // like the real replica: counters merge, integer-looking byte values seed the counter
+    let base = 0n;
+    for (const v of versions) {
+      if (v.kind === 'counter') base += v.counter;
+      else {
+        const text = Buffer.from(v.value).toString('latin1');
+        if (!/^-?\d{1,20}$/.test(text)) throw new RingkvError('NOT_AN_INTEGER', 'value is not an integer or out of range');
+        base += BigInt(text);
+      }
+    }
+    const next = base + delta;
     const version: Version = { dot: ++this.tick, kind: 'counter', value: new Uint8Array(), counter: next, hlcWallMs: this.tick, writer: this.writer };
     this.data.set(k, [version]);
     return next;
