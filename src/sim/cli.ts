@@ -6,13 +6,20 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_NODE_KIND, NODE_FACTORIES } from './node-factories.js';
-import { formatFailure, replayCommand, SCENARIOS, type ScenarioResult } from './scenarios.js';
+import { formatFailure, SCENARIOS, type ScenarioResult } from './scenarios.js';
+import type { NetworkFaults } from './sim-network.js';
 
 class UsageError extends Error {}
 
 function uint32(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`must be an integer from 0 to 4294967295, got ${value}`);
+  return n;
+}
+
+function probability(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`must be a probability from 0 to 1, got ${value}`);
   return n;
 }
 
@@ -39,21 +46,28 @@ async function main(argv: string[]): Promise<number> {
     .requiredOption('--seed <n>', 'seed to run (first seed with --runs)', uint32)
     .option('--scenario <name>', `one of: ${Object.keys(SCENARIOS).join(', ')}`, 'main')
     .option('--node <kind>', `node implementation: ${Object.keys(NODE_FACTORIES).join(', ')}`, DEFAULT_NODE_KIND)
+    .option('--drop <p>', 'override the scenario\'s message loss probability', probability)
+    .option('--duplicate <p>', 'override the scenario\'s message duplication probability', probability)
     .option('--runs <count>', 'sweep this many consecutive seeds, quietly', positive)
     .option('--quiet', 'no trace, only the summary and violations')
     .exitOverride();
   program.parse(argv, { from: 'user' });
-  const opts = program.opts<{ seed: number; scenario: string; node: string; runs?: number; quiet?: boolean }>();
+  const opts = program.opts<{ seed: number; scenario: string; node: string; drop?: number; duplicate?: number; runs?: number; quiet?: boolean }>();
   const scenario = SCENARIOS[opts.scenario];
   if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(opts.scenario)}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const createNode = NODE_FACTORIES[opts.node];
   if (!createNode) throw new UsageError(`unknown node kind ${JSON.stringify(opts.node)}; known: ${Object.keys(NODE_FACTORIES).join(', ')}`);
 
+  const faults: Partial<NetworkFaults> = {};
+  if (opts.drop !== undefined) faults.dropProbability = opts.drop;
+  if (opts.duplicate !== undefined) faults.duplicateProbability = opts.duplicate;
+  const base = { createNode, nodeKind: opts.node, faults };
+
   if (opts.runs !== undefined) {
     const failing: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       const seed = (opts.seed + i) >>> 0;
-      const r = await scenario(seed, { createNode });
+      const r = await scenario(seed, base);
       if (r.violations.length > 0) {
         failing.push(seed);
         console.log(formatFailure(r, 3));
@@ -65,14 +79,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const traceSink = opts.quiet ? undefined : (line: string) => console.log(line);
-  const r = await scenario(opts.seed, { createNode, traceSink });
+  const r = await scenario(opts.seed, { ...base, traceSink });
   console.log(summary(r));
   if (r.violations.length === 0) {
     console.log('no violations');
     return 0;
   }
   console.log(formatFailure(r, Infinity));
-  console.log(`replay: ${replayCommand(r.scenario, r.seed)}${opts.node !== DEFAULT_NODE_KIND ? ` --node ${opts.node}` : ''}`);
   return 1;
 }
 

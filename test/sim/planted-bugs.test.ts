@@ -1,6 +1,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { AckWithoutDeliveringTransport, DroppingEngine } from '../../src/sim/planted-bugs.js';
+import { ACK } from '../../src/cluster/messages.js';
+import { clusterNodeFactory } from '../../src/sim/cluster-node-factory.js';
+import { faultsAvoidingKnownIssues } from '../../src/sim/known-issues.js';
 import { referenceNodeFactory } from '../../src/sim/reference-kv-node.js';
 import { formatFailure, SCENARIOS, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios.js';
 
@@ -14,7 +17,7 @@ async function firstFailure(scenario: string, options: ScenarioOptions, maxSeeds
 }
 
 test('an engine that drops every 5th put while reporting success is caught', async () => {
-  const caught = await firstFailure('main', { createNode: referenceNodeFactory, wrapEngine: (_id, engine) => new DroppingEngine(engine, 5) }, 30);
+  const caught = await firstFailure('main', { createNode: referenceNodeFactory, nodeKind: 'reference', wrapEngine: (_id, engine) => new DroppingEngine(engine, 5) }, 30);
   assert.ok(caught, 'no seed caught the lying engine');
   assert.ok(caught.violations.some((v) => v.checker === 'acknowledged-writes-visible'));
   const report = formatFailure(caught);
@@ -34,7 +37,30 @@ test('one node acknowledging replica writes without sending them is caught', asy
 });
 
 test('the sibling scenario catches a lying engine', async () => {
-  const caught = await firstFailure('siblings', { createNode: referenceNodeFactory, wrapEngine: (_id, engine) => new DroppingEngine(engine, 3) }, 40);
+  const caught = await firstFailure('siblings', { createNode: referenceNodeFactory, nodeKind: 'reference', wrapEngine: (_id, engine) => new DroppingEngine(engine, 3) }, 40);
   assert.ok(caught, 'no seed caught the lying engine');
   assert.ok(caught.violations.some((v) => v.checker === 'siblings' || v.checker === 'acknowledged-writes-visible'));
+});
+
+test('ClusterNode: one node whose engine drops every 5th put is caught', async () => {
+  const caught = await firstFailure(
+    'main',
+    { createNode: clusterNodeFactory, faults: faultsAvoidingKnownIssues(), wrapEngine: (id, engine) => (id === 'n1' ? new DroppingEngine(engine, 5) : engine) },
+    40,
+  );
+  assert.ok(caught, 'no seed caught the lying engine');
+  assert.ok(caught.violations.every((v) => v.checker !== 'reads-return-written-values'), 'caught for the wrong reason');
+});
+
+test('ClusterNode: one node acknowledging replicate requests without sending them is caught', async () => {
+  const caught = await firstFailure(
+    'siblings',
+    {
+      createNode: clusterNodeFactory,
+      faults: faultsAvoidingKnownIssues(),
+      wrapTransport: (id, t) => (id === 'n1' ? new AckWithoutDeliveringTransport(t, (_to, msg) => msg.type === 'replicate', ACK) : t),
+    },
+    30,
+  );
+  assert.ok(caught, 'no seed caught the fake acknowledgements');
 });
