@@ -56,6 +56,8 @@ export interface LocalClusterOptions {
   nodes: LocalNodeSpec[];
   /** config given to every node as flags (engine, n, r, w, logLevel, ...) */
   settings?: Settings;
+  /** config for one node on top of settings (e.g. its zone or weight) */
+  nodeSettings?: (spec: LocalNodeSpec, index: number) => Settings;
   /** each line a node prints; default: dropped */
   onLog?: (nodeId: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** a node process ended; expected = we asked it to */
@@ -216,10 +218,19 @@ export class LocalCluster {
 
   /** Builds the nodes without spawning them. */
   static create(opts: LocalClusterOptions): LocalCluster {
+    const perNode = opts.nodes.map((spec, index) => ({ ...opts.settings, ...opts.nodeSettings?.(spec, index) }));
+    // every node must see the same member table (zones and weights shape the ring), so a node's own
+    // zone and weight go into the peer list everyone gets
     const peers = formatPeerList(
-      opts.nodes.map((s) => ({ id: s.id, address: `${s.host}:${s.internalPort}`, httpAddress: `${s.host}:${s.httpPort}` })),
+      opts.nodes.map((s, i) => ({
+        id: s.id,
+        address: `${s.host}:${s.internalPort}`,
+        httpAddress: `${s.host}:${s.httpPort}`,
+        ...(perNode[i].zone !== undefined ? { zone: String(perNode[i].zone) } : {}),
+        ...(perNode[i].weight !== undefined ? { weight: Number(perNode[i].weight) } : {}),
+      })),
     );
-    const nodes = opts.nodes.map((spec) => {
+    const nodes = opts.nodes.map((spec, index) => {
       const flags = [
         '--node-id', spec.id,
         '--host', spec.host,
@@ -229,7 +240,7 @@ export class LocalCluster {
         '--data-dir', spec.dataDir,
         '--peers', peers,
       ];
-      for (const [field, value] of Object.entries(opts.settings ?? {})) {
+      for (const [field, value] of Object.entries(perNode[index])) {
         if (value !== undefined) flags.push(flagName(field as ConfigFieldName), String(value));
       }
       return new LocalNode(spec, flags, opts);

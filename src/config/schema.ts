@@ -46,7 +46,7 @@ export const configFields = {
   engine: z.enum(ENGINE_KINDS).default('lsm').describe('storage engine: lsm | memory'),
   /** commit log durability: group commit acked after fsync, or fsync every 10 ms @default "batch" */
   commitlogSync: z.enum(COMMITLOG_SYNC_MODES).default('batch').describe('commit log sync: batch | periodic'),
-  /** the other members (this node may be listed too; its own entry is ignored) @default [] */
+  /** the other members; this node may be listed too (the same list on every node), its entry then agreeing with zone and weight @default [] */
   peers: z.array(peerSchema).default([])
     .describe('other members: id@host:port[?http=host:port&zone=z&weight=1], comma separated, or a JSON array'),
   /** this node's rack / data-centre label @default undefined */
@@ -95,13 +95,28 @@ export const configSchema = z
     if (c.siblingWarnCount > c.siblingLimitCount) {
       ctx.addIssue({ code: 'custom', path: ['siblingWarnCount'], message: `must be at most siblingLimitCount (${c.siblingLimitCount})` });
     }
+    // Every node must build the same ring, so this node's own entry in peers (if listed) must agree
+    // with its zone and weight.
+    const selfIndex = c.peers.findIndex((p) => p.id === c.nodeId);
+    if (selfIndex >= 0) {
+      const own = c.peers[selfIndex];
+      if (own.zone !== undefined && c.zone !== undefined && own.zone !== c.zone) {
+        ctx.addIssue({ code: 'custom', path: ['peers', selfIndex, 'zone'], message: `this node's own entry says zone "${own.zone}" but zone is "${c.zone}"` });
+      }
+      if (own.weight !== c.weight) {
+        ctx.addIssue({ code: 'custom', path: ['peers', selfIndex, 'weight'], message: `this node's own entry says weight ${own.weight} but weight is ${c.weight}` });
+      }
+    }
     const ids = new Set<string>();
     c.peers.forEach((p, i) => {
       if (ids.has(p.id)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'id'], message: `duplicate peer id "${p.id}"` });
       ids.add(p.id);
     });
   })
-  .transform((c) => ({ ...c, dataDir: c.dataDir ?? `./data/${c.nodeId}` }));
+  .transform((c) => {
+    const ownZone = c.zone ?? c.peers.find((p) => p.id === c.nodeId)?.zone;
+    return { ...c, dataDir: c.dataDir ?? `./data/${c.nodeId}`, ...(ownZone !== undefined ? { zone: ownZone } : {}) };
+  });
 
 /** A fully validated and defaulted node configuration. */
 export type RingkvConfig = z.output<typeof configSchema>;

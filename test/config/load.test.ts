@@ -125,6 +125,16 @@ test('peers: compact syntax, JSON syntax, and errors inside a peer', () => {
   assert.match(e3.message, /duplicate peer id "a"/);
 });
 
+test('this node\'s own peer entry must agree with its zone and weight; its zone is inherited', () => {
+  const inherited = loadConfig({ flags: { nodeId: 'n1', peers: 'n1@h:1?zone=a,n2@h:2?zone=b' } });
+  assert.equal(inherited.zone, 'a');
+  assert.equal(membersFromConfig(inherited)[0].zone, 'a');
+  const e1 = configErrorOf(() => loadConfig({ flags: { nodeId: 'n1', zone: 'x', peers: 'n1@h:1?zone=a' } }));
+  assert.match(e1.message, /peers\[0\]\.zone = "a" .*zone is "x"/);
+  const e2 = configErrorOf(() => loadConfig({ flags: { nodeId: 'n1', peers: 'n1@h:1?weight=2' } }));
+  assert.match(e2.message, /peers\[0\]\.weight = 2 .*weight is 1/);
+});
+
 test('formatPeerList is the inverse of parsePeerList', () => {
   const peers = [
     { id: 'n1', address: '127.0.0.1:9001' },

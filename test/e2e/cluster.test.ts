@@ -10,7 +10,7 @@ import { http, startTestCluster, waitFor, type TestCluster } from '../helpers/cl
 let tc: TestCluster;
 
 before(async () => {
-  tc = await startTestCluster({ nodes: 3, settings: { n: 3, r: 2, w: 2 } });
+  tc = await startTestCluster({ nodes: 3, settings: { n: 3, r: 2, w: 2 }, nodeSettings: (_spec, i) => ({ zone: `zone-${i + 1}` }) });
 });
 
 after(async () => {
@@ -110,7 +110,11 @@ test('ring, members and metrics describe the cluster', async () => {
   assert.equal(typeof ring.json(), 'object');
   const members = await http(url, 'GET', '/cluster/members');
   assert.equal(members.status, 200);
-  assert.deepEqual((members.json() as { id: string }[]).map((m) => m.id).sort(), ['n1', 'n2', 'n3']);
+  const table = (members.json() as { id: string; zone: string }[]).sort((a, b) => a.id.localeCompare(b.id));
+  assert.deepEqual(table.map((m) => m.id), ['n1', 'n2', 'n3']);
+  assert.deepEqual(table.map((m) => m.zone), ['zone-1', 'zone-2', 'zone-3'], 'every node knows every zone');
+  const ringOfN3 = await http(tc.nodes[2].httpUrl, 'GET', '/cluster/ring');
+  assert.deepEqual(ringOfN3.json(), ring.json(), 'every node computes the same ring');
   const metrics = await http(url, 'GET', '/metrics');
   assert.equal(metrics.status, 200);
   assert.match(metrics.text, /ringkv_http_requests_total\{[^}]*route="\/kv\/\*"/);

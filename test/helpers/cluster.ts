@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../src/cli/free-port.js';
-import { LocalCluster, planLocalCluster, type LocalNode, type Settings } from '../../src/cli/local-cluster.js';
+import { LocalCluster, planLocalCluster, type LocalNode, type LocalNodeSpec, type Settings } from '../../src/cli/local-cluster.js';
 import { formatLogLine } from '../../src/cli/log-format.js';
 import { RingkvClient } from '../../src/client/ringkv-client.js';
 
@@ -24,6 +24,8 @@ export interface TestClusterOptions {
   nodes?: number;
   /** config for every node, e.g. { n: 3, r: 2, w: 2, engine: 'memory' } @default { engine: 'memory', logLevel: 'warn' } */
   settings?: Settings;
+  /** config for one node on top of settings, e.g. (spec, i) => ({ zone: `z${i % 2}` }) */
+  nodeSettings?: (spec: LocalNodeSpec, index: number) => Settings;
   /** give each node a RESP port too @default false */
   resp?: boolean;
   /** @default 20000 */
@@ -63,6 +65,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     cluster = await LocalCluster.start({
       nodes: specs,
       settings,
+      ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
       startTimeoutMs: opts.startTimeoutMs ?? 20_000,
       onLog: (id, line) => {
         const text = `${id} | ${formatLogLine(line)}`;
