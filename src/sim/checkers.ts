@@ -125,6 +125,54 @@ export function checkReadsReturnWrittenValues(ops: readonly OpRecord[]): Violati
   return violations;
 }
 
+/**
+ * PN-counter bounds. With per-node totals merged by maximum, every increment counts once, and an
+ * acknowledged one is seen by any later read whose quorum intersects its write quorum.
+ *
+ * Rule, for a read G of a counter key that returned value v (and, with only the "any outcome" terms,
+ * for the value an increment returns):
+ *   v <= (sum of positive deltas of increments invoked before G completed, any outcome)
+ *        - (sum of |negative deltas| of acknowledged increments completed before G started with G.r + w > n)
+ *   v >= (sum of positive deltas of acknowledged increments completed before G started with G.r + w > n)
+ *        - (sum of |negative deltas| of increments invoked before G completed, any outcome)
+ * The upper bound (sound under any faults) catches double counting, e.g. a duplicated request
+ * applied twice; the lower bound (sound without node failures) catches lost increments.
+ */
+export function checkCounterBounds(ops: readonly OpRecord[], options: CheckOptions): Violation[] {
+  const violations: Violation[] = [];
+  for (const keyOps of groupByKey(ops).values()) {
+    const increments = keyOps.filter((o) => o.kind === 'increment' && o.delta !== undefined);
+    if (increments.length === 0) continue;
+    for (const g of keyOps) {
+      if (g.outcome !== 'ok' || g.counterValue === undefined) continue;
+      const quorum = g.kind === 'get' && g.r !== undefined;
+      let upper = 0n;
+      let lower = 0n;
+      for (const x of increments) {
+        const delta = BigInt(x.delta!);
+        const invokedBefore = couldAffect(x, g) || x === g;
+        const surelySeen = quorum && x.outcome === 'ok' && x.w !== undefined && g.r! + x.w > options.n && startsAfter(g, x);
+        if (delta > 0n) {
+          if (invokedBefore) upper += delta;
+          if (surelySeen) lower += delta;
+        } else {
+          if (invokedBefore) lower += delta;
+          if (surelySeen) upper += delta;
+        }
+      }
+      const v = BigInt(g.counterValue);
+      if (v > upper || v < lower) {
+        violations.push({
+          checker: 'counter-bounds',
+          message: `${describeOp(g)} saw ${v}, outside the possible range [${lower}, ${upper}] given the increments before it${v > upper ? ' (an increment counted twice, or a decrement lost?)' : ' (an increment lost, or a decrement counted twice?)'}`,
+          opIds: [g.id],
+        });
+      }
+    }
+  }
+  return violations;
+}
+
 export interface LivenessOptions {
   /** no acknowledged or failed op may take longer than this */
   maxOpMs: number;

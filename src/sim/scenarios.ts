@@ -3,6 +3,7 @@ import type { Transport } from '../cluster/runtime.js';
 import type { Engine } from '../storage/engine.js';
 import {
   checkAcknowledgedWritesVisible,
+  checkCounterBounds,
   checkLiveness,
   checkReadsReturnWrittenValues,
   checkSupersededValuesStayGone,
@@ -315,8 +316,34 @@ export const partitionScenario: Scenario = async (seed, options) => {
   return finish('partition', seed, options, cluster, history, violations);
 };
 
+/**
+ * PN-counters: 3–5 nodes under the main faults, four clients incrementing (mostly up, sometimes
+ * down) and reading two counters through random nodes with random r/w; then quorum reads of both.
+ * Checked: counter bounds (no increment lost or counted twice), every op answers in time.
+ */
+export const countersScenario: Scenario = async (seed, options) => {
+  const nodeCount = scenarioRandom(seed).intBetween(3, 5);
+  const cluster = buildCluster(seed, nodeCount, options);
+  const history = new History(cluster.sim.clock, cluster.sim);
+  const counterKeys = ['ctr0', 'ctr1'];
+  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), {
+    ...mainWorkload([]),
+    counterKeys,
+    negativeDeltaProbability: 0.2,
+    mix: { get: 0, blindPut: 0, readModifyWrite: 0, readDelete: 0, increment: 1 },
+  });
+  const violations: Violation[] = [];
+  await runWorkload(cluster, workload, violations);
+  await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), counterKeys);
+  await cluster.stopAll();
+  const ops = history.ops;
+  violations.push(...checkCounterBounds(ops, { n: cluster.config.n }), ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }));
+  return finish('counters', seed, options, cluster, history, violations);
+};
+
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   main: mainScenario,
+  counters: countersScenario,
   siblings: siblingsScenario,
   'crash-restart': crashRestartScenario,
   partition: partitionScenario,

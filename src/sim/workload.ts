@@ -12,12 +12,18 @@ export interface OpMix {
   readModifyWrite: number;
   /** get, then delete with that read's context */
   readDelete: number;
+  /** PN-counter increment (on counterKeys) */
+  increment?: number;
 }
 
 export interface WorkloadOptions {
   clients: number;
   opsPerClient: number;
   keys: readonly string[];
+  /** keys used as PN-counters (increments and reads), kept apart from keys holding values */
+  counterKeys?: readonly string[];
+  /** chance an increment's delta is negative (deltas are 1..5 in size) @default 0 */
+  negativeDeltaProbability?: number;
   /** mean virtual ms a client waits between operations (exponential) */
   thinkMeanMs: number;
   mix: OpMix;
@@ -68,11 +74,18 @@ export class Workload {
   private async runClient(client: string, rnd: SeededRandom): Promise<void> {
     const o = this.options;
     let writes = 0;
-    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete;
+    const incrementWeight = o.counterKeys?.length ? (o.mix.increment ?? 0) : 0;
+    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete + incrementWeight;
     for (let i = 0; i < o.opsPerClient; i++) {
       await this.sleep(rnd.exponential(o.thinkMeanMs));
-      const key = rnd.pick(o.keys);
       let x = rnd.next() * total;
+      if ((x -= incrementWeight) < 0) {
+        const counterKey = rnd.pick(o.counterKeys!);
+        if (rnd.chance(0.4)) await this.get(client, rnd, counterKey);
+        else await this.increment(client, rnd, counterKey, BigInt(rnd.intBetween(1, 5) * (rnd.chance(o.negativeDeltaProbability ?? 0) ? -1 : 1)));
+        continue;
+      }
+      const key = rnd.pick(o.keys);
       if ((x -= o.mix.get) < 0) {
         await this.get(client, rnd, key);
       } else if ((x -= o.mix.blindPut) < 0) {
@@ -94,7 +107,12 @@ export class Workload {
     const op = this.history.invoke({ client, node, kind: 'get', key, r });
     await this.execute(op, node, async (svc) => {
       const res = await svc.get(encoder.encode(key), { r, timeoutMs: this.options.timeoutMs });
-      this.history.complete(op, { readValues: res.siblings.map((s) => decoder.decode(s.value)), readContext: res.context });
+      const counter = res.siblings.find((s) => s.kind === 'counter');
+      this.history.complete(op, {
+        readValues: res.siblings.map((s) => decoder.decode(s.value)),
+        readContext: res.context,
+        counterValue: counter ? decoder.decode(counter.value) : undefined,
+      });
     });
     return op;
   }
@@ -120,6 +138,18 @@ export class Workload {
     await this.execute(op, node, async (svc) => {
       await svc.delete(encoder.encode(key), { w, timeoutMs: this.options.timeoutMs, context: read.readContext || undefined });
       this.history.complete(op);
+    });
+    return op;
+  }
+
+  async increment(client: string, rnd: SeededRandom, key: string, delta: bigint, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+    const node = opts.node ?? this.pickNode(rnd);
+    if (!node) return undefined;
+    const w = opts.w ?? rnd.pick(this.options.wChoices);
+    const op = this.history.invoke({ client, node, kind: 'increment', key, delta: delta.toString(), w });
+    await this.execute(op, node, async (svc) => {
+      const value = await svc.increment(encoder.encode(key), delta, { w, timeoutMs: this.options.timeoutMs });
+      this.history.complete(op, { counterValue: value.toString() });
     });
     return op;
   }

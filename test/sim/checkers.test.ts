@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkAcknowledgedWritesVisible,
+  checkCounterBounds,
   checkLiveness,
   checkReadsReturnWrittenValues,
   checkSupersededValuesStayGone,
@@ -135,4 +136,30 @@ test('liveness: pending ops and slow ops are violations unless their node crashe
   const crashed = put('k', 'b');
   const v = checkLiveness(h.ops, { maxOpMs: 1000, crashedOpIds: new Set([crashed.id]) });
   assert.deepEqual(v.map((x) => x.opIds[0]).sort(), [slow.id, hung.id].sort());
+});
+
+test('counter bounds: lost increments and double counting are violations, in-flight ones are not', () => {
+  const { h, ok } = recorder();
+  const inc = (delta: number, w = 2) => h.invoke({ client: 'c', node: 'n1', kind: 'increment', key: 'k', delta: String(delta), w });
+  const read = (r = 2) => h.invoke({ client: 'c', node: 'n2', kind: 'get', key: 'k', r });
+  const okCount = (op: OpRecord, v: number) => h.complete(op, { counterValue: String(v), readValues: op.kind === 'get' ? [String(v)] : undefined });
+  okCount(inc(5), 5);
+  const pendingInc = inc(3); // never answers: may or may not count
+  const dec = inc(-2);
+  const r1 = read();
+  okCount(dec, 6);
+  okCount(r1, 6); // 5 + 3 - 2, with the pending one applied and the concurrent decrement seen
+  assert.deepEqual(checkCounterBounds(h.ops, N), []);
+  const r2 = read();
+  okCount(r2, 2); // below 5 - 2: the acknowledged +5 was lost
+  const r3 = read();
+  okCount(r3, 9); // above 5 + 3 - 2: something counted twice
+  const r4 = read(1);
+  okCount(r4, 1); // r=1 with w=2 need not see anything acknowledged ... but the upper bound still holds
+  const v = checkCounterBounds(h.ops, N);
+  assert.deepEqual(v.map((x) => x.opIds[0]), [r2.id, r3.id]);
+  assert.match(v[0].message, /increment lost/);
+  assert.match(v[1].message, /counted twice/);
+  void ok;
+  void pendingInc;
 });

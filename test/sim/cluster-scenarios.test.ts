@@ -15,6 +15,7 @@ const steering = Object.keys(faults).length ? ` (avoiding known issues: ${JSON.s
 
 const PLAN: Array<{ scenario: string; seeds: number }> = [
   { scenario: 'siblings', seeds: SCALE },
+  { scenario: 'counters', seeds: SCALE },
   { scenario: 'crash-restart', seeds: Math.ceil(SCALE / 2) },
   { scenario: 'partition', seeds: Math.ceil(SCALE / 2) },
 ];
