@@ -11,9 +11,10 @@ export const KNOWN_ISSUES = {
    * retry) the replica-coordinator mints a second version of the same write. Reads then show the
    * value twice among the siblings, and a later write whose read saw only one copy leaves the other
    * behind, so the superseded value comes back; a duplicated increment is counted twice (the
-   * counters scenario sees values outside the possible range). Seeds shift whenever cluster code changes; list the
-   * current failing ones with `npm run sim -- --seed 1 --runs 50 --quiet` (at commit 314bcec: seeds
-   * 4, 23, 25), and check a seed is this bug by replaying it with `--duplicate 0`.
+   * counters scenario sees values outside the possible range). Which seeds hit it shifts whenever
+   * cluster or simulator code changes; list the current ones with
+   * `npm run sim -- --seed 1 --runs 100 --quiet` (and `--scenario counters`), and confirm a seed
+   * is this bug by replaying it with `--duplicate 0`.
    */
   duplicateCoordinateWriteMintsTwice: 'coordinate_write is not idempotent: a duplicated delivery mints a second version' as string | undefined,
 };
