@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { arityMatches, commandKeys, type CommandResult, type CommandSpec, type ServerContext, type Session } from './command.js';
 import { isRingkvError } from '../../core/errors.js';
+import type { CommandLookup } from './command-table.js';
 import { KeyOrder } from './key-order.js';
 import { RespParser, RespProtocolError, type RespParserLimits } from './parser.js';
 import { NOAUTH, errorReply, unknownCommand, wrongArity } from './redis-errors.js';
@@ -20,7 +21,7 @@ export interface ConnectionOptions {
   socket: Socket;
   id: number;
   ctx: ServerContext;
-  table: ReadonlyMap<string, CommandSpec>;
+  commands: CommandLookup;
   logger: RespLogger;
   parserLimits: Partial<RespParserLimits>;
   /** stop reading from the socket while this many replies are outstanding */
@@ -38,7 +39,7 @@ export class RespConnection {
   readonly session: Session;
   private readonly socket: Socket;
   private readonly ctx: ServerContext;
-  private readonly table: ReadonlyMap<string, CommandSpec>;
+  private readonly commands: CommandLookup;
   private readonly logger: RespLogger;
   private readonly maxPendingReplies: number;
   private readonly parser: RespParser;
@@ -57,7 +58,7 @@ export class RespConnection {
   constructor(opts: ConnectionOptions) {
     this.socket = opts.socket;
     this.ctx = opts.ctx;
-    this.table = opts.table;
+    this.commands = opts.commands;
     this.logger = opts.logger;
     this.maxPendingReplies = opts.maxPendingReplies;
     this.parser = new RespParser(opts.parserLimits);
@@ -127,16 +128,16 @@ export class RespConnection {
     const ctx = this.ctx;
     const session = this.session;
     ctx.stats.commandsProcessed++;
-    const name = args[0].toString('latin1').toLowerCase();
-    const spec = this.table.get(name);
-    session.lastCommand = spec === undefined ? 'unknown' : name;
+    const spec = this.commands.find(args[0]);
+    session.lastCommand = spec === undefined ? 'unknown' : spec.name;
     session.lastCommandAtMs = Date.now();
     if (spec === undefined) return unknownCommand(args);
     if (!session.authenticated && !spec.flags.includes('no-auth')) return NOAUTH;
     if (!arityMatches(spec.arity, args.length)) return wrongArity(spec.name);
     try {
       if (spec.access === 'none') return spec.run(args, session, ctx);
-      return this.keyOrder.run(commandKeys(spec, args), spec.access, () => {
+      const keys = spec.firstKey === 1 && spec.lastKey === 1 ? [args[1]] : commandKeys(spec, args);
+      return this.keyOrder.run(keys, spec.access, () => {
         const r = spec.run(args, session, ctx);
         return r instanceof Promise ? r : Promise.resolve(r);
       });

@@ -1,4 +1,4 @@
-import type { KvService, SiblingView } from '../../cluster/kv-service.js';
+import type { GetResult, KvService, SiblingView } from '../../cluster/kv-service.js';
 import { RingkvError } from '../../core/errors.js';
 import type { CommandSpec, ServerContext } from './command.js';
 import { pickLastWriter } from './last-writer.js';
@@ -28,6 +28,12 @@ interface Current {
   live: SiblingView | undefined;
   /** '' when nothing was there */
   context: string;
+}
+
+/** GET's reply: the last writer's value, or nil */
+function valueReply(result: GetResult): Reply {
+  const live = pickLastWriter(result.siblings);
+  return live === undefined ? NULL : bulk(live.value);
 }
 
 async function readCurrent(ctx: ServerContext, key: Buffer): Promise<Current> {
@@ -77,12 +83,13 @@ export const GET: CommandSpec = {
   since: '1.0.0',
   summary: 'Returns the value of a key (the last writer among concurrent siblings).',
   access: 'read',
-  async run(args, _session, ctx) {
+  run(args, _session, ctx) {
     checkKey(ctx, args[1]);
-    const { live } = await readCurrent(ctx, args[1]);
-    return live === undefined ? NULL : bulk(live.value);
+    return ctx.kv.get(args[1]).then(valueReply);
   },
 };
+
+const okReply = (): Reply => OK;
 
 interface SetOptions {
   nx: boolean;
@@ -110,10 +117,7 @@ function parseSetOptions(args: readonly Buffer[]): SetOptions | Reply {
 }
 
 async function setOne(ctx: ServerContext, key: Buffer, value: Buffer, o: SetOptions): Promise<Reply> {
-  if (!o.nx && !o.xx && !o.get) {
-    await ctx.setCombiner.set(key, value);
-    return OK;
-  }
+  if (!o.nx && !o.xx && !o.get) return ctx.setCombiner.set(key, value).then(okReply);
   const current = await readCurrent(ctx, key);
   const old = current.live === undefined ? NULL : bulk(current.live.value);
   if ((o.nx && current.live !== undefined) || (o.xx && current.live === undefined)) return o.get ? old : NULL;

@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { KvService } from '../../cluster/kv-service.js';
-import type { CommandSpec, RespStats, ServerContext, Session } from './command.js';
-import { buildCommandTable } from './command-table.js';
+import type { RespStats, ServerContext, Session } from './command.js';
+import { CommandLookup, buildCommandTable } from './command-table.js';
 import { RespConnection } from './connection.js';
 import type { InfoSnapshot } from './info.js';
 import type { RespParserLimits } from './parser.js';
@@ -39,7 +39,7 @@ const BULK_SLACK_BYTES = 64 * 1024;
 export class RespServer {
   private readonly opts: RespServerOptions;
   private readonly server: Server;
-  private readonly table: ReadonlyMap<string, CommandSpec>;
+  private readonly commands: CommandLookup;
   private readonly connections = new Set<RespConnection>();
   private readonly ctx: ServerContext;
   private readonly stats: RespStats = {
@@ -54,7 +54,7 @@ export class RespServer {
 
   constructor(opts: RespServerOptions) {
     this.opts = opts;
-    this.table = buildCommandTable();
+    this.commands = new CommandLookup(buildCommandTable());
     this.server = createServer((socket) => this.accept(socket));
     this.server.on('error', (e) => opts.logger.error({ err: e }, 'resp server error'));
     const startedAtMs = Date.now();
@@ -128,7 +128,7 @@ export class RespServer {
       socket,
       id: this.nextClientId++,
       ctx: this.ctx,
-      table: this.table,
+      commands: this.commands,
       logger: this.opts.logger,
       parserLimits: { maxBulkBytes: bulkLimit, ...this.opts.parserLimits },
       maxPendingReplies: this.opts.maxPendingRepliesPerConnection ?? 4096,
