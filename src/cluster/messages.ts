@@ -11,6 +11,8 @@ import type { Message } from './runtime.js';
 /** Ask a replica to coordinate a write: mint a dot, store, replicate to the other replicas. */
 export interface CoordinateWriteMsg extends Message {
   type: 'coordinate_write';
+  /** unique per client write; a replica applies a write id once however often it arrives */
+  writeId: string;
   key: Uint8Array;
   /** what to write: a value, a tombstone, or a counter delta (decimal string) */
   mutation: Mutation;

@@ -12,6 +12,7 @@ import type { ClusterConfig } from './cluster-config.js';
 import type { GetResult, KvService, PutResult, ReadOptions, SiblingView, WriteOptions } from './kv-service.js';
 import { ACK, bad, requireInt, requireKey, requirePartition, type CoordinateWriteMsg, type Mutation, type ReadMsg, type ReplicateMsg } from './messages.js';
 import { awaitQuorum } from './quorum.js';
+import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
 import { ReplicationStats } from './replication-stats.js';
 import { silentLogger, type Clock, type Logger, type Message, type Random, type Transport } from './runtime.js';
@@ -43,6 +44,9 @@ export class ClusterNode implements KvService {
   private readonly clock: Clock;
   private readonly transport: Transport;
   private readonly logger: Logger;
+  private readonly random: Random;
+  private readonly forwardedWrites = new RecentWrites<VersionedObject>();
+  private writeSeq = 0;
   private stopped = false;
 
   constructor(deps: ClusterNodeDeps) {
@@ -51,6 +55,7 @@ export class ClusterNode implements KvService {
     this.members = deps.members;
     this.clock = deps.clock;
     this.transport = deps.transport;
+    this.random = deps.random;
     this.logger = deps.logger ?? silentLogger;
     if (!deps.members.some((m) => m.id === deps.self)) throw new RingkvError('BAD_PARAMETER', `node ${deps.self} is not in the member list`);
     this.ring = buildRing(deps.members, deps.config.partitions);
@@ -165,10 +170,12 @@ export class ClusterNode implements KvService {
       return { object: await this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas), coordinator: this.self };
     }
     // Not a replica: hand the write to the first replica that answers, as Riak forwards to a vnode.
+    // One id for every attempt, so a replica that sees the write twice applies it once.
+    const writeId = `${this.self}/${this.random.int(2 ** 31).toString(36)}/${++this.writeSeq}`;
     let lastError: unknown;
     for (const target of replicas) {
       try {
-        const msg: CoordinateWriteMsg = { type: 'coordinate_write', key, mutation, context: context.vv, dots: context.dots, w, timeoutMs };
+        const msg: CoordinateWriteMsg = { type: 'coordinate_write', writeId, key, mutation, context: context.vv, dots: context.dots, w, timeoutMs };
         const reply = await this.transport.request(target, msg, timeoutMs);
         if (reply.type !== 'coordinate_write_ok') throw bad(`unexpected reply ${reply.type} to coordinate_write`);
         return { object: validateObject(reply.object, target), coordinator: target };
@@ -226,7 +233,8 @@ export class ClusterNode implements KvService {
         if (!replicas.includes(this.self)) throw bad(`node ${this.self} is not a replica of that key`);
         const context = contextFromMessage(msg);
         const mutation = mutationFromMessage(msg, this.config.maxValueBytes);
-        const object = await this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas);
+        if (typeof msg.writeId !== 'string' || msg.writeId.length === 0 || msg.writeId.length > 200) throw bad('writeId missing');
+        const object = await this.forwardedWrites.once(`${from}|${msg.writeId}`, () => this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas));
         return { type: 'coordinate_write_ok', object };
       }
       default:

@@ -1,7 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterNodeFactory } from '../../src/sim/cluster-node-factory.js';
-import { KNOWN_ISSUES } from '../../src/sim/known-issues.js';
 import { formatFailure, SCENARIOS, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios.js';
 
 /**
@@ -27,15 +26,6 @@ async function sweep(options: ScenarioOptions): Promise<void> {
   assert.ok(ops >= SEEDS * 20, `only ${ops} ops over ${SEEDS} seeds`);
 }
 
-const knownBug = KNOWN_ISSUES.duplicateCoordinateWriteMintsTwice;
-
-test(`ClusterNode passes the main scenario for ${SEEDS} seeds`, { todo: knownBug }, async () => {
+test(`ClusterNode passes the main scenario for ${SEEDS} seeds`, async () => {
   await sweep({ createNode: clusterNodeFactory });
 });
-
-if (knownBug) {
-  // While duplication trips the known bug, hold everything else to the full standard.
-  test(`ClusterNode passes the main scenario without message duplication for ${SEEDS} seeds`, async () => {
-    await sweep({ createNode: clusterNodeFactory, faults: { duplicateProbability: 0 } });
-  });
-}

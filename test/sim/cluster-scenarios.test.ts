@@ -1,17 +1,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterNodeFactory } from '../../src/sim/cluster-node-factory.js';
-import { faultsAvoidingKnownIssues } from '../../src/sim/known-issues.js';
 import { formatFailure, SCENARIOS, type ScenarioResult } from '../../src/sim/scenarios.js';
 
 /**
  * The other scenarios against the production node (the main one is in cluster-main.test.ts).
- * Runs steer clear of known, unfixed bugs (src/sim/known-issues.ts) and say so in their names.
  * Longer run: SIM_SEEDS=1000 node --test dist/test/sim/cluster-scenarios.test.js
  */
 const SCALE = Number(process.env.SIM_SEEDS ?? 0) || 60;
-const faults = faultsAvoidingKnownIssues();
-const steering = Object.keys(faults).length ? ` (avoiding known issues: ${JSON.stringify(faults)})` : '';
 
 const PLAN: Array<{ scenario: string; seeds: number }> = [
   { scenario: 'siblings', seeds: SCALE },
@@ -21,10 +17,10 @@ const PLAN: Array<{ scenario: string; seeds: number }> = [
 ];
 
 for (const { scenario, seeds } of PLAN) {
-  test(`ClusterNode passes scenario ${scenario} for ${seeds} seeds${steering}`, async () => {
+  test(`ClusterNode passes scenario ${scenario} for ${seeds} seeds`, async () => {
     const failures: ScenarioResult[] = [];
     for (let seed = 1; seed <= seeds && failures.length < 3; seed++) {
-      const result = await SCENARIOS[scenario](seed, { createNode: clusterNodeFactory, faults });
+      const result = await SCENARIOS[scenario](seed, { createNode: clusterNodeFactory });
       if (result.violations.length > 0) failures.push(result);
     }
     assert.equal(failures.length, 0, `${failures.length} seeds failed; first:\n${failures.map((f) => formatFailure(f, 5)).join('\n')}`);

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { AckWithoutDeliveringTransport, DroppingEngine } from '../../src/sim/planted-bugs.js';
 import { ACK } from '../../src/cluster/messages.js';
 import { clusterNodeFactory } from '../../src/sim/cluster-node-factory.js';
-import { faultsAvoidingKnownIssues } from '../../src/sim/known-issues.js';
 import { referenceNodeFactory } from '../../src/sim/reference-kv-node.js';
 import { formatFailure, SCENARIOS, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios.js';
 
@@ -45,7 +44,7 @@ test('the sibling scenario catches a lying engine', async () => {
 test('ClusterNode: one node whose engine drops every 5th put is caught', async () => {
   const caught = await firstFailure(
     'main',
-    { createNode: clusterNodeFactory, faults: faultsAvoidingKnownIssues(), wrapEngine: (id, engine) => (id === 'n1' ? new DroppingEngine(engine, 5) : engine) },
+    { createNode: clusterNodeFactory, wrapEngine: (id, engine) => (id === 'n1' ? new DroppingEngine(engine, 5) : engine) },
     40,
   );
   assert.ok(caught, 'no seed caught the lying engine');
@@ -57,7 +56,6 @@ test('ClusterNode: one node acknowledging replicate requests without sending the
     'siblings',
     {
       createNode: clusterNodeFactory,
-      faults: faultsAvoidingKnownIssues(),
       wrapTransport: (id, t) => (id === 'n1' ? new AckWithoutDeliveringTransport(t, (_to, msg) => msg.type === 'replicate', ACK) : t),
     },
     30,
