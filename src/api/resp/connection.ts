@@ -15,6 +15,8 @@ interface Slot {
   protocol: ProtocolVersion;
   /** close the connection once this reply is written (QUIT, protocol error) */
   closeAfter: boolean;
+  /** argument bytes the command holds until it is answered */
+  argBytes: number;
 }
 
 export interface ConnectionOptions {
@@ -26,6 +28,8 @@ export interface ConnectionOptions {
   parserLimits: Partial<RespParserLimits>;
   /** stop reading from the socket while this many replies are outstanding */
   maxPendingReplies: number;
+  /** stop reading while the commands awaiting replies hold this many argument bytes */
+  maxPendingBytes: number;
   onClose: () => void;
 }
 
@@ -42,6 +46,9 @@ export class RespConnection {
   private readonly commands: CommandLookup;
   private readonly logger: RespLogger;
   private readonly maxPendingReplies: number;
+  private readonly maxPendingBytes: number;
+  /** argument bytes held by commands still running (their args are views into received chunks) */
+  private pendingBytes = 0;
   private readonly parser: RespParser;
   private readonly writer = new RespWriter();
   private readonly keyOrder = new KeyOrder();
@@ -61,6 +68,7 @@ export class RespConnection {
     this.commands = opts.commands;
     this.logger = opts.logger;
     this.maxPendingReplies = opts.maxPendingReplies;
+    this.maxPendingBytes = opts.maxPendingBytes;
     this.parser = new RespParser(opts.parserLimits);
     const nowMs = Date.now();
     this.session = {
@@ -121,7 +129,7 @@ export class RespConnection {
     const quit = this.session.quitRequested;
     if (quit) this.closing = true;
     // the protocol as of after the command ran: HELLO 3 answers in RESP3
-    this.enqueue(result, this.session.protocol, quit);
+    this.enqueue(result, this.session.protocol, quit, result instanceof Promise ? argBytesOf(args) : 0);
   }
 
   private dispatch(args: Buffer[]): CommandResult {
@@ -154,16 +162,17 @@ export class RespConnection {
     return reply;
   }
 
-  private enqueue(result: CommandResult, protocol: ProtocolVersion, closeAfter: boolean): void {
+  private enqueue(result: CommandResult, protocol: ProtocolVersion, closeAfter: boolean, argBytes = 0): void {
     if (!(result instanceof Promise)) {
       if (this.pendingReplies === 0) {
         this.emit(result, protocol, closeAfter);
         return;
       }
-      this.slots.push({ reply: result, protocol, closeAfter });
+      this.slots.push({ reply: result, protocol, closeAfter, argBytes: 0 });
       return;
     }
-    const slot: Slot = { reply: null, protocol, closeAfter };
+    const slot: Slot = { reply: null, protocol, closeAfter, argBytes };
+    this.pendingBytes += argBytes;
     this.slots.push(slot);
     result.then(
       (reply) => {
@@ -188,6 +197,7 @@ export class RespConnection {
       const slot = slots[this.slotsHead];
       if (slot.reply === null) break;
       this.slotsHead++;
+      this.pendingBytes -= slot.argBytes;
       this.emit(slot.reply, slot.protocol, slot.closeAfter);
     }
     if (this.slotsHead === slots.length) {
@@ -232,10 +242,17 @@ export class RespConnection {
 
   private updateReadPause(): void {
     if (this.closed) return;
-    const shouldPause = this.waitingForDrain || this.pendingReplies >= this.maxPendingReplies;
+    const shouldPause =
+      this.waitingForDrain || this.pendingReplies >= this.maxPendingReplies || this.pendingBytes >= this.maxPendingBytes;
     if (shouldPause === this.readPaused) return;
     this.readPaused = shouldPause;
     if (shouldPause) this.socket.pause();
     else this.socket.resume();
   }
+}
+
+function argBytesOf(args: readonly Buffer[]): number {
+  let n = 0;
+  for (const a of args) n += a.length;
+  return n;
 }

@@ -28,6 +28,8 @@ export interface RespServerOptions {
   maxClients?: number;
   /** a connection stops being read while this many replies are outstanding @default 4096 */
   maxPendingRepliesPerConnection?: number;
+  /** … or while its running commands hold this many argument bytes @default 64 MiB */
+  maxPendingBytesPerConnection?: number;
   /** overrides of the request parser's bounds; bulk strings default to max(value, key) limit + 64 KiB */
   parserLimits?: Partial<RespParserLimits>;
 }
@@ -132,6 +134,7 @@ export class RespServer {
       logger: this.opts.logger,
       parserLimits: { maxBulkBytes: bulkLimit, ...this.opts.parserLimits },
       maxPendingReplies: this.opts.maxPendingRepliesPerConnection ?? 4096,
+      maxPendingBytes: this.opts.maxPendingBytesPerConnection ?? 64 * 1024 * 1024,
       onClose: () => this.connections.delete(connection),
     });
     this.connections.add(connection);

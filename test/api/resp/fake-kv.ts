@@ -24,6 +24,9 @@ export class FakeKv implements KvService {
   failNext: RingkvError | null = null;
   /** resolve each call after this many macrotask turns (0 = next microtask) */
   delayTurns = 0;
+  /** calls started and not finished, and the most there ever were */
+  inFlight = 0;
+  maxInFlight = 0;
   /** writer id recorded on new versions */
   writer = 'fake';
 
@@ -93,7 +96,13 @@ export class FakeKv implements KvService {
 
   private async pause(op: string, key: Uint8Array, context?: string): Promise<void> {
     this.calls.push({ op, key: name(key), context });
-    for (let i = 0; i < this.delayTurns; i++) await new Promise((r) => setImmediate(r));
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      for (let i = 0; i < this.delayTurns; i++) await new Promise((r) => setImmediate(r));
+    } finally {
+      this.inFlight--;
+    }
     if (this.failNext) {
       const e = this.failNext;
       this.failNext = null;

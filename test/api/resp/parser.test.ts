@@ -181,3 +181,32 @@ test('property: valid commands round-trip whatever the chunking', () => {
     { numRuns: 500 },
   );
 });
+
+/** one invocation of every command the front end knows, the way clients send them */
+const EVERY_COMMAND: string[][] = [
+  ['PING'], ['PING', 'hi'], ['ECHO', 'x'], ['HELLO', '3', 'AUTH', 'default', 'pw', 'SETNAME', 'me'], ['AUTH', 'pw'],
+  ['SELECT', '0'], ['QUIT'], ['CLIENT', 'SETINFO', 'LIB-NAME', 'ioredis'], ['CLIENT', 'SETNAME', 'n'], ['CLIENT', 'GETNAME'],
+  ['CLIENT', 'ID'], ['COMMAND'], ['COMMAND', 'DOCS', 'get'], ['COMMAND', 'COUNT'], ['INFO', 'server'], ['CONFIG', 'GET', 'save'],
+  ['DBSIZE'], ['GET', 'key:000000000042'], ['SET', 'key', 'v'.repeat(100), 'NX', 'GET'], ['GETDEL', 'k'], ['DEL', 'a', 'b'],
+  ['EXISTS', 'a'], ['MGET', 'a', 'b', 'c'], ['MSET', 'a', '1', 'b', '2'], ['INCR', 'c'], ['INCRBY', 'c', '-5'], ['DECR', 'c'],
+  ['DECRBY', 'c', '9223372036854775807'],
+];
+
+test('every command, alone, split at every offset', () => {
+  for (const command of EVERY_COMMAND) {
+    const bytes = encodeCommand(command);
+    for (let i = 0; i <= bytes.length; i++) {
+      assert.deepEqual(parseChunks([bytes.subarray(0, i), bytes.subarray(i)]), [command], `${command[0]} split at ${i}`);
+    }
+  }
+});
+
+test('all commands pipelined in one batch, split at every offset, in RESP and inline form', () => {
+  const resp = Buffer.concat(EVERY_COMMAND.map((c) => encodeCommand(c)));
+  const inline = Buffer.from(EVERY_COMMAND.map((c) => `${c.join(' ')}\r\n`).join(''));
+  for (const stream of [resp, inline]) {
+    for (let i = 0; i <= stream.length; i += 7) {
+      assert.deepEqual(parseChunks([stream.subarray(0, i), stream.subarray(i)]), EVERY_COMMAND, `split at ${i}`);
+    }
+  }
+});

@@ -205,6 +205,22 @@ test('many pipelined commands with a tiny reply window all arrive in order', asy
   }
 });
 
+test('a client pipelining large values is read only as fast as its commands complete', async () => {
+  const { server: s, port: p, kv: k } = await startServer({ maxPendingBytesPerConnection: 50_000 });
+  try {
+    k.delayTurns = 2;
+    const c = await client(p);
+    const n = 200;
+    const value = Buffer.alloc(10_000, 0x61);
+    const batch = Buffer.concat(Array.from({ length: n }, (_, i) => cmd('SET', `big${i}`, value)));
+    await ask(c, batch, '+OK\r\n'.repeat(n));
+    assert.ok(k.maxInFlight < 60, `${k.maxInFlight} kv calls in flight at once`);
+    assert.equal(k.size, n);
+  } finally {
+    await s.close();
+  }
+});
+
 test('a huge declared length gets a protocol error and a close; other connections carry on', async () => {
   const bystander = await client();
   const bad = await client();
