@@ -1,4 +1,4 @@
-import type { DecodedBlock } from './sstable-format.js';
+import type { Block } from './sstable-format.js';
 
 /**
  * LRU cache of decoded data blocks, bounded in bytes and shared by every table of an engine. A Map
@@ -8,7 +8,7 @@ import type { DecodedBlock } from './sstable-format.js';
 export const BLOCKS_PER_TABLE_ID = 1 << 24;
 
 export class BlockCache {
-  private readonly blocks = new Map<number, DecodedBlock>();
+  private readonly blocks = new Map<number, Block>();
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -19,7 +19,7 @@ export class BlockCache {
     return this.bytes;
   }
 
-  get(key: number): DecodedBlock | undefined {
+  get(key: number): Block | undefined {
     const block = this.blocks.get(key);
     if (block === undefined) {
       this.misses++;
@@ -31,7 +31,7 @@ export class BlockCache {
     return block;
   }
 
-  set(key: number, block: DecodedBlock): void {
+  set(key: number, block: Block): void {
     if (this.capacityBytes <= 0) return;
     const old = this.blocks.get(key);
     if (old !== undefined) {

@@ -5,7 +5,6 @@ import type { Engine, EngineEntry, EngineStats } from '../engine.js';
 import type { FS } from '../fs/fs.js';
 import { BlockCache } from './block-cache.js';
 import { bloomHash1, bloomHash2 } from './bloom-filter.js';
-import { decodeRecord, encodeDeleteRecord, encodePutRecord, OP_PUT } from './commit-record.js';
 import { pickSizeTieredRun } from './compaction.js';
 import { FencedFS } from './fenced-fs.js';
 import { encodeInternalKey, internalKeyPartition, internalKeyUserKey, partitionPrefix } from './internal-key.js';
@@ -16,6 +15,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { CorruptTableError, KIND_TOMBSTONE, type BlockCompression } from './sstable-format.js';
 import { SstableReader, TableCursor } from './sstable-reader.js';
 import { SstableWriter } from './sstable-writer.js';
+import { decodeBatch, MAX_BATCH_BYTES, WriteBatch } from './write-batch.js';
 
 /** The subset of a pino logger the engine uses. */
 export interface LsmLogger {
@@ -100,6 +100,9 @@ export class LsmEngine implements Engine {
   /** set while the commit log rotates: writes wait so that each lands in its memtable's segment */
   private rotation: Promise<void> | undefined;
   private rotateRetryAt = 0;
+  /** writes of the current tick, not yet handed to the commit log */
+  private batch: WriteBatch | undefined;
+  private lastBatchBytes = 4096;
   private flushTask: Promise<void> | undefined;
   private compactionTask: Promise<void> | undefined;
   private manifestChain: Promise<unknown> = Promise.resolve();
@@ -193,11 +196,11 @@ export class LsmEngine implements Engine {
   private replay(record: Uint8Array, segmentId: number): void {
     // segments up to flushedSegmentId are already in tables (a crash came before their release)
     if (segmentId <= this.flushedSegmentId) return;
-    const r = decodeRecord(record);
-    const key = encodeInternalKey(r.partition, r.key);
-    const seq = ++this.seq;
-    if (r.op === OP_PUT) this.active.apply(key, { value: Uint8Array.prototype.slice.call(r.value!), tsMs: 0, seq });
-    else this.active.apply(key, { value: null, tsMs: r.tsMs, seq });
+    decodeBatch(record, (partition, key, value, tsMs) => {
+      const ik = encodeInternalKey(partition, key);
+      // copied: the commit log may reuse its read buffer
+      this.active.apply(ik, { value: value === null ? null : Uint8Array.prototype.slice.call(value), tsMs, seq: ++this.seq });
+    });
     this.active.logBytes += record.length;
   }
 
@@ -228,7 +231,7 @@ export class LsmEngine implements Engine {
         this.counters.bloomFalsePositives++;
         continue;
       }
-      return block.kinds[i] === KIND_TOMBSTONE ? undefined : block.copyValue(i);
+      return block.kind === KIND_TOMBSTONE ? undefined : block.copyParsedValue();
     }
     return undefined;
   }
@@ -263,7 +266,7 @@ export class LsmEngine implements Engine {
           this.counters.bloomFalsePositives++;
           continue;
         }
-        return block.kinds[i] === KIND_TOMBSTONE ? undefined : block.copyValue(i);
+        return block.kind === KIND_TOMBSTONE ? undefined : block.copyParsedValue();
       }
       return undefined;
     } finally {
@@ -271,40 +274,76 @@ export class LsmEngine implements Engine {
     }
   }
 
-  async put(partition: number, key: Uint8Array, value: Uint8Array): Promise<void> {
-    this.assertOpen();
-    const ik = encodeInternalKey(partition, key);
-    const record = encodePutRecord(partition, key, value);
-    // the record already holds a private copy of the value: the memtable keeps a view of it
-    await this.write(ik, record, record.subarray(record.length - value.length), 0);
-  }
-
-  async delete(partition: number, key: Uint8Array): Promise<void> {
-    this.assertOpen();
-    const ik = encodeInternalKey(partition, key);
-    const tsMs = this.nowMs();
-    await this.write(ik, encodeDeleteRecord(partition, key, tsMs), null, tsMs);
-  }
-
-  private async write(ik: string, record: Buffer, value: Uint8Array | null, tsMs: number): Promise<void> {
-    while (this.rotation !== undefined) await this.rotation;
-    this.assertOpen();
-    const mt = this.active;
-    const seq = ++this.seq;
-    mt.beginWrite();
+  put(partition: number, key: Uint8Array, value: Uint8Array): Promise<void> {
     try {
-      await this.log.append(record);
-      // applied only once durable (per sync mode), so a failed write is never visible; `seq` keeps
-      // the newest write winning even if appends complete out of order
-      mt.apply(ik, { value, tsMs, seq });
-      mt.logBytes += record.length;
+      this.assertOpen();
+      const ik = encodeInternalKey(partition, key);
+      if (this.rotation !== undefined) return this.afterRotation().then(() => this.put(partition, key, value));
+      this.currentBatch().addPut(ik, partition, key, value, ++this.seq);
+      return this.batch!.done;
     } catch (err) {
-      this.counters.writeErrors++;
-      throw toStorageError(err, 'write');
-    } finally {
-      mt.endWrite();
+      return Promise.reject(err);
     }
-    if (mt === this.active && mt.sizeBytes >= this.memtableSizeBytes) this.maybeFlush();
+  }
+
+  delete(partition: number, key: Uint8Array): Promise<void> {
+    try {
+      this.assertOpen();
+      const ik = encodeInternalKey(partition, key);
+      if (this.rotation !== undefined) return this.afterRotation().then(() => this.delete(partition, key));
+      this.currentBatch().addDelete(ik, partition, key, this.nowMs(), ++this.seq);
+      return this.batch!.done;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async afterRotation(): Promise<void> {
+    while (this.rotation !== undefined) await this.rotation;
+  }
+
+  /** The batch this tick's writes join; it is sent to the commit log once the tick's work is done. */
+  private currentBatch(): WriteBatch {
+    let b = this.batch;
+    if (b !== undefined && b.used < MAX_BATCH_BYTES) return b;
+    if (b !== undefined) this.sendBatch(b);
+    b = new WriteBatch(this.lastBatchBytes);
+    this.batch = b;
+    queueMicrotask(() => this.sendBatch(b));
+    return b;
+  }
+
+  /**
+   * Appends a batch to the commit log (synchronously, so it lands before any later rotate) and, once
+   * durable per the sync mode, applies it to the memtable that was active when it was built. A write
+   * is visible only after that, so a failed write is never seen; `seq` keeps the newest write
+   * winning whatever order batches complete in.
+   */
+  private sendBatch(b: WriteBatch): void {
+    if (b.sent) return;
+    b.sent = true;
+    if (this.batch === b) this.batch = undefined;
+    this.lastBatchBytes = Math.min(b.used + 1024, MAX_BATCH_BYTES);
+    const mt = this.active;
+    mt.beginWrite();
+    this.log.append(b.record).then(
+      () => {
+        const buf = b.buf;
+        for (let i = 0; i < b.count; i++) {
+          const start = b.valueStarts[i];
+          mt.apply(b.keys[i], { value: start < 0 ? null : buf.subarray(start, start + b.valueLengths[i]), tsMs: b.tsMs[i], seq: b.seqs[i] });
+        }
+        mt.logBytes += b.used;
+        mt.endWrite();
+        b.resolve();
+        if (mt === this.active && mt.sizeBytes >= this.memtableSizeBytes) this.maybeFlush();
+      },
+      (err: unknown) => {
+        mt.endWrite();
+        this.counters.writeErrors += b.count;
+        b.reject(toStorageError(err, 'write'));
+      },
+    );
   }
 
   async *scan(fromPartition: number, toPartition: number): AsyncIterable<EngineEntry> {
@@ -445,7 +484,8 @@ export class LsmEngine implements Engine {
     // New writes wait while the commit log rotates, and the memtables are swapped only once it has:
     // every append issued before is in the closed segment (with the frozen memtable), every later one
     // in the next segment (with the new memtable). Releasing the closed segment after the flush is
-    // then safe.
+    // then safe. The batch being built belongs to the old memtable: send it first.
+    if (this.batch !== undefined) this.sendBatch(this.batch);
     this.rotation = this.log
       .rotate()
       .then(

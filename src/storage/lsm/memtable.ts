@@ -11,8 +11,8 @@ export interface MemEntry {
   readonly seq: number;
 }
 
-/** Rough per-entry bookkeeping cost beyond key and value bytes (tree slots, entry object). */
-const ENTRY_OVERHEAD_BYTES = 64;
+/** Per-entry heap cost beyond key and value bytes (key string header, entry object, value view, tree slots), measured roughly. */
+const ENTRY_OVERHEAD_BYTES = 128;
 
 /**
  * The in-memory table: an ordered map from internal key to its newest entry, plus its size estimate.

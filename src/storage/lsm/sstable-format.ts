@@ -8,7 +8,8 @@ import { readVarint, varintEnd } from './varint.js';
  *   [data block]…  [index] [bloom] [meta] [footer: 64 bytes]
  *
  * data block  = payload ‖ u8 compression ‖ u32 masked crc32c(payload ‖ compression)
- *   payload   = entry…, entry = varint keyLen ‖ u8 kind ‖ varint valueLen ‖ key ‖ value
+ *   payload   = entry… ‖ u32 entryOffset[n] ‖ u32 n   (offsets let a lookup binary-search in place)
+ *   entry     = varint keyLen ‖ u8 kind ‖ varint valueLen ‖ key ‖ value
  *               (key = internal key bytes; a tombstone's value is its f64 write time in ms)
  * index       = per block: varint firstKeyLen ‖ firstKey ‖ u48 offset ‖ varint storedLength
  * bloom       = see bloom-filter.ts
@@ -117,35 +118,70 @@ export function sealBlock(payload: Buffer, compression: BlockCompression): Buffe
   return out;
 }
 
-/** A block decoded for lookups; keys as internal-key strings so binary search is string compares. */
-export class DecodedBlock {
-  constructor(
-    readonly keys: string[],
-    readonly kinds: Uint8Array,
-    readonly valueStarts: Uint32Array,
-    readonly valueEnds: Uint32Array,
-    readonly payload: Buffer,
-  ) {}
+/**
+ * A verified data block, kept as its raw payload (what the block cache holds: no per-entry objects,
+ * so the cache fits more blocks and a miss costs one checksum, not a decode). Lookups binary-search
+ * the entry-offset array at the payload's end and compare the internal-key string with the key bytes
+ * in place. `parse(i)` leaves entry i's fields in the scratch members (valid until the next parse).
+ */
+export class Block {
+  keyStart = 0;
+  keyEnd = 0;
+  kind = 0;
+  valueStart = 0;
+  valueEnd = 0;
 
-  get count(): number {
-    return this.keys.length;
-  }
+  constructor(readonly payload: Buffer, readonly count: number, private readonly offsetsAt: number) {}
 
   /** Memory charged to the block cache. */
   get sizeBytes(): number {
-    return this.payload.length + this.keys.length * 48 + 128;
+    return this.payload.length + 96;
   }
 
-  /** Index of `key`, or -1. */
+  parse(i: number): void {
+    const b = this.payload;
+    const o = this.offsetsAt + 4 * i;
+    let p = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+    let keyLen = b[p++];
+    if (keyLen >= 0x80) {
+      keyLen = readVarint(b, p - 1, this.offsetsAt);
+      p = varintEnd;
+    }
+    this.kind = b[p++];
+    let valueLen = b[p++];
+    if (valueLen >= 0x80) {
+      valueLen = readVarint(b, p - 1, this.offsetsAt);
+      p = varintEnd;
+    }
+    this.keyStart = p;
+    this.keyEnd = p + keyLen;
+    this.valueStart = this.keyEnd;
+    this.valueEnd = this.keyEnd + valueLen;
+  }
+
+  /** Sign of (key − key of the parsed entry), comparing latin1 characters with bytes. */
+  private compareParsed(key: string): number {
+    const b = this.payload;
+    const start = this.keyStart;
+    const len = this.keyEnd - start;
+    const n = key.length < len ? key.length : len;
+    for (let j = 0; j < n; j++) {
+      const d = key.charCodeAt(j) - b[start + j];
+      if (d !== 0) return d;
+    }
+    return key.length - len;
+  }
+
+  /** Index of `key` (its entry left parsed), or -1. */
   find(key: string): number {
-    const keys = this.keys;
     let lo = 0;
-    let hi = keys.length;
+    let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const k = keys[mid];
-      if (k < key) lo = mid + 1;
-      else if (k > key) hi = mid;
+      this.parse(mid);
+      const c = this.compareParsed(key);
+      if (c > 0) lo = mid + 1;
+      else if (c < 0) hi = mid;
       else return mid;
     }
     return -1;
@@ -153,33 +189,37 @@ export class DecodedBlock {
 
   /** Index of the first key >= `key` (count when none). */
   lowerBound(key: string): number {
-    const keys = this.keys;
     let lo = 0;
-    let hi = keys.length;
+    let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (keys[mid] < key) lo = mid + 1;
+      this.parse(mid);
+      if (this.compareParsed(key) > 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  /** A copy of entry i's value (callers may keep or mutate it). */
-  copyValue(i: number): Buffer {
-    const start = this.valueStarts[i];
-    const len = this.valueEnds[i] - start;
+  /** The parsed entry's key as an internal-key string. */
+  parsedKey(): string {
+    return this.payload.latin1Slice(this.keyStart, this.keyEnd);
+  }
+
+  /** A copy of the parsed entry's value (callers may keep or mutate it). */
+  copyParsedValue(): Buffer {
+    const len = this.valueEnd - this.valueStart;
     const out = Buffer.allocUnsafe(len);
-    this.payload.copy(out, 0, start, start + len);
+    this.payload.copy(out, 0, this.valueStart, this.valueEnd);
     return out;
   }
 
-  tombstoneTsMs(i: number): number {
-    return this.payload.readDoubleLE(this.valueStarts[i]);
+  parsedTombstoneTsMs(): number {
+    return this.payload.readDoubleLE(this.valueStart);
   }
 }
 
-/** Verifies and decodes one stored block (`stored` = payload ‖ trailer) found at `offset` of `file`. */
-export function openBlock(stored: Buffer, file: string, offset: number): DecodedBlock {
+/** Verifies and opens one stored block (`stored` = payload ‖ trailer) found at `offset` of `file`. */
+export function openBlock(stored: Buffer, file: string, offset: number): Block {
   if (stored.length < BLOCK_TRAILER_BYTES) throw new CorruptTableError(file, offset, 'short block');
   const bodyLength = stored.length - BLOCK_TRAILER_BYTES;
   const expected = unmaskCrc(stored.readUInt32LE(bodyLength + 1));
@@ -195,39 +235,33 @@ export function openBlock(stored: Buffer, file: string, offset: number): Decoded
     }
   } else throw new CorruptTableError(file, offset, `unknown block compression ${kind}`);
   try {
-    return decodePayload(payload);
+    return checkPayload(payload);
   } catch (err) {
     if (err instanceof RangeError) throw new CorruptTableError(file, offset, `malformed block: ${err.message}`);
     throw err;
   }
 }
 
-function decodePayload(payload: Buffer): DecodedBlock {
-  const limit = payload.length;
-  const keys: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const kinds: number[] = [];
-  let p = 0;
-  while (p < limit) {
-    const keyLen = readVarint(payload, p, limit);
-    p = varintEnd;
-    if (p >= limit) throw new RangeError('entry runs past block end');
-    const kind = payload[p++];
-    if (kind !== KIND_PUT && kind !== KIND_TOMBSTONE) throw new RangeError(`unknown entry kind ${kind}`);
-    const valueLen = readVarint(payload, p, limit);
-    p = varintEnd;
-    if (p + keyLen + valueLen > limit) throw new RangeError('entry runs past block end');
-    if (kind === KIND_TOMBSTONE && valueLen !== 8) throw new RangeError('tombstone without a timestamp');
-    keys.push(payload.latin1Slice(p, p + keyLen));
-    p += keyLen;
-    starts.push(p);
-    p += valueLen;
-    ends.push(p);
-    kinds.push(kind);
+/**
+ * Structure checks that cost no allocation (the checksum already vouches for the bytes; this guards
+ * against a writer bug turning into out-of-bounds reads): payload = entries ‖ u32 offset[n] ‖ u32 n,
+ * entries back to back, in bounds, of known kinds.
+ */
+function checkPayload(payload: Buffer): Block {
+  if (payload.length < 4) throw new RangeError('payload too short');
+  const count = payload.readUInt32LE(payload.length - 4);
+  const offsetsAt = payload.length - 4 - 4 * count;
+  if (count === 0 || offsetsAt < 0) throw new RangeError(`bad entry count ${count}`);
+  const block = new Block(payload, count, offsetsAt);
+  let expectedStart = 0;
+  for (let i = 0; i < count; i++) {
+    if (payload.readUInt32LE(offsetsAt + 4 * i) !== expectedStart) throw new RangeError(`entry ${i} not where the previous one ended`);
+    block.parse(i);
+    if (block.valueEnd > offsetsAt) throw new RangeError(`entry ${i} runs past the entries`);
+    if (block.kind !== KIND_PUT && block.kind !== KIND_TOMBSTONE) throw new RangeError(`unknown entry kind ${block.kind}`);
+    if (block.kind === KIND_TOMBSTONE && block.valueEnd - block.valueStart !== 8) throw new RangeError('tombstone without a timestamp');
+    expectedStart = block.valueEnd;
   }
-  for (let i = 1; i < keys.length; i++) {
-    if (!(keys[i - 1] < keys[i])) throw new RangeError('keys out of order');
-  }
-  return new DecodedBlock(keys, Uint8Array.from(kinds), Uint32Array.from(starts), Uint32Array.from(ends), payload);
+  if (expectedStart !== offsetsAt) throw new RangeError('gap before the offset array');
+  return block;
 }

@@ -2,7 +2,7 @@ import type { FileHandle, FS } from '../fs/fs.js';
 import { crc32c } from '../crc32c.js';
 import { BloomFilter } from './bloom-filter.js';
 import { BLOCKS_PER_TABLE_ID, type BlockCache } from './block-cache.js';
-import { CorruptTableError, decodeFooter, FOOTER_BYTES, KIND_TOMBSTONE, openBlock, type DecodedBlock, type TableMeta } from './sstable-format.js';
+import { CorruptTableError, decodeFooter, FOOTER_BYTES, KIND_TOMBSTONE, openBlock, type Block, type TableMeta } from './sstable-format.js';
 import { readVarint, varintEnd } from './varint.js';
 
 let nextCacheId = 1;
@@ -16,7 +16,7 @@ let nextCacheId = 1;
 export class SstableReader {
   readonly cacheId = nextCacheId++;
   private refs = 1;
-  private readonly pendingLoads = new Map<number, Promise<DecodedBlock>>();
+  private readonly pendingLoads = new Map<number, Promise<Block>>();
   /** set by the owner: what to do once nobody reads the table any more */
   onReleased: ((reader: SstableReader) => void) | undefined;
   /** failed a checksum and is being moved aside */
@@ -107,12 +107,12 @@ export class SstableReader {
     return lo - 1;
   }
 
-  cachedBlock(i: number): DecodedBlock | undefined {
+  cachedBlock(i: number): Block | undefined {
     return this.cache.get(this.cacheId * BLOCKS_PER_TABLE_ID + i);
   }
 
   /** Reads, verifies, decodes and caches block i (concurrent loads of one block share the read). */
-  loadBlock(i: number): Promise<DecodedBlock> {
+  loadBlock(i: number): Promise<Block> {
     const pending = this.pendingLoads.get(i);
     if (pending !== undefined) return pending;
     const load = (async () => {
@@ -133,12 +133,12 @@ export class SstableReader {
    * Reads blocks [from, to) with one read (for scans and compaction, which should not churn the
    * cache); returns them decoded and verified.
    */
-  async readBlocks(from: number, to: number): Promise<DecodedBlock[]> {
+  async readBlocks(from: number, to: number): Promise<Block[]> {
     const start = this.blockOffsets[from];
     const end = this.blockOffsets[to - 1] + this.blockLengths[to - 1];
     const raw = await readExactly(this.handle, start, end - start, this.fileName);
     const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-    const out: DecodedBlock[] = [];
+    const out: Block[] = [];
     for (let i = from; i < to; i++) {
       const at = this.blockOffsets[i] - start;
       out.push(openBlock(buf.subarray(at, at + this.blockLengths[i]), this.fileName, this.blockOffsets[i]));
@@ -174,13 +174,16 @@ export class SstableReader {
  * hundred KiB at a time.
  */
 export class TableCursor {
-  private blocks: DecodedBlock[] = [];
+  private blocks: Block[] = [];
   private blockPos = 0;
   private nextBlock = 0;
-  private block: DecodedBlock | undefined;
+  private block: Block | undefined;
   private idx = 0;
   valid = false;
   key = '';
+  private kind = 0;
+  private valueStart = 0;
+  private valueEnd = 0;
 
   private constructor(private readonly table: SstableReader, private readonly readAheadBytes: number) {}
 
@@ -195,29 +198,34 @@ export class TableCursor {
   }
 
   get isTombstone(): boolean {
-    return this.block!.kinds[this.idx] === KIND_TOMBSTONE;
+    return this.kind === KIND_TOMBSTONE;
   }
 
   get tombstoneTsMs(): number {
-    return this.block!.tombstoneTsMs(this.idx);
+    return this.block!.payload.readDoubleLE(this.valueStart);
   }
 
   /** A view of the current value, valid until the cursor moves on. */
   valueView(): Buffer {
-    return this.block!.payload.subarray(this.block!.valueStarts[this.idx], this.block!.valueEnds[this.idx]);
-  }
-
-  copyValue(): Buffer {
-    return this.block!.copyValue(this.idx);
+    return this.block!.payload.subarray(this.valueStart, this.valueEnd);
   }
 
   next(): Promise<void> | undefined {
     this.idx++;
     if (this.block !== undefined && this.idx < this.block.count) {
-      this.key = this.block.keys[this.idx];
+      this.load();
       return undefined;
     }
     return this.settle();
+  }
+
+  private load(): void {
+    const b = this.block!;
+    b.parse(this.idx);
+    this.key = b.parsedKey();
+    this.kind = b.kind;
+    this.valueStart = b.valueStart;
+    this.valueEnd = b.valueEnd;
   }
 
   private async fill(): Promise<void> {
@@ -240,7 +248,7 @@ export class TableCursor {
       return;
     }
     this.valid = true;
-    this.key = this.block.keys[this.idx];
+    this.load();
   }
 }
 

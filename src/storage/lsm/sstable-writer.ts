@@ -34,6 +34,7 @@ export class SstableWriter {
   private block = Buffer.allocUnsafe(8192);
   private blockUsed = 0;
   private blockFirstKey = '';
+  private blockEntryOffsets: number[] = [];
   private chunks: Buffer[] = [];
   private chunkedBytes = 0;
   private fileOffset = 0;
@@ -91,6 +92,7 @@ export class SstableWriter {
     }
     if (this.blockUsed === 0) this.blockFirstKey = key;
     if (this.count === 0) this.minKey = key;
+    this.blockEntryOffsets.push(this.blockUsed);
     let p = writeVarint(this.block, this.blockUsed, key.length);
     this.block[p++] = kind;
     p = writeVarint(this.block, p, valueLength);
@@ -111,7 +113,7 @@ export class SstableWriter {
   }
 
   private afterEntry(): Promise<void> | undefined {
-    if (this.blockUsed < this.blockSizeBytes) return undefined;
+    if (this.blockUsed + 4 * this.blockEntryOffsets.length < this.blockSizeBytes) return undefined;
     this.sealCurrentBlock();
     if (this.chunkedBytes >= this.chunkBytes) return this.writeChunks();
     return undefined;
@@ -119,6 +121,18 @@ export class SstableWriter {
 
   private sealCurrentBlock(): void {
     if (this.blockUsed === 0) return;
+    const offsets = this.blockEntryOffsets;
+    const tail = 4 * offsets.length + 4;
+    if (this.blockUsed + tail > this.block.length) {
+      const bigger = Buffer.allocUnsafe(this.blockUsed + tail);
+      this.block.copy(bigger, 0, 0, this.blockUsed);
+      this.block = bigger;
+    }
+    let p = this.blockUsed;
+    for (let i = 0; i < offsets.length; i++, p += 4) this.block.writeUInt32LE(offsets[i], p);
+    this.block.writeUInt32LE(offsets.length, p);
+    this.blockUsed = p + 4;
+    this.blockEntryOffsets = [];
     const stored = sealBlock(this.block.subarray(0, this.blockUsed), this.compression);
     this.indexKeys.push(this.blockFirstKey);
     this.indexOffsets.push(this.fileOffset + this.chunkedBytes);
