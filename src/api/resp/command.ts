@@ -1,6 +1,8 @@
 import type { KvService } from '../../cluster/kv-service.js';
 import type { InfoSnapshot } from './info.js';
+import type { Access } from './key-order.js';
 import type { Reply } from './reply.js';
+import type { ReadCombiner } from './read-combiner.js';
 import type { SetCombiner } from './set-combiner.js';
 import type { ProtocolVersion } from './writer.js';
 
@@ -42,6 +44,8 @@ export interface ServerContext {
   readonly stats: RespStats;
   /** node-wide: plain SETs of a key go through it (see set-combiner.ts) */
   readonly setCombiner: SetCombiner;
+  /** node-wide: reads of a key share one quorum read while another is in flight (see read-combiner.ts) */
+  readonly readCombiner: ReadCombiner;
   info(): InfoSnapshot;
   sessions(): Iterable<Session>;
 }
@@ -67,6 +71,8 @@ export interface CommandSpec {
    * Commands on different keys run concurrently (that is what makes pipelining fast).
    */
   readonly access: 'none' | 'read' | 'write';
+  /** a finer access for some invocations (a plain SET is a 'set', see key-order.ts) */
+  accessOf?(args: readonly Buffer[]): Access;
   /** called with arity already checked and the session authenticated (unless flagged no-auth) */
   run(args: Buffer[], session: Session, ctx: ServerContext): CommandResult;
 }

@@ -145,7 +145,8 @@ export class RespConnection {
     try {
       if (spec.access === 'none') return spec.run(args, session, ctx);
       const keys = spec.firstKey === 1 && spec.lastKey === 1 ? [args[1]] : commandKeys(spec, args);
-      return this.keyOrder.run(keys, spec.access, () => {
+      const access = spec.accessOf === undefined ? spec.access : spec.accessOf(args);
+      return this.keyOrder.run(keys, access, () => {
         const r = spec.run(args, session, ctx);
         return r instanceof Promise ? r : Promise.resolve(r);
       });

@@ -8,7 +8,8 @@ import { NULL, OK, array, bulk, err, int, type Reply } from './reply.js';
 
 /**
  * The data commands. Semantics under ringkv's model (see the RESP section of the README):
- * - GET returns one value: the last writer by hybrid logical timestamp among the siblings.
+ * - GET returns one value: the last writer by hybrid logical timestamp among the siblings. Reads
+ *   of one key on one node share a quorum read that began after they arrived (read-combiner.ts).
  * - SET reads the key's causal context at the read quorum, then writes with it, so each SET
  *   supersedes what it read instead of piling up siblings. Plain SETs of one key on one node are
  *   combined while one is in flight (set-combiner.ts). NX / XX / GET are decided on that read: not
@@ -37,7 +38,7 @@ function valueReply(result: GetResult): Reply {
 }
 
 async function readCurrent(ctx: ServerContext, key: Buffer): Promise<Current> {
-  const result = await ctx.kv.get(key);
+  const result = await ctx.readCombiner.get(key);
   return { live: pickLastWriter(result.siblings), context: result.context };
 }
 
@@ -85,7 +86,7 @@ export const GET: CommandSpec = {
   access: 'read',
   run(args, _session, ctx) {
     checkKey(ctx, args[1]);
-    return ctx.kv.get(args[1]).then(valueReply);
+    return ctx.readCombiner.get(args[1]).then(valueReply);
   },
 };
 
@@ -134,6 +135,8 @@ export const SET: CommandSpec = {
   since: '1.0.0',
   summary: 'Sets the value of a key (NX/XX/GET decided on a quorum read; no expiry options).',
   access: 'write',
+  // a plain SET goes through the SetCombiner, which keeps SETs of a key in order by itself
+  accessOf: (args) => (args.length === 3 ? 'set' : 'write'),
   run(args, _session, ctx) {
     const options = parseSetOptions(args);
     if ('t' in options) return options;

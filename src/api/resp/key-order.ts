@@ -4,19 +4,27 @@
  * once, so a pipeline of 16 commands on 16 keys makes 16 concurrent cluster requests, while
  * `SET k v; GET k` in one pipeline still reads its own write.
  *
+ * 'set' is a plain SET, which goes through the node's SetCombiner: that keeps SETs of a key in
+ * arrival order itself, so a 'set' does not wait for an earlier 'set' (only for earlier reads and
+ * other writes), and consecutive pipelined SETs of one key can share one cluster write.
+ *
  * On the hot path (one key, nothing to wait for) this costs one Map lookup, one entry and one extra
  * promise reaction per command.
  */
 interface KeyTail {
-  /** settles when the latest write to the key has finished */
+  /** settles when the latest non-'set' write to the key has finished; null when it has */
   write: Promise<unknown> | null;
-  /** reads started after that write and not finished yet */
+  /** 'set's registered since that write and not finished yet */
+  sets: Set<Promise<unknown>> | null;
+  /** settles once the latest 'set' has started (reached the SetCombiner); null when it started at once */
+  setStarted: Promise<unknown> | null;
+  /** reads registered since the latest write or 'set' and not finished yet */
   reads: Set<Promise<unknown>> | null;
   /** commands registered and not yet finished; the entry is dropped at zero */
   active: number;
 }
 
-export type Access = 'read' | 'write';
+export type Access = 'read' | 'write' | 'set';
 
 export class KeyOrder {
   private readonly tails = new Map<string, KeyTail>();
@@ -36,43 +44,51 @@ export class KeyOrder {
       const tail = this.tails.get(name);
       if (tail !== undefined) collectWaits(tail, mode, waits);
     }
-    const result = waits.length === 0 ? start() : Promise.all(waits).then(start);
+    const gate = waits.length === 0 ? null : Promise.all(waits);
+    const result = gate === null ? start() : gate.then(start);
     const done: Promise<void> = result.then(
       () => this.release(names, done),
       () => this.release(names, done),
     );
-    for (const name of names) this.register(name, mode, done);
+    const started = gate === null ? null : gate.then(noop);
+    for (const name of names) this.register(name, mode, done, started);
     return result;
   }
 
   private runOne<T>(name: string, mode: Access, start: () => Promise<T>): Promise<T> {
     const tail = this.tails.get(name);
-    let result: Promise<T>;
-    if (tail === undefined || (tail.write === null && (mode === 'read' || tail.reads === null || tail.reads.size === 0))) {
-      result = start();
-    } else if (mode === 'read' || tail.reads === null || tail.reads.size === 0) {
-      result = (tail.write as Promise<unknown>).then(start);
-    } else {
+    let gate: Promise<unknown> | null = null;
+    if (tail !== undefined) {
       const waits: Promise<unknown>[] = [];
       collectWaits(tail, mode, waits);
-      result = Promise.all(waits).then(start);
+      if (waits.length > 0) gate = waits.length === 1 ? waits[0] : Promise.all(waits);
     }
+    const result = gate === null ? start() : gate.then(start);
     const done: Promise<void> = result.then(
       () => this.releaseOne(name, done),
       () => this.releaseOne(name, done),
     );
-    this.register(name, mode, done);
+    // reactions run in the order they were added: this one settles right after start() ran
+    const started = gate === null || mode !== 'set' ? null : gate.then(noop);
+    this.register(name, mode, done, started);
     return result;
   }
 
-  private register(name: string, mode: Access, done: Promise<unknown>): void {
+  private register(name: string, mode: Access, done: Promise<unknown>, started: Promise<unknown> | null): void {
     let tail = this.tails.get(name);
     if (tail === undefined) {
-      tail = { write: null, reads: null, active: 0 };
+      tail = { write: null, sets: null, setStarted: null, reads: null, active: 0 };
       this.tails.set(name, tail);
     }
     if (mode === 'write') {
       tail.write = done;
+      tail.sets = null;
+      tail.setStarted = null;
+      tail.reads = null;
+    } else if (mode === 'set') {
+      (tail.sets ??= new Set()).add(done);
+      tail.setStarted = started;
+      // later commands wait for this set, which waits for those reads
       tail.reads = null;
     } else {
       (tail.reads ??= new Set()).add(done);
@@ -88,14 +104,22 @@ export class KeyOrder {
     const tail = this.tails.get(name);
     if (tail === undefined) return;
     tail.reads?.delete(done);
+    tail.sets?.delete(done);
     if (tail.write === done) tail.write = null;
     if (--tail.active === 0) this.tails.delete(name);
   }
 }
 
+function noop(): void {}
+
 function collectWaits(tail: KeyTail, mode: Access, out: Promise<unknown>[]): void {
   if (tail.write !== null) out.push(tail.write);
-  if (mode === 'write' && tail.reads !== null) for (const r of tail.reads) out.push(r);
+  if (mode === 'set') {
+    if (tail.setStarted !== null) out.push(tail.setStarted);
+  } else if (tail.sets !== null) {
+    for (const w of tail.sets) out.push(w);
+  }
+  if (mode !== 'read' && tail.reads !== null) for (const r of tail.reads) out.push(r);
 }
 
 /** latin1 maps every byte to one UTF-16 unit, so distinct binary keys get distinct names */

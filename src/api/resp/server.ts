@@ -7,6 +7,7 @@ import { RespConnection } from './connection.js';
 import type { InfoSnapshot } from './info.js';
 import type { RespParserLimits } from './parser.js';
 import { readThenWrite } from './key-commands.js';
+import { ReadCombiner } from './read-combiner.js';
 import { SetCombiner } from './set-combiner.js';
 
 /** the logging a RESP server does; a pino logger fits */
@@ -75,6 +76,7 @@ export class RespServer {
       startedAtMs,
       stats: this.stats,
       setCombiner: new SetCombiner((key, value) => readThenWrite(opts.kv, key, value)),
+      readCombiner: new ReadCombiner((key) => opts.kv.get(key)),
       info: opts.info,
       sessions: () => [...this.connections].map((c): Session => c.session),
     };

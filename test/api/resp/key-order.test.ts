@@ -49,3 +49,32 @@ test('a failed command still releases the commands behind it', async () => {
   await tick();
   assert.equal(order.trackedKeys, 0);
 });
+
+test("'set' does not wait for an earlier 'set' to end, only to start, and still waits for reads", async () => {
+  const order = new KeyOrder();
+  const log: string[] = [];
+  const r = gate();
+  const s1 = gate();
+  const op = (name: string, g?: { promise: Promise<void> }) => async () => {
+    log.push(name);
+    if (g) await g.promise;
+  };
+  const pr = order.run([k('a')], 'read', op('r', r));
+  const p1 = order.run([k('a')], 'set', op('s1', s1));
+  const p2 = order.run([k('a')], 'set', op('s2'));
+  const p3 = order.run([k('a')], 'set', op('s3'));
+  await tick();
+  assert.deepEqual(log, ['r'], 'sets wait for the read before them');
+  r.open();
+  await pr;
+  await tick();
+  assert.deepEqual(log, ['r', 's1', 's2', 's3'], 'sets start in order without waiting for s1 to end');
+  const pw = order.run([k('a')], 'write', op('w'));
+  await tick();
+  assert.deepEqual(log, ['r', 's1', 's2', 's3'], 'a non-set write waits for the sets');
+  s1.open();
+  await Promise.all([p1, p2, p3, pw]);
+  assert.deepEqual(log, ['r', 's1', 's2', 's3', 'w']);
+  await tick();
+  assert.equal(order.trackedKeys, 0);
+});

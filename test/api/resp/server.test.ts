@@ -396,3 +396,17 @@ test('concurrent plain SETs of one key on one node are combined: no siblings, fe
     kv.delayTurns = 0;
   }
 });
+
+test('pipelined SETs of one key share cluster writes, keep their order, and a GET after them sees the last', async () => {
+  const c = await client();
+  kv.delayTurns = 2;
+  try {
+    const putsBefore = kv.calls.filter((x) => x.op === 'put' && x.key === 'piped').length;
+    const batch = Buffer.concat([...Array.from({ length: 16 }, (_, i) => cmd('SET', 'piped', `v${i}`)), cmd('GET', 'piped'), cmd('SET', 'piped', 'after'), cmd('GET', 'piped')]);
+    await ask(c, batch, `${'+OK\r\n'.repeat(16)}$3\r\nv15\r\n+OK\r\n$5\r\nafter\r\n`);
+    const puts = kv.calls.filter((x) => x.op === 'put' && x.key === 'piped').length - putsBefore;
+    assert.ok(puts < 16, `${puts} cluster writes for 17 SETs`);
+  } finally {
+    kv.delayTurns = 0;
+  }
+});
