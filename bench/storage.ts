@@ -2,7 +2,7 @@
  * Storage engine benchmark: ringkv's LsmEngine (NodeFS) against LevelDB (classic-level), in one
  * process, on temp directories.
  *
- *   npm run bench:storage -- [--count N] [--batch-count N] [--concurrency C] [--only ringkv|leveldb]
+ *   npm run bench:storage -- [--count N] [--batch-count N] [--concurrency C] [--only ringkv|leveldb] [--async-reads]
  *
  * Phases per engine: N puts (16-byte keys, 100-byte values, C in flight) with periodic sync; N random
  * gets (warm); a full ordered scan; reopen and N random gets (cold); then, on a fresh directory,
@@ -13,18 +13,20 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { NodeFS } from '../src/storage/fs/node-fs.js';
 import { LsmEngine } from '../src/storage/lsm/lsm-engine.js';
+import { PreadNodeFS } from '../src/storage/lsm/pread-fs.js';
 
 interface Args {
   count: number;
   batchCount: number;
   concurrency: number;
   only?: string;
+  /** ringkv: block reads through the libuv pool (fs/promises) instead of pread on the main thread */
+  asyncReads: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { count: 1_000_000, batchCount: -1, concurrency: 64 };
+  const args: Args = { count: 1_000_000, batchCount: -1, concurrency: 64, asyncReads: false };
   for (let i = 0; i < argv.length; i++) {
     const next = (): number => {
       const v = Number(argv[++i]);
@@ -35,6 +37,7 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--batch-count') args.batchCount = next();
     else if (argv[i] === '--concurrency') args.concurrency = next();
     else if (argv[i] === '--only') args.only = argv[++i];
+    else if (argv[i] === '--async-reads') args.asyncReads = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (args.batchCount < 0) args.batchCount = Math.min(args.count, 100_000);
@@ -81,8 +84,8 @@ function partitionOf(key: Buffer): number {
 class RingkvStore implements Store {
   private constructor(private readonly engine: LsmEngine) {}
 
-  static async open(dir: string, syncMode: 'batch' | 'periodic'): Promise<RingkvStore> {
-    return new RingkvStore(await LsmEngine.open(new NodeFS(), { dir, syncMode }));
+  static async open(dir: string, syncMode: 'batch' | 'periodic', args: Args): Promise<RingkvStore> {
+    return new RingkvStore(await LsmEngine.open(new PreadNodeFS(), { dir, syncMode, syncBlockReads: !args.asyncReads }));
   }
 
   put(i: number): Promise<void> {
@@ -211,12 +214,12 @@ interface EngineResult {
   scanned: number;
 }
 
-async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'periodic') => Promise<Store>, args: Args): Promise<EngineResult> {
+async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'periodic', args: Args) => Promise<Store>, args: Args): Promise<EngineResult> {
   const root = mkdtempSync(join(tmpdir(), `ringkv-bench-${name}-`));
   peakRssBytes = process.memoryUsage.rss();
   try {
     const dir = join(root, 'periodic');
-    let store = await open(dir, 'periodic');
+    let store = await open(dir, 'periodic', args);
     process.stderr.write(`${name}: ${args.count} puts (periodic sync)\n`);
     const putsPerSecPeriodic = await drive(`${name} put`, args.count, args.concurrency, (i) => store.put(i));
     if (store instanceof RingkvStore) await store.idle();
@@ -234,7 +237,7 @@ async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'peri
     if (store instanceof RingkvStore) process.stderr.write(`${name} stats: ${JSON.stringify(store.stats())}\n`);
     await store.close();
     const bytesOnDisk = dirBytes(dir);
-    store = await open(dir, 'periodic');
+    store = await open(dir, 'periodic', args);
     process.stderr.write(`${name}: ${args.count} random gets (cold: reopened)\n`);
     const getsPerSecCold = await drive(`${name} cold get`, args.count, args.concurrency, async (i) => {
       if (!(await store.get(i))) missingKeys++;
@@ -243,7 +246,7 @@ async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'peri
     rmSync(dir, { recursive: true, force: true });
 
     const batchDir = join(root, 'batch');
-    store = await open(batchDir, 'batch');
+    store = await open(batchDir, 'batch', args);
     process.stderr.write(`${name}: ${args.batchCount} puts (batch sync)\n`);
     const putsPerSecBatch = await drive(`${name} batch put`, args.batchCount, args.concurrency, (i) => store.put(i));
     await store.close();
@@ -274,7 +277,7 @@ async function main(): Promise<void> {
     ['peak RSS bytes (process, during phase)', 'peakRssBytes'],
   ];
   const line = (a: string, b: string, c: string, d: string): string => `${a.padEnd(40)} ${b.padStart(14)} ${c.padStart(14)} ${d.padStart(8)}`;
-  console.log(`\nstorage benchmark: ${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values, concurrency ${args.concurrency}, node ${process.version}`);
+  console.log(`\nstorage benchmark: ${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values, concurrency ${args.concurrency}, node ${process.version}, ringkv block reads ${args.asyncReads ? 'async (libuv pool)' : 'pread (sync)'}`);
   console.log(line('metric', 'ringkv', 'leveldb', 'ratio'));
   for (const [label, field] of rows) {
     const a = r?.[field];
@@ -285,7 +288,7 @@ async function main(): Promise<void> {
   if (r && r.scanned !== args.count) console.log(`WARNING: ringkv scan saw ${r.scanned} entries, expected ${args.count}`);
   const ratios: Record<string, number> = {};
   if (r && l) for (const [, field] of rows) ratios[field] = Number((r[field] / l[field]).toFixed(3));
-  console.log(JSON.stringify({ bench: 'storage', count: args.count, batchCount: args.batchCount, concurrency: args.concurrency, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, ringkv: r, leveldb: l, ratios }));
+  console.log(JSON.stringify({ bench: 'storage', ringkvBlockReads: args.asyncReads ? 'async' : 'sync', count: args.count, batchCount: args.batchCount, concurrency: args.concurrency, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, ringkv: r, leveldb: l, ratios }));
 }
 
 await main();

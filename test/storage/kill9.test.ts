@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NodeFS } from '../../src/storage/fs/node-fs.js';
 import { LsmEngine } from '../../src/storage/lsm/lsm-engine.js';
+import { PreadNodeFS } from '../../src/storage/lsm/pread-fs.js';
 
 /**
  * A real process, a real disk, a real SIGKILL: a child writes with batch sync and reports each
@@ -60,7 +60,7 @@ test(`kill -9 during batch-sync writes (${KILLS} kills): every acknowledged key 
       await runAndKill(dir, run, 30 + Math.floor(Math.random() * 300), acked);
     }
     assert.ok(acked.length > KILLS * 10, `the writer acknowledged only ${acked.length} writes`);
-    const engine = await LsmEngine.open(new NodeFS(), { dir, syncMode: 'batch' });
+    const engine = await LsmEngine.open(new PreadNodeFS(), { dir, syncMode: 'batch' });
     try {
       let missing = 0;
       for (const key of acked) {

@@ -1,4 +1,5 @@
 import { makeFsError, type FileHandle, type FS } from '../fs/fs.js';
+import { canReadSync } from './pread-fs.js';
 
 /**
  * Wraps an FS so that one engine can be cut off from the disk at once: after `fence()` every later
@@ -74,7 +75,17 @@ export class FencedFS implements FS {
 }
 
 class FencedHandle implements FileHandle {
-  constructor(private readonly owner: FencedFS, private readonly inner: FileHandle) {}
+  /** present only when the inner handle has it (see pread-fs.ts) */
+  readSync?: (position: number, length: number) => Uint8Array;
+
+  constructor(private readonly owner: FencedFS, private readonly inner: FileHandle) {
+    if (canReadSync(inner)) {
+      this.readSync = (position, length) => {
+        owner.check('read', inner.path);
+        return inner.readSync(position, length);
+      };
+    }
+  }
 
   get path(): string {
     return this.inner.path;

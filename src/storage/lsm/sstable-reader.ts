@@ -1,6 +1,7 @@
 import type { FileHandle, FS } from '../fs/fs.js';
 import { crc32c } from '../crc32c.js';
 import { BloomFilter } from './bloom-filter.js';
+import { canReadSync, type SyncReadableHandle } from './pread-fs.js';
 import { BLOCKS_PER_TABLE_ID, type BlockCache } from './block-cache.js';
 import { CorruptTableError, decodeFooter, FOOTER_BYTES, KIND_TOMBSTONE, openBlock, type Block, type TableMeta } from './sstable-format.js';
 import { readVarint, varintEnd } from './varint.js';
@@ -19,6 +20,7 @@ export class SstableReader {
   private readonly pendingLoads = new Map<number, Promise<Block>>();
   /** set by the owner: what to do once nobody reads the table any more */
   onReleased: ((reader: SstableReader) => void) | undefined;
+  private syncReads = false;
   /** failed a checksum and is being moved aside */
   quarantined = false;
 
@@ -127,6 +129,24 @@ export class SstableReader {
     })();
     this.pendingLoads.set(i, load);
     return load;
+  }
+
+  /**
+   * Loads block i synchronously when the file handle can read synchronously (see pread-fs.ts);
+   * undefined when it cannot. Verifies and caches like loadBlock.
+   */
+  loadBlockSync(i: number): Block | undefined {
+    if (!this.syncReads) return undefined;
+    const stored = (this.handle as SyncReadableHandle).readSync(this.blockOffsets[i], this.blockLengths[i]);
+    if (stored.length !== this.blockLengths[i]) throw new CorruptTableError(this.fileName, this.blockOffsets[i], 'short read');
+    const block = openBlock(Buffer.from(stored.buffer, stored.byteOffset, stored.length), this.fileName, this.blockOffsets[i]);
+    this.cache.set(this.cacheId * BLOCKS_PER_TABLE_ID + i, block);
+    return block;
+  }
+
+  /** Uses synchronous block reads for gets when the handle offers them. */
+  enableSyncReads(): void {
+    this.syncReads = canReadSync(this.handle);
   }
 
   /**

@@ -1,11 +1,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { posix } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { isRingkvError } from '../../../src/core/errors.js';
 import { makeFsError } from '../../../src/storage/fs/fs.js';
 import { SimFS } from '../../../src/storage/fs/sim-fs.js';
 import { LsmEngine } from '../../../src/storage/lsm/lsm-engine.js';
 import { readManifest } from '../../../src/storage/lsm/manifest.js';
+import { PreadNodeFS } from '../../../src/storage/lsm/pread-fs.js';
 import { collect, crashEngine, DIR, seededRandom, smallOptions } from './helpers.js';
 
 const key = (i: number): Buffer => Buffer.from(`key-${String(i).padStart(5, '0')}`);
@@ -169,4 +172,34 @@ test('tombstones are dropped only by a compaction that includes the oldest table
   assert.equal(await engine.get(0, key(3)), undefined, 'the deleted value does not resurrect');
   assert.equal((await collect(engine, 0, 1)).length, 10);
   await engine.close();
+});
+
+test('sync block reads (PreadNodeFS on a real directory): values served, a flipped bit detected', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringkv-pread-'));
+  try {
+    const options = { dir, syncMode: 'batch' as const, memtableSizeBytes: 1 << 20, blockSizeBytes: 512, autoCompact: false };
+    const engine = await LsmEngine.open(new PreadNodeFS(), options);
+    for (let i = 0; i < 200; i++) await engine.put(3, key(i), value(i, 1));
+    await engine.flush();
+    for (let i = 0; i < 100; i++) await engine.put(3, key(i), value(i, 2));
+    await engine.flush();
+    await engine.close();
+    const [older, newer] = readdirSync(dir).filter((n) => n.endsWith('.sst')).sort();
+    const reopened = await LsmEngine.open(new PreadNodeFS(), options);
+    for (let i = 0; i < 200; i++) assert.equal(text(await reopened.get(3, key(i))), value(i, i < 100 ? 2 : 1).toString());
+    await reopened.close();
+    const bytes = readFileSync(join(dir, newer));
+    bytes[5] ^= 0x10;
+    writeFileSync(join(dir, newer), bytes);
+    const third = await LsmEngine.open(new PreadNodeFS(), options);
+    assert.equal(text(await third.get(3, key(0))), value(0, 1).toString(), 'falls back to the older table');
+    assert.equal(third.stats().corruptTables, 1);
+    await third.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(readdirSync(dir).includes(`${newer}.corrupt`));
+    assert.ok(readdirSync(dir).includes(older));
+    await third.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
