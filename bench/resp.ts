@@ -8,6 +8,8 @@
  * (the node default when unset; `memory` to leave the disk out), RESP_BENCH_KEYSPACE (adds
  * `-r <n>`: random keys instead of redis-benchmark's single key). Needs redis-server and
  * redis-benchmark (Debian: apt-get install -y redis-server redis-tools) and a built CLI.
+ * A third column runs the same benchmark against the RESP front end alone (RespServer in this process
+ * over an in-memory map KvService, no cluster): the protocol layer's own ceiling.
  * Prints a table, then one JSON object as the last line.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -16,6 +18,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
+import type { GetResult, KvService } from '../src/cluster/kv-service.js';
+import { RespServer } from '../src/api/resp/server.js';
 
 const run = promisify(execFile);
 
@@ -37,7 +42,35 @@ interface Row {
   test: string;
   ringkv: Figures;
   redis: Figures;
+  /** the RESP front end alone over an in-memory KvService */
+  frontend: Figures;
   ratio: number;
+  frontendRatio: number;
+}
+
+/** the smallest KvService: one map, one version per key (enough to time the protocol layer alone) */
+function inMemoryKv(): KvService {
+  const data = new Map<string, Uint8Array>();
+  const name = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
+  const counters = new Map<string, bigint>();
+  return {
+    async get(key): Promise<GetResult> {
+      const v = data.get(name(key));
+      return v === undefined ? { siblings: [], context: '' } : { siblings: [{ kind: 'bytes', value: v, hlcWallMs: 0, hlcLogical: 0, writer: 'bench' }], context: 'c' };
+    },
+    async put(key, value) {
+      data.set(name(key), value);
+      return { context: 'c' };
+    },
+    async delete(key) {
+      data.delete(name(key));
+    },
+    async increment(key, delta) {
+      const next = (counters.get(name(key)) ?? 0n) + delta;
+      counters.set(name(key), next);
+      return next;
+    },
+  };
 }
 
 function log(line: string): void {
@@ -160,8 +193,18 @@ async function main(): Promise<void> {
   const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-resp-'));
   let cluster: ChildProcess | undefined;
   let redis: ChildProcess | undefined;
+  const frontend = new RespServer({
+    kv: inMemoryKv(),
+    host: '127.0.0.1',
+    port: 0,
+    maxValueBytes: 1024 * 1024,
+    maxKeyBytes: 1024,
+    nodeId: 'bench',
+    logger: pino({ level: 'silent' }),
+    info: () => ({ nodeId: 'bench', members: [], ringPartitions: 1, n: 1, r: 1, w: 1, keysEstimate: 0, uptimeMs: 0 }),
+  });
   const cleanup = async (): Promise<void> => {
-    await Promise.all([stopChild(cluster), stopChild(redis)]);
+    await Promise.all([stopChild(cluster), stopChild(redis), frontend.close()]);
     rmSync(baseDir, { recursive: true, force: true });
   };
   const onSignal = (): void => {
@@ -191,25 +234,34 @@ async function main(): Promise<void> {
       { name: 'no pipeline', extra: [] },
       { name: '-P 16', extra: ['-P', '16'] },
     ];
+    await frontend.listen();
     const rows: Row[] = [];
     for (const s of scenarios) {
       const ringkv = await benchmark(respBase, s.extra, `ringkv n1 (${s.name})`);
       const red = await benchmark(redisPort, s.extra, `redis-server (${s.name})`);
+      const front = await benchmark(frontend.port, s.extra, `RESP front end alone (${s.name})`);
       for (const test of ['SET', 'GET']) {
         const a = ringkv.get(test) as Figures;
         const b = red.get(test) as Figures;
-        rows.push({ scenario: s.name, test, ringkv: a, redis: b, ratio: Number((a.rps / b.rps).toFixed(3)) });
+        const f = front.get(test) as Figures;
+        rows.push({ scenario: s.name, test, ringkv: a, redis: b, frontend: f, ratio: Number((a.rps / b.rps).toFixed(3)), frontendRatio: Number((f.rps / b.rps).toFixed(3)) });
       }
     }
 
-    const header = ['scenario', 'test', 'ringkv req/s', 'p50 ms', 'p99 ms', 'redis req/s', 'p50 ms', 'p99 ms', 'ringkv/redis'];
-    const widths = [12, 5, 13, 8, 8, 12, 8, 8, 12];
+    const header = ['scenario', 'test', 'ringkv req/s', 'p50 ms', 'p99 ms', 'redis req/s', 'p50 ms', 'p99 ms', 'ringkv/redis', 'front end req/s', 'front/redis'];
+    const widths = [12, 5, 13, 8, 8, 12, 8, 8, 12, 15, 11];
     const line = (cells: string[]): string => cells.map((c, i) => pad(c, widths[i])).join('  ');
     console.log(`RESP benchmark: redis-benchmark -t set,get -n ${REQUESTS} -c ${CLIENTS} -d ${DATA_BYTES}${KEYSPACE ? ` -r ${KEYSPACE}` : ''}; ringkv = 3-node cluster (n=3 r=2 w=2, engine ${ENGINE ?? 'default'}), all clients on n1`);
+    console.log('front end = the RESP server alone over an in-memory map (no cluster), in the benchmark process');
     console.log(line(header));
     for (const r of rows) {
       console.log(
-        line([r.scenario, r.test, r.ringkv.rps.toFixed(0), r.ringkv.p50Ms.toFixed(3), r.ringkv.p99Ms.toFixed(3), r.redis.rps.toFixed(0), r.redis.p50Ms.toFixed(3), r.redis.p99Ms.toFixed(3), r.ratio.toFixed(3)]),
+        line([
+          r.scenario, r.test,
+          r.ringkv.rps.toFixed(0), r.ringkv.p50Ms.toFixed(3), r.ringkv.p99Ms.toFixed(3),
+          r.redis.rps.toFixed(0), r.redis.p50Ms.toFixed(3), r.redis.p99Ms.toFixed(3),
+          r.ratio.toFixed(3), r.frontend.rps.toFixed(0), r.frontendRatio.toFixed(3),
+        ]),
       );
     }
     console.log(

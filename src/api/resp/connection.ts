@@ -113,11 +113,15 @@ export class RespConnection {
     try {
       this.parser.feed(chunk, (args) => this.onCommand(args));
     } catch (e) {
-      if (!(e instanceof RespProtocolError)) throw e;
-      this.ctx.stats.protocolErrors++;
-      this.logger.debug({ client: this.session.id, reason: e.message }, 'resp protocol error, closing connection');
+      // nothing a client sends may take the node down: anything thrown here ends this connection only
+      if (e instanceof RespProtocolError) {
+        this.ctx.stats.protocolErrors++;
+        this.logger.debug({ client: this.session.id, reason: e.message }, 'resp protocol error, closing connection');
+      } else {
+        this.logger.error({ err: e, client: this.session.id }, 'resp connection failed unexpectedly, closing it');
+      }
       this.closing = true;
-      this.enqueue(err(`ERR ${e.message}`), this.session.protocol, true);
+      this.enqueue(err(e instanceof RespProtocolError ? `ERR ${e.message}` : 'ERR internal error, closing the connection'), this.session.protocol, true);
     }
     this.scheduleFlush();
     this.updateReadPause();
