@@ -3,12 +3,14 @@ import type { Reply } from './reply.js';
 export type ProtocolVersion = 2 | 3;
 
 const INITIAL_BYTES = 16 * 1024;
+/** below Buffer.poolSize / 2, allocUnsafe slices Node's shared pool instead of allocating */
+const SMALL_COPY_BYTES = 2 * 1024;
 const CRLF = '\r\n';
 
 /**
  * Encodes replies into one growing buffer, so a batch of pipelined replies leaves as one socket
- * write. `take()` hands the bytes over and starts a fresh buffer (the socket may still hold the old
- * one). Small replies are written with latin1/utf8 string writes straight into the buffer: no
+ * write. `take()` hands the bytes over: a copy when small, else the buffer itself (the socket may
+ * still hold it while the writer starts a fresh one). Small replies are written with latin1/utf8 string writes straight into the buffer: no
  * intermediate strings per reply beyond the header digits.
  */
 export class RespWriter {
@@ -21,8 +23,16 @@ export class RespWriter {
 
   /** the bytes written since the last take(), as a buffer the writer will not touch again */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.min(this.used, 1024 * 1024)));
+    let out: Buffer;
+    if (this.used <= SMALL_COPY_BYTES) {
+      // a small batch (the usual unpipelined reply) is copied into Node's pooled slab, and the big
+      // buffer is kept for the next batch: no fresh 16 KiB allocation per reply
+      out = Buffer.allocUnsafe(this.used);
+      this.buf.copy(out, 0, 0, this.used);
+    } else {
+      out = this.buf.subarray(0, this.used);
+      this.buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.min(this.used, 1024 * 1024)));
+    }
     this.used = 0;
     return out;
   }
