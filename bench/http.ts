@@ -5,7 +5,7 @@
  * with n=1, so the cost of replication is visible.
  *
  *   npm run bench -- [--seconds 20] [--count 200000] [--concurrency 50] [--value-bytes 100]
- *                    [--engine memory|lsm] [--nodes 3] [--skip-single]
+ *                    [--engine lsm|memory] [--nodes 3] [--skip-single]   (lsm, batch sync: the nodes' default)
  *
  * Prints a progress line per second, a table, and one JSON object as the last line.
  * Note: client and nodes share this machine's cores, so absolute numbers are a floor.
@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '200000' },
     concurrency: { type: 'string', default: '50' },
     'value-bytes': { type: 'string', default: '100' },
-    engine: { type: 'string', default: 'memory' },
+    engine: { type: 'string', default: 'lsm' },
     nodes: { type: 'string', default: '3' },
     'skip-single': { type: 'boolean', default: false },
   },

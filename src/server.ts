@@ -15,8 +15,8 @@ import type { RingkvConfig } from './config/schema.js';
 import { createNodeClock, createNodeRandom } from './net/node-runtime.js';
 import { TcpTransport } from './net/tcp-transport.js';
 import type { Engine } from './storage/engine.js';
-import { NodeFS } from './storage/fs/node-fs.js';
 import { LsmEngine } from './storage/lsm/lsm-engine.js';
+import { PreadNodeFS } from './storage/lsm/pread-fs.js';
 import { MemoryEngine } from './storage/memory-engine.js';
 
 export interface RunningNode {
@@ -52,7 +52,8 @@ export function createLogger(config: Pick<RingkvConfig, 'nodeId' | 'logLevel'>):
 async function openEngine(config: RingkvConfig, logger: pino.Logger): Promise<Engine> {
   if (config.engine === 'memory') return new MemoryEngine();
   logger.info({ dir: config.dataDir, syncMode: config.commitlogSync }, 'opening LSM engine');
-  return LsmEngine.open(new NodeFS(), { dir: config.dataDir, syncMode: config.commitlogSync, logger: logger.child({ subsystem: 'lsm' }) });
+  // PreadNodeFS: point gets load SSTable blocks with a plain pread (see pread-fs.ts for the trade-off).
+  return LsmEngine.open(new PreadNodeFS(), { dir: config.dataDir, syncMode: config.commitlogSync, logger: logger.child({ subsystem: 'lsm' }) });
 }
 
 function infoSnapshot(config: RingkvConfig, node: ClusterNode, engine: Engine, startedAtMs: number): InfoSnapshot {
