@@ -1,11 +1,15 @@
 /**
  * The RESP front end on a real 3-node cluster (separate `ringkv start` processes): Redis clients on
- * different nodes see one key space, and concurrent INCRBY through every node never loses an update.
+ * different nodes see one key space, concurrent INCRBY through every node never loses an update, and
+ * redis-benchmark runs against a node without an error.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { http, startTestCluster, type TestCluster } from '../../helpers/cluster.js';
+import { hasBinary, missingTool, redisBenchmarkWithoutErrors } from './redis-tools-kit.js';
+
+const haveBenchmark = await hasBinary('redis-benchmark');
 
 let tc: TestCluster;
 const clients: Redis[] = [];
@@ -88,3 +92,13 @@ test('concurrent SETs of one key through every node: all nodes then return the s
   assert.equal(after.status, 200, after.text);
   assert.equal(after.text, 'final');
 });
+
+test(
+  'redis-benchmark -t set,get,incr -n 100000 -c 50 against one node of the cluster completes without errors',
+  { skip: haveBenchmark ? false : missingTool('redis-benchmark'), timeout: 150_000 },
+  async () => {
+    await redisBenchmarkWithoutErrors(tc.nodes[0].spec.respPort, ['set', 'get', 'incr'], 100_000, 50, 140_000);
+    // the counter redis-benchmark incremented through n1 is exact on another node
+    assert.equal(await redisOn(2).get('counter:__rand_int__'), '100000');
+  },
+);
