@@ -4,6 +4,7 @@
  * one cannot be reached. Every error the server sends arrives as a RingkvClientError with the
  * server's code, message and status.
  */
+import type { ReadOptions, WriteOptions } from '../cluster/kv-service.js';
 import { encodeKeyForPath } from './key-path.js';
 
 export interface RingkvClientOptions {
@@ -15,20 +16,9 @@ export interface RingkvClientOptions {
   password?: string;
 }
 
-export interface GetOptions {
-  /** replicas that must answer (1..n) */
-  r?: number;
-  /** the server's per-request timeout */
-  timeoutMs?: number;
-}
-
-export interface WriteOptions {
-  /** replicas that must acknowledge (1..n) */
-  w?: number;
-  timeoutMs?: number;
-  /** the context of an earlier read: this write supersedes what that read saw */
-  context?: string;
-}
+/** r / w / timeoutMs / context: the same options a node's coordinator takes (src/cluster/kv-service.ts). */
+export type GetOptions = ReadOptions;
+export type { WriteOptions };
 
 export interface GetResponse {
   /** false when no live value exists (never written, or deleted) */
