@@ -259,62 +259,71 @@ export const siblingsScenario: Scenario = async (seed, options) => {
   return finish('siblings', seed, options, cluster, history, violations);
 };
 
-/**
- * Node failures: 5 nodes under the main workload; one node crashes at a random time and restarts
- * later on its surviving engine. With a node down, quorum-intersection claims do not hold in a
- * Dynamo-style store, so only the rules sound under any fault are checked: every op answers in time
- * (ops at the crashed node excepted) and reads return only values that were written.
- */
-export const crashRestartScenario: Scenario = async (seed, options) => {
-  const rnd = scenarioRandom(seed);
-  const cluster = buildCluster(seed, 5, options);
-  const history = new History(cluster.sim.clock, cluster.sim);
-  const keys = ['k0', 'k1', 'k2'];
-  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), mainWorkload(keys));
-  const violations: Violation[] = [];
-  const victim = rnd.pick(cluster.nodeIds);
-  const crashAtMs = rnd.intBetween(20, 300);
-  const downForMs = rnd.intBetween(100, 3000);
-  cluster.sim.clock.setTimer(crashAtMs, () => {
-    cluster.crash(victim);
-    cluster.sim.clock.setTimer(downForMs, () => cluster.restart(victim));
-  });
-  await runWorkload(cluster, workload, violations);
-  await cluster.sim.runUntil(() => cluster.isUp(victim), crashAtMs + downForMs + 1);
-  await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
-  await cluster.stopAll();
-  const ops = history.ops;
-  violations.push(...checkReadsReturnWrittenValues(ops), ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }));
-  return finish('crash-restart', seed, options, cluster, history, violations);
-};
+/** A fault scheduled on a running cluster, and how to tell it has been repaired. */
+interface ScheduledFault {
+  repaired(): boolean;
+  /** virtual time (from the start) by which the repair happens */
+  repairByMs: number;
+}
 
 /**
- * Partitions: 5 nodes under the main workload; a random minority is cut off for a while, then the
- * network heals. Checked: every op answers in time and reads return only written values.
+ * 5 nodes under the main workload while `scheduleFault` breaks something and repairs it later; then
+ * quorum reads of every key. With a node down or cut off, quorum-intersection claims do not hold in
+ * a Dynamo-style store, so only the rules sound under any fault are checked: every op answers in time
+ * (ops at a crashed node excepted) and reads return only values that were written.
  */
-export const partitionScenario: Scenario = async (seed, options) => {
+async function underFault(
+  name: string,
+  seed: number,
+  options: ScenarioOptions,
+  scheduleFault: (cluster: SimCluster, rnd: SeededRandom) => ScheduledFault,
+): Promise<ScenarioResult> {
   const rnd = scenarioRandom(seed);
   const cluster = buildCluster(seed, 5, options);
   const history = new History(cluster.sim.clock, cluster.sim);
   const keys = ['k0', 'k1', 'k2'];
   const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), mainWorkload(keys));
   const violations: Violation[] = [];
-  const minority = cluster.nodeIds.filter(() => rnd.chance(0.3)).slice(0, 2);
-  if (minority.length === 0) minority.push(rnd.pick(cluster.nodeIds));
-  const cutAtMs = rnd.intBetween(20, 200);
-  const healAfterMs = rnd.intBetween(100, 3000);
-  cluster.sim.clock.setTimer(cutAtMs, () => {
-    cluster.network.partition(minority);
-    cluster.sim.clock.setTimer(healAfterMs, () => cluster.network.heal());
-  });
+  const fault = scheduleFault(cluster, rnd);
   await runWorkload(cluster, workload, violations);
-  await cluster.sim.runFor(Math.max(0, cutAtMs + healAfterMs - cluster.sim.elapsedMs) + 1);
+  await cluster.sim.runUntil(fault.repaired, Math.max(0, fault.repairByMs - cluster.sim.elapsedMs) + 1);
   await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
   await cluster.stopAll();
   const ops = history.ops;
   violations.push(...checkReadsReturnWrittenValues(ops), ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }));
-  return finish('partition', seed, options, cluster, history, violations);
-};
+  return finish(name, seed, options, cluster, history, violations);
+}
+
+/** Node failures: one node crashes at a random time and restarts later on its surviving engine. */
+export const crashRestartScenario: Scenario = (seed, options) =>
+  underFault('crash-restart', seed, options, (cluster, rnd) => {
+    const victim = rnd.pick(cluster.nodeIds);
+    const crashAtMs = rnd.intBetween(20, 300);
+    const downForMs = rnd.intBetween(100, 3000);
+    cluster.sim.clock.setTimer(crashAtMs, () => {
+      cluster.crash(victim);
+      cluster.sim.clock.setTimer(downForMs, () => cluster.restart(victim));
+    });
+    return { repaired: () => cluster.isUp(victim), repairByMs: crashAtMs + downForMs };
+  });
+
+/** Partitions: a random minority is cut off for a while, then the network heals. */
+export const partitionScenario: Scenario = (seed, options) =>
+  underFault('partition', seed, options, (cluster, rnd) => {
+    const minority = cluster.nodeIds.filter(() => rnd.chance(0.3)).slice(0, 2);
+    if (minority.length === 0) minority.push(rnd.pick(cluster.nodeIds));
+    const cutAtMs = rnd.intBetween(20, 200);
+    const healAfterMs = rnd.intBetween(100, 3000);
+    let healed = false;
+    cluster.sim.clock.setTimer(cutAtMs, () => {
+      cluster.network.partition(minority);
+      cluster.sim.clock.setTimer(healAfterMs, () => {
+        cluster.network.heal();
+        healed = true;
+      });
+    });
+    return { repaired: () => healed, repairByMs: cutAtMs + healAfterMs };
+  });
 
 /**
  * PN-counters: 3–5 nodes under the main faults, four clients incrementing (mostly up, sometimes
