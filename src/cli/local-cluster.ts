@@ -50,7 +50,7 @@ export function planLocalCluster(p: PlanOptions): LocalNodeSpec[] {
   }));
 }
 
-export type Settings = Partial<Record<ConfigFieldName, string | number | undefined>>;
+export type Settings = Partial<Record<ConfigFieldName, string | number | boolean | undefined>>;
 
 export interface LocalClusterOptions {
   nodes: LocalNodeSpec[];
@@ -241,7 +241,9 @@ export class LocalCluster {
         '--peers', peers,
       ];
       for (const [field, value] of Object.entries(perNode[index])) {
-        if (value !== undefined) flags.push(flagName(field as ConfigFieldName), String(value));
+        if (value === undefined || value === false) continue;
+        // boolean fields are bare flags (commander takes no value for them)
+        flags.push(...(value === true ? [flagName(field as ConfigFieldName)] : [flagName(field as ConfigFieldName), String(value)]));
       }
       return new LocalNode(spec, flags, opts);
     });

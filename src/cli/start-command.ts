@@ -16,8 +16,8 @@ export function registerStartCommand(program: Command): void {
     .description('start one node (every option also reads RINGKV_<NAME> from the environment, e.g. RINGKV_HTTP_PORT)')
     .option('--config <path>', 'JSON config file (flags and env override it)');
   for (const field of CONFIG_FIELD_NAMES) {
-    const placeholder = fieldKind(field) === 'number' ? '<number>' : fieldKind(field) === 'peers' ? '<list>' : '<value>';
-    cmd.option(`${flagName(field)} ${placeholder}`, `${fieldDescription(field)}${defaultText(field)} [${envVarName(field)}]`);
+    const placeholder = { number: ' <number>', peers: ' <list>', string: ' <value>', boolean: '' }[fieldKind(field)];
+    cmd.option(`${flagName(field)}${placeholder}`, `${fieldDescription(field)}${defaultText(field)} [${envVarName(field)}]`);
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     const { config: file, ...flags } = opts;

@@ -46,6 +46,12 @@ function convertText(field: ConfigFieldName, text: string, origin: string): unkn
       const n = Number(trimmed);
       return trimmed !== '' && Number.isFinite(n) ? n : text;
     }
+    case 'boolean': {
+      const word = text.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(word)) return true;
+      if (['false', '0', 'no', 'off'].includes(word)) return false;
+      return text;
+    }
     case 'peers':
       try {
         return parsePeerList(text);

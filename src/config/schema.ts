@@ -46,6 +46,8 @@ export const configFields = {
   engine: z.enum(ENGINE_KINDS).default('lsm').describe('storage engine: lsm | memory'),
   /** commit log durability: group commit acked after fsync, or fsync every 10 ms @default "batch" */
   commitlogSync: z.enum(COMMITLOG_SYNC_MODES).default('batch').describe('commit log sync: batch | periodic'),
+  /** start despite commit-log corruption before its tail: corrupt records are skipped (and logged), the writes they held are lost @default false */
+  skipCorruptCommitlog: z.boolean().default(false).describe('start despite corrupt commit-log records (the writes they held are lost)'),
   /** the other members; this node may be listed too (the same list on every node), its entry then agreeing with zone and weight @default [] */
   peers: z.array(peerSchema).default([])
     .describe('other members: id@host:port[?http=host:port&zone=z&weight=1], comma separated, or a JSON array'),
@@ -124,13 +126,13 @@ export type RingkvConfig = z.output<typeof configSchema>;
 export type RingkvConfigInput = z.input<typeof configSchema>;
 
 /** The kind of value a field holds, so string sources (env, flags) can be converted before validation. */
-export type FieldKind = 'string' | 'number' | 'peers';
+export type FieldKind = 'string' | 'number' | 'boolean' | 'peers';
 
 export function fieldKind(name: ConfigFieldName): FieldKind {
   if (name === 'peers') return 'peers';
   let t: any = configFields[name];
   while (t.def.type === 'default' || t.def.type === 'optional' || t.def.type === 'pipe') t = t.def.innerType ?? t.def.in;
-  return t.def.type === 'number' ? 'number' : 'string';
+  return t.def.type === 'number' || t.def.type === 'boolean' ? t.def.type : 'string';
 }
 
 export function fieldDescription(name: ConfigFieldName): string {

@@ -85,6 +85,16 @@ test('a bad value names the field, the value and its source', () => {
   assert.match(e4.message, /partitions = 100 \(from config file .*bad\.json\): must be a power of two/);
 });
 
+test('boolean fields: bare flags, and true/false words in env', () => {
+  assert.equal(loadConfig({}).skipCorruptCommitlog, false);
+  assert.equal(loadConfig({ flags: { skipCorruptCommitlog: true } }).skipCorruptCommitlog, true);
+  assert.equal(loadConfig({ env: { RINGKV_SKIP_CORRUPT_COMMITLOG: 'true' } }).skipCorruptCommitlog, true);
+  assert.equal(loadConfig({ env: { RINGKV_SKIP_CORRUPT_COMMITLOG: '1' } }).skipCorruptCommitlog, true);
+  assert.equal(loadConfig({ env: { RINGKV_SKIP_CORRUPT_COMMITLOG: 'off' } }).skipCorruptCommitlog, false);
+  const e = configErrorOf(() => loadConfig({ env: { RINGKV_SKIP_CORRUPT_COMMITLOG: 'maybe' } }));
+  assert.match(e.message, /skipCorruptCommitlog = "maybe" \(from env RINGKV_SKIP_CORRUPT_COMMITLOG\)/);
+});
+
 test('r and w may not exceed n', () => {
   const e = configErrorOf(() => loadConfig({ flags: { n: '2', r: '3' } }));
   assert.match(e.message, /r = 3 \(from flag --r\): must be at most n \(2\)/);

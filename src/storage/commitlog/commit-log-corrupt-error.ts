@@ -13,7 +13,7 @@ export class CommitLogCorruptError extends RingkvError {
     super(
       'STORAGE_CORRUPT',
       `commit log corrupt: ${file} at byte offset ${offset} (${reason}). ` +
-        'Start with --skip-corrupt-commitlog (CommitLogOptions.skipCorrupt) to skip corrupt records; the writes they held are lost.',
+        'Start with --skip-corrupt-commitlog (or RINGKV_SKIP_CORRUPT_COMMITLOG=true) to skip corrupt records; the writes they held are lost.',
       { file, offset, reason },
     );
     this.name = 'CommitLogCorruptError';
