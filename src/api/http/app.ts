@@ -94,8 +94,8 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
   if (opts.password !== undefined) {
     const expected = Buffer.from(`Bearer ${opts.password}`);
     app.addHook('onRequest', (request, reply, done) => {
-      const url = request.url;
-      if (url === '/health' || url === '/metrics') return done();
+      const path = request.url.split('?', 1)[0];
+      if (path === '/health' || path === '/metrics') return done();
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length === expected.length && timingSafeEqual(given, expected)) return done();
       void sendError(reply, new RingkvError('UNAUTHORIZED', 'this node requires a password: send "Authorization: Bearer <password>"'));

@@ -236,6 +236,9 @@ test('with a password, requests need the bearer token except /health and /metric
   assert.equal((await app.inject({ method: 'GET', url: '/kv/x', headers: { authorization: 'Bearer s3cret' } })).statusCode, 404);
   assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/health?probe=1' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/kv/x?r=1' })).statusCode, 401);
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 401);
 });
 
 test('property: any key the client encodes reaches the service as the same bytes', async () => {
