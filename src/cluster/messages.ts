@@ -1,11 +1,15 @@
 import { RingkvError } from '../core/errors.js';
 import type { Dot, VersionVector } from '../core/version/version-vector.js';
-import type { SiblingValue, VersionedObject } from '../core/version/versioned-object.js';
+import type { SiblingValue } from '../core/version/versioned-object.js';
 import type { Message } from './runtime.js';
 
 /**
  * Internode messages. Every handler validates what it reads through these guards first: a peer can
  * send anything, and a malformed message must get an error reply, never a crash.
+ *
+ * Objects travel encoded (object-codec's msgpack, the engine's layout): the replica that mints a
+ * version encodes it once for its engine and every peer, and a replica answers a read with the bytes
+ * it stores. The receiver decodes and validates them.
  */
 
 /** Ask a replica to coordinate a write: mint a dot, store, replicate to the other replicas. */
@@ -27,7 +31,8 @@ export type Mutation = { kind: 'set'; value: SiblingValue } | { kind: 'increment
 
 export interface CoordinateWriteReply extends Message {
   type: 'coordinate_write_ok';
-  object: VersionedObject;
+  /** the object written, encoded */
+  object: Uint8Array;
 }
 
 /** Merge this object into your copy (replication and read repair). */
@@ -35,7 +40,8 @@ export interface ReplicateMsg extends Message {
   type: 'replicate';
   partition: number;
   key: Uint8Array;
-  object: VersionedObject;
+  /** the object to merge, encoded */
+  object: Uint8Array;
 }
 
 export interface ReadMsg extends Message {
@@ -46,7 +52,8 @@ export interface ReadMsg extends Message {
 
 export interface ReadReply extends Message {
   type: 'read_ok';
-  object: VersionedObject | null;
+  /** the replica's object as stored (encoded), null when it has none */
+  object: Uint8Array | null;
 }
 
 export const ACK: Message = { type: 'ack' };
@@ -59,6 +66,18 @@ export function requireKey(msg: Message, maxKeyBytes: number): Uint8Array {
   const key = msg.key;
   if (!(key instanceof Uint8Array) || key.length === 0 || key.length > maxKeyBytes) throw bad('key missing or out of range');
   return key;
+}
+
+/** the encoded object a message carries */
+export function requireObjectBytes(msg: Message): Uint8Array {
+  const object = msg.object;
+  if (object instanceof Uint8Array && object.length > 0) return object;
+  throw bad('object missing (expected encoded bytes)');
+}
+
+/** the encoded object a message carries, or null for none */
+export function optionalObjectBytes(msg: Message): Uint8Array | null {
+  return msg.object === null ? null : requireObjectBytes(msg);
 }
 
 export function requirePartition(msg: Message, partitions: number): number {

@@ -10,7 +10,8 @@ import { vvGet } from '../core/version/version-vector.js';
 import type { Engine } from '../storage/engine.js';
 import type { ClusterConfig } from './cluster-config.js';
 import type { GetResult, KvService, PutResult, ReadOptions, SiblingView, WriteOptions } from './kv-service.js';
-import { ACK, bad, requireInt, requireKey, requirePartition, type CoordinateWriteMsg, type Mutation, type ReadMsg, type ReplicateMsg } from './messages.js';
+import { ACK, bad, optionalObjectBytes, requireInt, requireKey, requireObjectBytes, requirePartition, type CoordinateWriteMsg, type CoordinateWriteReply, type Mutation, type ReadMsg, type ReadReply, type ReplicateMsg } from './messages.js';
+import { decodeObject, encodeObject, type EncodedObject } from './object-codec.js';
 import { awaitQuorum } from './quorum.js';
 import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
@@ -45,7 +46,7 @@ export class ClusterNode implements KvService {
   private readonly transport: Transport;
   private readonly logger: Logger;
   private readonly random: Random;
-  private readonly forwardedWrites = new RecentWrites<VersionedObject>();
+  private readonly forwardedWrites = new RecentWrites<EncodedObject>();
   private writeSeq = 0;
   private stopped = false;
 
@@ -141,7 +142,8 @@ export class ClusterNode implements KvService {
     if (from === this.self) return this.replica.read(partition, key);
     const reply = await this.transport.request(from, { type: 'read', partition, key } satisfies ReadMsg, timeoutMs);
     if (reply.type !== 'read_ok') throw bad(`unexpected reply ${reply.type} to read`);
-    return reply.object == null ? undefined : validateObject(reply.object, from);
+    const bytes = optionalObjectBytes(reply);
+    return bytes === null ? undefined : decodeObject(bytes, from);
   }
 
   /** Once every replica has answered (or failed), sends the merged object to the ones that were behind. */
@@ -153,12 +155,13 @@ export class ClusterNode implements KvService {
     });
     const merged = mergeAll(answered.map((a) => a.object));
     if (!merged) return;
+    let mergedBytes: Uint8Array | undefined;
     for (const a of answered) {
       if (a.object && sameVersion(a.object, merged)) continue;
       this.stats.staleReplies++;
       this.stats.readRepairs++;
       if (a.from === this.self) void this.replica.merge(partition, key, merged).catch((e) => this.logger.warn({ err: String(e) }, 'local read repair failed'));
-      else this.transport.send(a.from, { type: 'replicate', partition, key, object: merged } satisfies ReplicateMsg);
+      else this.transport.send(a.from, { type: 'replicate', partition, key, object: (mergedBytes ??= encodeObject(merged)) } satisfies ReplicateMsg);
     }
   }
 
@@ -167,7 +170,7 @@ export class ClusterNode implements KvService {
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
     const { partition, replicas } = this.primaries(key);
     if (replicas.includes(this.self)) {
-      return { object: await this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas), coordinator: this.self };
+      return { object: (await this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas)).object, coordinator: this.self };
     }
     // Not a replica: hand the write to the first replica that answers, as Riak forwards to a vnode.
     // One id for every attempt, so a replica that sees the write twice applies it once.
@@ -178,7 +181,7 @@ export class ClusterNode implements KvService {
         const msg: CoordinateWriteMsg = { type: 'coordinate_write', writeId, key, mutation, context: context.vv, dots: context.dots, w, timeoutMs };
         const reply = await this.transport.request(target, msg, timeoutMs);
         if (reply.type !== 'coordinate_write_ok') throw bad(`unexpected reply ${reply.type} to coordinate_write`);
-        return { object: validateObject(reply.object, target), coordinator: target };
+        return { object: decodeObject(requireObjectBytes(reply), target), coordinator: target };
       } catch (e) {
         lastError = e;
         if (!(e instanceof RingkvError) || e.code !== 'PEER_UNREACHABLE') throw e;
@@ -198,15 +201,14 @@ export class ClusterNode implements KvService {
     w: number,
     timeoutMs: number,
     replicas: readonly NodeId[],
-  ): Promise<VersionedObject> {
-    const object = await this.replica.mint(partition, key, mutation, context);
-    const others = replicas.filter((id) => id !== this.self);
-    const calls = [
-      { from: this.self, promise: Promise.resolve(ACK) },
-      ...others.map((from) => ({ from, promise: this.transport.request(from, { type: 'replicate', partition, key, object } satisfies ReplicateMsg, timeoutMs) })),
-    ];
+  ): Promise<EncodedObject> {
+    const written = await this.replica.mint(partition, key, mutation, context);
+    // one message for every replica: the transport encodes per peer, the object inside is encoded once
+    const msg: ReplicateMsg = { type: 'replicate', partition, key, object: written.bytes };
+    const calls = [{ from: this.self, promise: Promise.resolve(ACK) }];
+    for (const from of replicas) if (from !== this.self) calls.push({ from, promise: this.transport.request(from, msg, timeoutMs) });
     await awaitQuorum(this.clock, calls, Math.min(w, replicas.length), timeoutMs, 'write');
-    return object;
+    return written;
   }
 
   // ---- replica side: requests from peers --------------------------------------------------------
@@ -217,12 +219,13 @@ export class ClusterNode implements KvService {
       case 'read': {
         const partition = requirePartition(msg, this.ring.partitions);
         const key = requireKey(msg, this.config.maxKeyBytes);
-        return { type: 'read_ok', object: (await this.replica.read(partition, key)) ?? null };
+        return { type: 'read_ok', object: (await this.replica.readEncoded(partition, key)) ?? null } satisfies ReadReply;
       }
       case 'replicate': {
         const partition = requirePartition(msg, this.ring.partitions);
         const key = requireKey(msg, this.config.maxKeyBytes);
-        await this.replica.merge(partition, key, validateObject(msg.object, from));
+        const bytes = requireObjectBytes(msg);
+        await this.replica.merge(partition, key, decodeObject(bytes, from), bytes);
         return ACK;
       }
       case 'coordinate_write': {
@@ -234,8 +237,8 @@ export class ClusterNode implements KvService {
         const context = contextFromMessage(msg);
         const mutation = mutationFromMessage(msg, this.config.maxValueBytes);
         if (typeof msg.writeId !== 'string' || msg.writeId.length === 0 || msg.writeId.length > 200) throw bad('writeId missing');
-        const object = await this.forwardedWrites.once(`${from}|${msg.writeId}`, () => this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas));
-        return { type: 'coordinate_write_ok', object };
+        const written = await this.forwardedWrites.once(`${from}|${msg.writeId}`, () => this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas));
+        return { type: 'coordinate_write_ok', object: written.bytes } satisfies CoordinateWriteReply;
       }
       default:
         throw new RingkvError('UNKNOWN_MESSAGE', `unknown internode message type ${JSON.stringify(String(msg.type)).slice(0, 80)}`);

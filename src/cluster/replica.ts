@@ -8,7 +8,7 @@ import type { Engine } from '../storage/engine.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { KeyLock } from './key-lock.js';
 import type { Mutation } from './messages.js';
-import { decodeObject, encodeObject } from './object-codec.js';
+import { decodeObject, encodeObject, type EncodedObject } from './object-codec.js';
 import type { Clock, Logger } from './runtime.js';
 
 /**
@@ -32,29 +32,42 @@ export class Replica {
     return bytes === undefined ? undefined : decodeObject(bytes, `engine (partition ${partition})`);
   }
 
-  /** Merges a peer's object into the local copy; returns the result. */
-  merge(partition: number, key: Uint8Array, incoming: VersionedObject): Promise<VersionedObject> {
+  /** The object as stored, still encoded: what a peer's read is answered with (the reader validates it). */
+  readEncoded(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.engine.get(partition, key);
+  }
+
+  /**
+   * Merges a peer's object into the local copy; returns the result. incomingBytes, when given, is
+   * incoming's encoding: stored as it is when the merge leaves incoming unchanged (the common case
+   * of replicating a fresh write), which saves encoding the object again.
+   */
+  merge(partition: number, key: Uint8Array, incoming: VersionedObject, incomingBytes?: Uint8Array): Promise<VersionedObject> {
     return this.lock.run(slot(partition, key), async () => {
       const local = await this.read(partition, key);
       const merged = local ? syncObjects(local, incoming) : syncObjects({ vv: [], siblings: [] }, incoming);
       for (const s of incoming.siblings) this.lastHlc = hlcObserve(this.lastHlc, s.hlc);
-      if (!local || !sameVersion(local, merged)) await this.engine.put(partition, key, encodeObject(merged));
+      if (!local || !sameVersion(local, merged)) {
+        const bytes = incomingBytes !== undefined && mergeKeptIncoming(merged, incoming) ? incomingBytes : encodeObject(merged);
+        await this.engine.put(partition, key, bytes);
+      }
       this.warnOnSiblings(key, merged);
       return merged;
     });
   }
 
-  /** Mints a new version here (this node must be a replica of the key) and stores it. */
-  mint(partition: number, key: Uint8Array, mutation: Mutation, context: CausalContext): Promise<VersionedObject> {
+  /** Mints a new version here (this node must be a replica of the key) and stores it; returns it with its encoding. */
+  mint(partition: number, key: Uint8Array, mutation: Mutation, context: CausalContext): Promise<EncodedObject> {
     return this.lock.run(slot(partition, key), async () => {
       const local = await this.read(partition, key);
       const now = this.clock.nowMs();
       this.lastHlc = hlcNext(this.lastHlc, now);
       const { value, effectiveContext } = this.resolveMutation(local, mutation, context);
       const written = applyWrite(local, effectiveContext, this.self, value, this.lastHlc, now, this.config);
-      await this.engine.put(partition, key, encodeObject(written));
+      const bytes = encodeObject(written);
+      await this.engine.put(partition, key, bytes);
       this.warnOnSiblings(key, written);
-      return written;
+      return { object: written, bytes };
     });
   }
 
@@ -82,6 +95,22 @@ export class Replica {
       this.logger.warn({ key: Buffer.from(key).toString('base64url'), siblings: live, warnAt: this.config.siblingWarnCount }, 'key has many siblings');
     }
   }
+}
+
+/**
+ * True when merged holds exactly incoming's content: the same sibling objects in the same order and
+ * the same version vector entries, and incoming carries nothing else. Then incoming's encoding
+ * decodes to merged and can be stored in its place.
+ */
+function mergeKeptIncoming(merged: VersionedObject, incoming: VersionedObject): boolean {
+  if (merged.siblings.length !== incoming.siblings.length || merged.vv.length !== incoming.vv.length) return false;
+  for (let i = 0; i < merged.siblings.length; i++) if (merged.siblings[i] !== incoming.siblings[i]) return false;
+  for (let i = 0; i < merged.vv.length; i++) {
+    const a = merged.vv[i];
+    const b = incoming.vv[i];
+    if (a.node !== b.node || a.counter !== b.counter || a.updatedMs !== b.updatedMs) return false;
+  }
+  return Object.keys(incoming).length === 2;
 }
 
 export function slot(partition: number, key: Uint8Array): string {

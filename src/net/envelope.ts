@@ -16,7 +16,8 @@ import { ERROR_CODES, RingkvError, type ErrorCode } from '../core/errors.js';
 import type { NodeId } from '../core/member.js';
 import type { Message } from '../cluster/runtime.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: objects in replicate, read_ok and coordinate_write_ok travel encoded (bytes), not as msgpack maps */
+export const PROTOCOL_VERSION = 2;
 
 export const KIND_HELLO = 0;
 export const KIND_REQ = 1;

@@ -93,7 +93,15 @@ test('bad parameters are refused with clear errors', async () => {
 test('malformed internode messages get an error reply, not a crash', async () => {
   const { net } = cluster(3);
   const h = net.handlers.get('n1')!;
-  for (const msg of [{ type: 'nope' }, { type: 'read' }, { type: 'replicate', partition: 1, key: k('a'), object: { vv: 'x' } }, { type: 'coordinate_write', key: 5 }]) {
+  const malformed = [
+    { type: 'nope' },
+    { type: 'read' },
+    { type: 'replicate', partition: 1, key: k('a'), object: { vv: 'x' } },
+    { type: 'replicate', partition: 1, key: k('a'), object: Buffer.from([0xc1]) }, // not msgpack
+    { type: 'replicate', partition: 1, key: k('a'), object: Buffer.from([0x93, 1, 2, 3]) }, // msgpack, not an object
+    { type: 'coordinate_write', key: 5 },
+  ];
+  for (const msg of malformed) {
     await assert.rejects(h('n2', msg as any), (e: unknown) => e instanceof RingkvError);
   }
 });
