@@ -31,19 +31,35 @@ function writeVarint(out: number[], n: number): void {
   out.push(n);
 }
 
+const utf8 = new TextEncoder();
+
+/** node ids are almost always ASCII: their char codes are their bytes, no encoder round trip */
+function writeNodeId(out: number[], node: string): void {
+  for (let i = 0; i < node.length; i++) {
+    if (node.charCodeAt(i) > 0x7f) {
+      const bytes = utf8.encode(node);
+      writeVarint(out, bytes.length);
+      for (const b of bytes) out.push(b);
+      return;
+    }
+  }
+  writeVarint(out, node.length);
+  for (let i = 0; i < node.length; i++) out.push(node.charCodeAt(i));
+}
+
+function writeEntries(out: number[], list: ReadonlyArray<{ node: string; counter: number }>): void {
+  writeVarint(out, list.length);
+  for (const e of list) {
+    writeNodeId(out, e.node);
+    writeVarint(out, e.counter);
+  }
+}
+
 export function encodeContext(ctx: CausalContext): string {
   if (ctx.vv.length === 0 && ctx.dots.length === 0) return '';
   const out: number[] = [FORMAT_VERSION];
-  const encoder = new TextEncoder();
-  for (const list of [ctx.vv, ctx.dots]) {
-    writeVarint(out, list.length);
-    for (const e of list) {
-      const node = encoder.encode(e.node);
-      writeVarint(out, node.length);
-      for (const b of node) out.push(b);
-      writeVarint(out, e.counter);
-    }
-  }
+  writeEntries(out, ctx.vv);
+  writeEntries(out, ctx.dots);
   return Buffer.from(out).toString('base64url');
 }
 
