@@ -6,13 +6,23 @@ export class KeyLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(slot: string, work: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(slot) ?? Promise.resolve();
-    const next = prev.then(work, work);
-    const tail = next.catch(() => undefined);
-    this.tails.set(slot, tail);
-    void tail.then(() => {
-      if (this.tails.get(slot) === tail) this.tails.delete(slot);
-    });
+    const prev = this.tails.get(slot);
+    // An idle key (the common case) starts its work at once instead of a microtask later.
+    const next = prev === undefined ? start(work) : prev.then(work, work);
+    this.tails.set(slot, next);
+    const release = (): void => {
+      if (this.tails.get(slot) === next) this.tails.delete(slot);
+    };
+    // the caller handles next's rejection; this only releases the key (and never rejects itself)
+    next.then(release, release);
     return next;
+  }
+}
+
+function start<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return work();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
