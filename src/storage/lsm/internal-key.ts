@@ -35,11 +35,28 @@ export function bytesToLatin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).latin1Slice(0, bytes.byteLength);
 }
 
+/** where internal keys are assembled before becoming strings (grown on demand, never shrunk) */
+let scratch = Buffer.allocUnsafeSlow(256);
+
+/**
+ * Built as one flat string (prefix and key bytes written side by side, then one latin1 decode), not
+ * as `prefix + key`: concatenation yields a V8 cons string, which every comparison and charCodeAt on
+ * the get path (memtable search, bloom hash, index search) would first have to flatten.
+ */
 export function encodeInternalKey(partition: number, key: Uint8Array): string {
   if (!Number.isInteger(partition) || partition < 0 || partition > 0xffffffff) {
     throw new RangeError(`partition must be an unsigned 32-bit integer, got ${partition}`);
   }
-  return partitionPrefix(partition) + bytesToLatin1(key);
+  const n = key.length;
+  if (n + 4 > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(n + 4, 2 * scratch.length));
+  const s = scratch;
+  s[0] = partition >>> 24;
+  s[1] = (partition >>> 16) & 0xff;
+  s[2] = (partition >>> 8) & 0xff;
+  s[3] = partition & 0xff;
+  if (n <= 64) for (let i = 0; i < n; i++) s[4 + i] = key[i];
+  else s.set(key, 4);
+  return s.latin1Slice(0, n + 4);
 }
 
 export function internalKeyPartition(internalKey: string): number {
