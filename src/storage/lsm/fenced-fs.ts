@@ -76,13 +76,13 @@ export class FencedFS implements FS {
 
 class FencedHandle implements FileHandle {
   /** present only when the inner handle has it (see pread-fs.ts) */
-  readSync?: (position: number, length: number) => Uint8Array;
+  readSync?: (position: number, length: number, into?: Buffer) => Uint8Array;
 
   constructor(private readonly owner: FencedFS, private readonly inner: FileHandle) {
     if (canReadSync(inner)) {
-      this.readSync = (position, length) => {
+      this.readSync = (position, length, into) => {
         owner.check('read', inner.path);
-        return inner.readSync(position, length);
+        return inner.readSync(position, length, into);
       };
     }
   }

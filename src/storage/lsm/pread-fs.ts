@@ -6,7 +6,8 @@ import { NodeFS } from '../fs/node-fs.js';
 
 /** A file handle that can also read synchronously (a plain pread on the calling thread). */
 export interface SyncReadableHandle extends FileHandle {
-  readSync(position: number, length: number): Uint8Array;
+  /** reads into `into` (at least `length` bytes) when given, else into a new buffer */
+  readSync(position: number, length: number, into?: Buffer): Uint8Array;
 }
 
 export function canReadSync(handle: FileHandle): handle is SyncReadableHandle {
@@ -34,15 +35,15 @@ class PreadFileHandle implements SyncReadableHandle {
     throw Object.assign(new Error(`EBADF: file opened for reading, write '${this.path}'`), { code: 'EBADF' });
   }
 
-  readSync(position: number, length: number): Uint8Array {
-    const buffer = Buffer.allocUnsafe(length);
+  readSync(position: number, length: number, into?: Buffer): Uint8Array {
+    const buffer = into ?? Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
       const n = readSync(this.handle.fd, buffer, filled, length - filled, position + filled);
       if (n === 0) break;
       filled += n;
     }
-    return filled === length ? buffer : buffer.subarray(0, filled);
+    return filled === buffer.length ? buffer : buffer.subarray(0, filled);
   }
 
   async read(position: number, length: number): Promise<Uint8Array> {

@@ -130,12 +130,17 @@ export class Block {
   kind = 0;
   valueStart = 0;
   valueEnd = 0;
+  /**
+   * The buffer `payload` lies in, when that came from BlockCache.takeBuffer: the cache reuses it once
+   * the block is evicted. Set before the block is cached, never after.
+   */
+  storage: Buffer | undefined;
 
   constructor(readonly payload: Buffer, readonly count: number, private readonly offsetsAt: number) {}
 
   /** Memory charged to the block cache. */
   get sizeBytes(): number {
-    return this.payload.length + 96;
+    return (this.storage === undefined ? this.payload.length : this.storage.length) + 96;
   }
 
   parse(i: number): void {

@@ -2,11 +2,9 @@ import type { FileHandle, FS } from '../fs/fs.js';
 import { crc32c } from '../crc32c.js';
 import { BloomFilter } from './bloom-filter.js';
 import { canReadSync, type SyncReadableHandle } from './pread-fs.js';
-import { BLOCKS_PER_TABLE_ID, type BlockCache } from './block-cache.js';
+import type { BlockCache, BlockSlots } from './block-cache.js';
 import { CorruptTableError, decodeFooter, FOOTER_BYTES, KIND_TOMBSTONE, openBlock, type Block, type TableMeta } from './sstable-format.js';
 import { readVarint, varintEnd } from './varint.js';
-
-let nextCacheId = 1;
 
 /**
  * An open SSTable: footer, sparse index, bloom filter and meta live in memory; data blocks are read on
@@ -15,7 +13,6 @@ let nextCacheId = 1;
  * while a scan still reads it; the file is closed (and deleted, when obsolete) at the last release.
  */
 export class SstableReader {
-  readonly cacheId = nextCacheId++;
   private refs = 1;
   private readonly pendingLoads = new Map<number, Promise<Block>>();
   /** set by the owner: what to do once nobody reads the table any more */
@@ -23,6 +20,7 @@ export class SstableReader {
   private syncReads = false;
   /** failed a checksum and is being moved aside */
   quarantined = false;
+  private readonly cacheSlots: BlockSlots;
 
   private constructor(
     readonly fileName: string,
@@ -34,7 +32,9 @@ export class SstableReader {
     private readonly blockOffsets: Float64Array,
     private readonly blockLengths: Uint32Array,
     private readonly cache: BlockCache,
-  ) {}
+  ) {
+    this.cacheSlots = cache.newSlots(firstKeys.length);
+  }
 
   /** Opens and verifies the tail of a table; throws CorruptTableError when it does not check out. */
   static async open(fs: FS, path: string, fileName: string, cache: BlockCache): Promise<SstableReader> {
@@ -109,8 +109,9 @@ export class SstableReader {
     return lo - 1;
   }
 
+  /** Block i if cached; valid only until the cache next changes (see BlockCache): use it before any await. */
   cachedBlock(i: number): Block | undefined {
-    return this.cache.get(this.cacheId * BLOCKS_PER_TABLE_ID + i);
+    return this.cache.get(this.cacheSlots, i);
   }
 
   /** Reads, verifies, decodes and caches block i (concurrent loads of one block share the read). */
@@ -121,7 +122,7 @@ export class SstableReader {
       try {
         const stored = await readExactly(this.handle, this.blockOffsets[i], this.blockLengths[i], this.fileName);
         const block = openBlock(Buffer.from(stored.buffer, stored.byteOffset, stored.length), this.fileName, this.blockOffsets[i]);
-        this.cache.set(this.cacheId * BLOCKS_PER_TABLE_ID + i, block);
+        this.cache.set(this.cacheSlots, i, block);
         return block;
       } finally {
         this.pendingLoads.delete(i);
@@ -133,14 +134,27 @@ export class SstableReader {
 
   /**
    * Loads block i synchronously when the file handle can read synchronously (see pread-fs.ts);
-   * undefined when it cannot. Verifies and caches like loadBlock.
+   * undefined when it cannot. Verifies and caches like loadBlock, into a buffer the cache recycles:
+   * the block is valid only until the cache next changes (use it before any await).
    */
   loadBlockSync(i: number): Block | undefined {
     if (!this.syncReads) return undefined;
-    const stored = (this.handle as SyncReadableHandle).readSync(this.blockOffsets[i], this.blockLengths[i]);
-    if (stored.length !== this.blockLengths[i]) throw new CorruptTableError(this.fileName, this.blockOffsets[i], 'short read');
-    const block = openBlock(Buffer.from(stored.buffer, stored.byteOffset, stored.length), this.fileName, this.blockOffsets[i]);
-    this.cache.set(this.cacheId * BLOCKS_PER_TABLE_ID + i, block);
+    const offset = this.blockOffsets[i];
+    const length = this.blockLengths[i];
+    const raw = this.cache.takeBuffer(length);
+    let block: Block;
+    try {
+      const n = (this.handle as SyncReadableHandle).readSync(offset, length, raw).length;
+      if (n < length) throw new CorruptTableError(this.fileName, offset, 'short read');
+      block = openBlock(raw.subarray(0, length), this.fileName, offset);
+    } catch (err) {
+      this.cache.releaseBuffer(raw);
+      throw err;
+    }
+    // a compressed block was inflated into a buffer of its own
+    if (block.payload.buffer === raw.buffer) block.storage = raw;
+    else this.cache.releaseBuffer(raw);
+    this.cache.set(this.cacheSlots, i, block);
     return block;
   }
 
@@ -182,7 +196,7 @@ export class SstableReader {
   unref(): void {
     this.refs--;
     if (this.refs === 0) {
-      this.cache.evictTable(this.cacheId, this.firstKeys.length);
+      this.cache.evictTable(this.cacheSlots);
       void this.handle.close().catch(() => undefined);
       this.onReleased?.(this);
     }
