@@ -38,22 +38,27 @@ export function bloomHash2(key: string): number {
   return (hashKey(key, SEED_2) | 1) >>> 0;
 }
 
+/** An empty serialized filter sized for `keys` keys. */
+function emptyBloom(keys: number): Uint8Array {
+  const bitCount = Math.max(64, keys * BLOOM_BITS_PER_KEY);
+  const out = new Uint8Array(1 + Math.ceil(bitCount / 8));
+  out[0] = BLOOM_PROBES;
+  return out;
+}
+
+function setProbes(bits: Uint8Array, probes: number, h1: number, h2: number): void {
+  const m = bits.length * 8;
+  for (let i = 0; i < probes; i++) {
+    const bit = (h1 + i * h2) % m;
+    bits[bit >>> 3] |= 1 << (bit & 7);
+  }
+}
+
 /** The serialized filter: [u8 probes][bits…]; m = 8 · bits.length. */
 export function buildBloom(h1s: Uint32Array, h2s: Uint32Array, count: number): Uint8Array {
-  const bitCount = Math.max(64, count * BLOOM_BITS_PER_KEY);
-  const byteCount = Math.ceil(bitCount / 8);
-  const out = new Uint8Array(1 + byteCount);
-  out[0] = BLOOM_PROBES;
+  const out = emptyBloom(count);
   const bits = out.subarray(1);
-  const m = byteCount * 8;
-  for (let j = 0; j < count; j++) {
-    const h1 = h1s[j];
-    const h2 = h2s[j];
-    for (let i = 0; i < BLOOM_PROBES; i++) {
-      const bit = (h1 + i * h2) % m;
-      bits[bit >>> 3] |= 1 << (bit & 7);
-    }
-  }
+  for (let j = 0; j < count; j++) setProbes(bits, BLOOM_PROBES, h1s[j], h2s[j]);
   return out;
 }
 
@@ -67,6 +72,15 @@ export class BloomFilter {
     this.probes = serialized[0];
     this.bits = serialized.subarray(1);
     this.m = this.bits.length * 8;
+  }
+
+  /** An empty filter to `add` to, sized for `keys` keys (more only raise its false-positive rate). */
+  static forKeys(keys: number): BloomFilter {
+    return new BloomFilter(emptyBloom(keys));
+  }
+
+  add(h1: number, h2: number): void {
+    setProbes(this.bits, this.probes, h1, h2);
   }
 
   mayContain(h1: number, h2: number): boolean {

@@ -215,13 +215,13 @@ export class LsmEngine implements Engine {
   async get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.assertOpen();
     const ik = encodeInternalKey(partition, key);
-    let entry = this.active.get(ik);
-    if (entry === undefined && this.frozen !== undefined) entry = this.frozen.get(ik);
+    const h1 = bloomHash1(ik);
+    const h2 = bloomHash2(ik);
+    let entry = this.active.get(ik, h1, h2);
+    if (entry === undefined && this.frozen !== undefined) entry = this.frozen.get(ik, h1, h2);
     if (entry !== undefined) return entry.value === null ? undefined : Buffer.from(entry.value);
     const tables = this.tables;
     if (tables.length === 0) return undefined;
-    const h1 = bloomHash1(ik);
-    const h2 = bloomHash2(ik);
     for (let t = 0; t < tables.length; t++) {
       const table = tables[t];
       if (!table.mayContain(ik, h1, h2)) {

@@ -1,3 +1,4 @@
+import { bloomHash1, bloomHash2, BloomFilter } from './bloom-filter.js';
 import { CowBTree, type BTreeCursor, type BTreeSnapshot } from './cow-btree.js';
 
 /**
@@ -11,17 +12,27 @@ export interface MemEntry {
   readonly seq: number;
 }
 
-/** Per-entry heap cost beyond key and value bytes (key string header, entry object, value view, tree slots), measured roughly. */
+/**
+ * Per-entry heap cost beyond key and value bytes (key string header, entry object, value view, tree
+ * slots, and the bloom filter's 1.25 to 2.5 bytes), measured roughly.
+ */
 const ENTRY_OVERHEAD_BYTES = 128;
+/** keys the memtable's bloom filter is first sized for; it doubles (rebuilt from the tree) as they fill it */
+const BLOOM_INITIAL_KEYS = 4096;
 
 /**
  * The in-memory table: an ordered map from internal key to its newest entry, plus its size estimate.
+ * A bloom filter over its keys (as RocksDB's memtable prefix bloom) answers most lookups of keys it
+ * does not hold without a B-tree search — the common case of a get, which looks here first — using
+ * the hashes the get computes once for every SSTable's filter too.
  * The active memtable takes writes; when full it is frozen and flushed to an SSTable while a fresh
  * one takes over. Writes whose commit-log append is still in flight are counted in `pendingWrites`,
  * so a flush waits for them (they belong to the commit-log segment this memtable covers).
  */
 export class Memtable {
   private readonly tree = new CowBTree<MemEntry>();
+  private bloom = BloomFilter.forKeys(BLOOM_INITIAL_KEYS);
+  private bloomKeys = BLOOM_INITIAL_KEYS;
   private bytes = 0;
   private pending = 0;
   private drainWaiters: (() => void)[] = [];
@@ -42,20 +53,32 @@ export class Memtable {
     return this.pending;
   }
 
-  get(key: string): MemEntry | undefined {
-    return this.tree.get(key);
+  /** `h1`, `h2`: the key's bloomHash1 and bloomHash2, when the caller has them already. */
+  get(key: string, h1 = bloomHash1(key), h2 = bloomHash2(key)): MemEntry | undefined {
+    return this.bloom.mayContain(h1, h2) ? this.tree.get(key) : undefined;
   }
 
   apply(key: string, entry: MemEntry): void {
-    const previous = this.tree.get(key);
+    const h1 = bloomHash1(key);
+    const h2 = bloomHash2(key);
+    const previous = this.get(key, h1, h2);
     if (previous !== undefined) {
       if (previous.seq > entry.seq) return;
       this.bytes -= previous.value === null ? 8 : previous.value.length;
     } else {
       this.bytes += key.length + ENTRY_OVERHEAD_BYTES;
+      if (this.tree.size >= this.bloomKeys) this.growBloom();
+      this.bloom.add(h1, h2);
     }
     this.bytes += entry.value === null ? 8 : entry.value.length;
     this.tree.set(key, entry);
+  }
+
+  private growBloom(): void {
+    this.bloomKeys *= 2;
+    const bloom = BloomFilter.forKeys(this.bloomKeys);
+    for (const c = this.tree.cursor(); c.valid; c.next()) bloom.add(bloomHash1(c.key), bloomHash2(c.key));
+    this.bloom = bloom;
   }
 
   beginWrite(): void {
