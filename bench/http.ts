@@ -4,9 +4,11 @@
  * latency percentiles for a put phase then a get phase. Then the same against a one-node cluster
  * with n=1, so the cost of replication is visible.
  *
- *   npm run bench -- [--seconds 20] [--count 200000] [--concurrency 50] [--value-bytes 100]
+ *   npm run bench -- [--seconds 20] [--warmup-seconds 4] [--count 200000] [--concurrency 50] [--value-bytes 100]
  *                    [--engine lsm|memory] [--nodes 3] [--skip-single]   (lsm, batch sync: the nodes' default)
  *
+ * Before the measured phases, a warm-up (puts, then gets, of other keys; not reported) lets V8 compile
+ * the hot paths: otherwise the put phase, which comes first, pays for the JIT.
  * Prints a progress line per second, a table, and one JSON object as the last line.
  * Note: client and nodes share this machine's cores, so absolute numbers are a floor.
  */
@@ -21,6 +23,7 @@ import { LocalCluster, planLocalCluster } from '../src/cli/local-cluster.js';
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
+    'warmup-seconds': { type: 'string', default: '4' },
     count: { type: 'string', default: '200000' },
     concurrency: { type: 'string', default: '50' },
     'value-bytes': { type: 'string', default: '100' },
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
 });
 
 const SECONDS = Number(args.seconds);
+const WARMUP_SECONDS = Number(args['warmup-seconds']);
 const MAX_OPS = Number(args.count);
 const CONCURRENCY = Number(args.concurrency);
 const VALUE_BYTES = Number(args['value-bytes']);
@@ -75,7 +79,13 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], keyCount: number): Promise<PhaseResult> {
+interface PhaseOptions {
+  /** keys are `<prefix>-<n>` */
+  prefix: string;
+  seconds: number;
+}
+
+async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], keyCount: number, opts: PhaseOptions): Promise<PhaseResult> {
   const value = Buffer.alloc(VALUE_BYTES, 'v');
   const latencies = new Float64Array(MAX_OPS);
   let issued = 0;
@@ -83,7 +93,7 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
   let errors = 0;
   let firstError = '';
   const start = performance.now();
-  const deadline = start + SECONDS * 1000;
+  const deadline = start + opts.seconds * 1000;
   let lastDone = 0;
   const progress = setInterval(() => {
     const elapsed = (performance.now() - start) / 1000;
@@ -96,7 +106,7 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
     while (issued < MAX_OPS && performance.now() < deadline) {
       const i = issued++;
       const keyIndex = phase === 'put' ? i : (i * 7919) % keyCount;
-      const path = `/kv/bench-${keyIndex}`;
+      const path = `/kv/${opts.prefix}-${keyIndex}`;
       const t0 = performance.now();
       try {
         const status = await once(target, phase === 'put' ? 'PUT' : 'GET', path, phase === 'put' ? value : undefined);
@@ -150,8 +160,14 @@ async function benchCluster(label: string, nodes: number, n: number): Promise<Ph
   const perNode = Math.ceil(CONCURRENCY / nodes) + 1;
   const targets: Target[] = cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: perNode }) }));
   try {
-    const put = await runPhase(label, 'put', targets, 0);
-    const get = await runPhase(label, 'get', targets, Math.max(1, put.ops));
+    if (WARMUP_SECONDS > 0) {
+      const warm = { prefix: 'warmup', seconds: WARMUP_SECONDS / 2 };
+      const warmPuts = await runPhase(`${label} warm-up`, 'put', targets, 0, warm);
+      await runPhase(`${label} warm-up`, 'get', targets, Math.max(1, warmPuts.ops), warm);
+    }
+    const measured = { prefix: 'bench', seconds: SECONDS };
+    const put = await runPhase(label, 'put', targets, 0, measured);
+    const get = await runPhase(label, 'get', targets, Math.max(1, put.ops), measured);
     return [put, get];
   } finally {
     for (const t of targets) t.agent.destroy();
@@ -172,8 +188,8 @@ const mainLabel = `${NODES} nodes n=${Math.min(3, NODES)}`;
 results.push(...(await benchCluster(mainLabel, NODES, Math.min(3, NODES))));
 if (!args['skip-single']) results.push(...(await benchCluster('1 node n=1', 1, 1)));
 
-process.stdout.write(`\nringkv HTTP benchmark: ${CONCURRENCY} concurrent keep-alive clients spread over the nodes, ${VALUE_BYTES}-byte values, engine ${ENGINE}, each phase up to ${MAX_OPS} ops or ${SECONDS} s, ${cpus().length} CPUs shared by clients and nodes\n`);
+process.stdout.write(`\nringkv HTTP benchmark: ${CONCURRENCY} concurrent keep-alive clients spread over the nodes, ${VALUE_BYTES}-byte values, engine ${ENGINE}, each phase up to ${MAX_OPS} ops or ${SECONDS} s after ${WARMUP_SECONDS} s of warm-up, ${cpus().length} CPUs shared by clients and nodes\n`);
 process.stdout.write(`${table(results)}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, cpus: cpus().length, results })}\n`,
+  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, warmupSeconds: WARMUP_SECONDS, cpus: cpus().length, results })}\n`,
 );
