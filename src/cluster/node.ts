@@ -119,7 +119,7 @@ export class ClusterNode implements KvService {
 
   membersJson(): object[] {
     // Static membership until gossip lands: every configured member is reported up.
-    return this.members.map((m) => ({ id: m.id, address: m.address, zone: m.zone ?? null, weight: m.weight, status: 'up', phi: 0, heartbeat: 0 }));
+    return this.members.map((m) => ({ id: m.id, address: m.address, httpAddress: m.httpAddress ?? null, zone: m.zone ?? null, weight: m.weight, status: 'up', phi: 0, heartbeat: 0 }));
   }
 
   // ---- coordination ----------------------------------------------------------------------------

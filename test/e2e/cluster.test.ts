@@ -110,8 +110,10 @@ test('ring, members and metrics describe the cluster', async () => {
   assert.equal(typeof ring.json(), 'object');
   const members = await http(url, 'GET', '/cluster/members');
   assert.equal(members.status, 200);
-  const table = (members.json() as { id: string; zone: string }[]).sort((a, b) => a.id.localeCompare(b.id));
+  const table = (members.json() as { id: string; zone: string; httpAddress: string; status: string }[]).sort((a, b) => a.id.localeCompare(b.id));
   assert.deepEqual(table.map((m) => m.id), ['n1', 'n2', 'n3']);
+  assert.deepEqual(table.map((m) => `http://${m.httpAddress}`), tc.nodes.map((n) => n.httpUrl), 'each member says where its HTTP API is');
+  assert.deepEqual(table.map((m) => m.status), ['up', 'up', 'up']);
   assert.deepEqual(table.map((m) => m.zone), ['zone-1', 'zone-2', 'zone-3'], 'every node knows every zone');
   const ringOfN3 = await http(tc.nodes[2].httpUrl, 'GET', '/cluster/ring');
   assert.deepEqual(ringOfN3.json().partitions, ring.json().partitions, 'every node computes the same ring');
