@@ -34,11 +34,34 @@ function buildTables(): Uint32Array {
   return tables;
 }
 
+/** Word loads read bytes in little-endian order only on a little-endian machine. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Below this a word view costs more than it saves. */
+const WORD_PATH_MIN_BYTES = 256;
+
 export function crc32c(data: Uint8Array, initial = 0): number {
   let crc = (initial ^ 0xffffffff) | 0;
   let i = 0;
   const end = data.length;
   const end8 = end - (end % 8);
+  if (LITTLE_ENDIAN && end8 >= WORD_PATH_MIN_BYTES && (data.byteOffset & 3) === 0) {
+    // the same steps, two 32-bit loads instead of eight byte loads per 8 bytes (an aligned view)
+    const words = new Int32Array(data.buffer, data.byteOffset, end8 >>> 2);
+    for (let w = 0; w < words.length; w += 2) {
+      const lo = crc ^ words[w];
+      const hi = words[w + 1];
+      crc =
+        T7[lo & 0xff] ^
+        T6[(lo >>> 8) & 0xff] ^
+        T5[(lo >>> 16) & 0xff] ^
+        T4[lo >>> 24] ^
+        T3[hi & 0xff] ^
+        T2[(hi >>> 8) & 0xff] ^
+        T1[(hi >>> 16) & 0xff] ^
+        T0[hi >>> 24];
+    }
+    i = end8;
+  }
   while (i < end8) {
     const lo = crc ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
     crc =
