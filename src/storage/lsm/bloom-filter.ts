@@ -46,11 +46,18 @@ function emptyBloom(keys: number): Uint8Array {
   return out;
 }
 
+/**
+ * Probe i is at (h1 + i·h2) mod m, stepped without a modulo per probe: bit < m and step < m, so one
+ * subtraction keeps bit + step below m. (The same positions as the formula, which tables store.)
+ */
 function setProbes(bits: Uint8Array, probes: number, h1: number, h2: number): void {
   const m = bits.length * 8;
+  const step = h2 % m;
+  let bit = h1 % m;
   for (let i = 0; i < probes; i++) {
-    const bit = (h1 + i * h2) % m;
     bits[bit >>> 3] |= 1 << (bit & 7);
+    bit += step;
+    if (bit >= m) bit -= m;
   }
 }
 
@@ -86,9 +93,12 @@ export class BloomFilter {
   mayContain(h1: number, h2: number): boolean {
     const bits = this.bits;
     const m = this.m;
+    const step = h2 % m;
+    let bit = h1 % m;
     for (let i = 0; i < this.probes; i++) {
-      const bit = (h1 + i * h2) % m;
       if ((bits[bit >>> 3] & (1 << (bit & 7))) === 0) return false;
+      bit += step;
+      if (bit >= m) bit -= m;
     }
     return true;
   }
