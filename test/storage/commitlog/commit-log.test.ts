@@ -118,7 +118,7 @@ test('commit log: a flipped bit mid-segment stops start-up naming file and offse
   assert.equal(err.offset, 2 * frameBytes);
   assert.match(err.message, new RegExp(`${segmentFileName(1)} at byte offset ${2 * frameBytes}`));
   assert.match(err.message, /--skip-corrupt-commitlog/);
-  assert.match(err.message, /skipCorrupt/);
+  assert.match(err.message, /--skip-corrupt-commitlog/);
   assert.equal(err.code, 'STORAGE_CORRUPT');
 
   const logger = capturingLogger();
