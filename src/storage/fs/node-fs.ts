@@ -62,8 +62,9 @@ export class NodeFS implements FS {
   }
 }
 
-class NodeFileHandleAdapter implements FileHandle {
-  constructor(readonly path: string, private readonly handle: NodeFileHandle) {}
+/** A node:fs/promises FileHandle behind the FS interface's FileHandle. */
+export class NodeFileHandleAdapter implements FileHandle {
+  constructor(readonly path: string, protected readonly handle: NodeFileHandle) {}
 
   async append(data: Uint8Array): Promise<void> {
     let offset = 0;

@@ -1,8 +1,7 @@
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
 import type { FileHandle } from '../fs/fs.js';
-import { NodeFS } from '../fs/node-fs.js';
+import { NodeFileHandleAdapter, NodeFS } from '../fs/node-fs.js';
 
 /** A file handle that can also read synchronously (a plain pread on the calling thread). */
 export interface SyncReadableHandle extends FileHandle {
@@ -28,13 +27,7 @@ export class PreadNodeFS extends NodeFS {
   }
 }
 
-class PreadFileHandle implements SyncReadableHandle {
-  constructor(readonly path: string, private readonly handle: NodeFileHandle) {}
-
-  async append(): Promise<void> {
-    throw Object.assign(new Error(`EBADF: file opened for reading, write '${this.path}'`), { code: 'EBADF' });
-  }
-
+class PreadFileHandle extends NodeFileHandleAdapter implements SyncReadableHandle {
   readSync(position: number, length: number, into?: Buffer): Uint8Array {
     const buffer = into ?? Buffer.allocUnsafe(length);
     let filled = 0;
@@ -44,28 +37,5 @@ class PreadFileHandle implements SyncReadableHandle {
       filled += n;
     }
     return filled === buffer.length ? buffer : buffer.subarray(0, filled);
-  }
-
-  async read(position: number, length: number): Promise<Uint8Array> {
-    const buffer = Buffer.allocUnsafe(length);
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await this.handle.read(buffer, filled, length - filled, position + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled === length ? buffer : buffer.subarray(0, filled);
-  }
-
-  async size(): Promise<number> {
-    return (await this.handle.stat()).size;
-  }
-
-  async sync(): Promise<void> {
-    await this.handle.sync();
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
   }
 }
