@@ -17,7 +17,7 @@ export { CommitLogCorruptError } from './commit-log-corrupt-error.js';
  *   a write+fsync is in flight are queued and then written as ONE append followed by ONE fsync
  *   (group commit), so many concurrent writers share each fsync.
  * - `periodic`: append() resolves once the record is written to the file (the OS page cache); a timer
- *   fsyncs every `periodicSyncMs`. A machine crash (not a process crash) may lose the writes of the
+ *   fsyncs every `periodicSyncMs` (appends go on being written while that fsync is in flight). A machine crash (not a process crash) may lose the writes of the
  *   last `periodicSyncMs` plus one fsync duration, although they were acknowledged.
  *
  * Failure rules:
@@ -143,10 +143,13 @@ export class CommitLog {
   private readonly logger: CommitLogLogger;
   private active: ActiveSegment | undefined;
   private nextSegmentId: number;
-  /** Every operation on the active segment runs in order from this queue, one at a time. */
+  /** Every operation on the active segment runs in order from this queue, one at a time (but the timer's fsync). */
   private readonly ops: Op[] = [];
   private pumping = false;
+  /** a timer fsync is queued or in flight (never more than one) */
   private timerSyncQueued = false;
+  /** the timer's fsync in flight, which runs beside the queue (see startTimerSync) */
+  private timerSync: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private stopTimer: (() => void) | undefined;
   private releaseChain: Promise<void> = Promise.resolve();
@@ -303,6 +306,9 @@ export class CommitLog {
         const head = this.ops[0];
         if (head.kind === 'record') {
           await this.writeGroup(this.takeGroup());
+        } else if (head.kind === 'sync' && head.fromTimer) {
+          this.ops.shift();
+          this.startTimerSync();
         } else {
           this.ops.shift();
           await this.runControl(head);
@@ -360,7 +366,35 @@ export class CommitLog {
     for (const op of group) op.resolve();
   }
 
+  /**
+   * The timer's fsync runs beside the queue instead of in it: appends keep being written while it is
+   * in flight (it covers the bytes written before it started). Every other operation waits for it
+   * first (roll, sync(), close), so at most one fsync of a segment is ever in flight and no handle is
+   * closed under one. A failure abandons the segment as any failed fsync does; an append already
+   * being written then may still land in it — acknowledged in periodic mode, and covered by the
+   * loss that every later sync() and close() reports.
+   */
+  private startTimerSync(): void {
+    const seg = this.active;
+    if (!seg || !needsSync(seg)) {
+      this.timerSyncQueued = false;
+      return;
+    }
+    this.timerSync = this.syncSegment(seg, this.syncMode === 'periodic')
+      // A timer tick has nobody to tell: logged and counted by syncSegment; the next append rolls.
+      .catch(() => undefined)
+      .finally(() => {
+        this.timerSync = undefined;
+        this.timerSyncQueued = false;
+      });
+  }
+
+  private async timerSyncDone(): Promise<void> {
+    while (this.timerSync !== undefined) await this.timerSync;
+  }
+
   private async runControl(op: Exclude<Op, RecordOp>): Promise<void> {
+    await this.timerSyncDone();
     switch (op.kind) {
       case 'rotate': {
         const closedId = this.active ? this.active.id : this.nextSegmentId - 1;
@@ -373,12 +407,11 @@ export class CommitLog {
         return;
       }
       case 'sync': {
-        if (op.fromTimer) this.timerSyncQueued = false;
+        // (the timer's syncs never come here: see startTimerSync)
         const seg = this.active;
         try {
           if (seg && needsSync(seg)) await this.syncSegment(seg, this.syncMode === 'periodic');
-          // A timer tick has nobody to tell; the loss waits for the next explicit sync() or close().
-          if (!op.fromTimer) this.throwIfAcknowledgedWritesLost();
+          this.throwIfAcknowledgedWritesLost();
           op.resolve();
         } catch (err) {
           op.reject(err);
@@ -491,6 +524,7 @@ export class CommitLog {
    * one stays active (when healthy) and the error is thrown.
    */
   private async roll(): Promise<void> {
+    await this.timerSyncDone();
     const old = this.active;
     if (old && needsSync(old)) {
       try {

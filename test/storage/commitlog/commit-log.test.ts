@@ -5,9 +5,8 @@ import type { CommitLogOptions } from '../../../src/storage/commitlog/commit-log
 import { encodeRecord } from '../../../src/storage/commitlog/record-format.js';
 import { segmentFileName } from '../../../src/storage/commitlog/segment-name.js';
 import { SimFS } from '../../../src/storage/fs/sim-fs.js';
-import type { FileHandle, FS } from '../../../src/storage/fs/fs.js';
 import { makeFsError } from '../../../src/storage/fs/fs.js';
-import { bytes, capturingLogger, failureOf, openAndCollect } from './helpers.js';
+import { bytes, capturingLogger, failureOf, openAndCollect, overrideHandles } from './helpers.js';
 
 const DIR = '/data/commitlog';
 const batch: CommitLogOptions = { dir: DIR, syncMode: 'batch' };
@@ -263,24 +262,14 @@ test('commit log: a partial write abandons the segment; its torn tail is tolerat
   const sim = new SimFS();
   let tearNextAppend = false;
   // A disk that, like a real one running out of space, can keep half of a failed write.
-  const fs: FS = Object.assign(Object.create(sim) as SimFS, {
-    async openAppend(path: string): Promise<FileHandle> {
-      const h = await sim.openAppend(path);
-      return {
-        path: h.path,
-        read: (p: number, l: number) => h.read(p, l),
-        size: () => h.size(),
-        sync: () => h.sync(),
-        close: () => h.close(),
-        async append(data: Uint8Array) {
-          if (!tearNextAppend) return h.append(data);
-          tearNextAppend = false;
-          await h.append(data.subarray(0, Math.floor(data.length / 2)));
-          throw makeFsError('ENOSPC', 'write', path);
-        },
-      };
+  const fs = overrideHandles(sim, (h, path) => ({
+    async append(data: Uint8Array) {
+      if (!tearNextAppend) return h.append(data);
+      tearNextAppend = false;
+      await h.append(data.subarray(0, Math.floor(data.length / 2)));
+      throw makeFsError('ENOSPC', 'write', path);
     },
-  });
+  }));
   const { log } = await CommitLog.open(fs, batch, () => {}).then((l) => ({ log: l }));
   await log.append(bytes('kept-1'));
   tearNextAppend = true;
@@ -400,6 +389,49 @@ test('commit log: periodic mode with the real timer fsyncs on its own', async ()
   while (fs.inspect(seg(1))!.durableLength === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.ok(fs.inspect(seg(1))!.durableLength > 0);
   await log.close();
+});
+
+test('commit log: periodic appends are written while the timer fsync is in flight; sync() waits for it', async () => {
+  const sim = new SimFS();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let hold = false;
+  let syncsStarted = 0;
+  // A disk whose fsyncs can be held.
+  const fs = overrideHandles(sim, (h) => ({
+    async sync() {
+      syncsStarted++;
+      if (hold) await gate;
+      await h.sync();
+    },
+  }));
+  let tick: () => void = () => {};
+  const { log } = await openAndCollect(fs, { dir: DIR, syncMode: 'periodic', syncScheduler: (fn) => ((tick = fn), () => {}) });
+  await log.append(bytes('a'));
+  hold = true;
+  const started = syncsStarted;
+  tick();
+  const turns = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  await turns(3);
+  assert.equal(syncsStarted, started + 1, 'the timer fsync is in flight');
+  let written = false;
+  const b = log.append(bytes('b')).then(() => (written = true));
+  await turns(10);
+  assert.ok(written, 'the append did not wait for the fsync');
+  let synced = false;
+  const explicit = log.sync().then(() => (synced = true));
+  await turns(10);
+  assert.equal(synced, false, 'sync() waits for the fsync in flight');
+  release();
+  await Promise.all([b, explicit]);
+  assert.equal(syncsStarted, started + 2, 'then fsyncs again: the timer fsync did not cover the later append');
+  sim.crash();
+  const r = await openAndCollect(sim, batch);
+  assert.deepEqual(r.records, ['a', 'b']);
+  await r.log.close();
+  await log.close().catch(() => undefined);
 });
 
 test('commit log: a failed periodic fsync is logged and the log moves to a new segment', async () => {

@@ -1,6 +1,7 @@
 import { CommitLog } from '../../../src/storage/commitlog/commit-log.js';
 import type { CommitLogOptions } from '../../../src/storage/commitlog/commit-log.js';
-import type { FS } from '../../../src/storage/fs/fs.js';
+import type { FileHandle, FS } from '../../../src/storage/fs/fs.js';
+import type { SimFS } from '../../../src/storage/fs/sim-fs.js';
 
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -58,4 +59,22 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** `sim` with its append handles' methods replaced by those `override` returns for each handle. */
+export function overrideHandles(sim: SimFS, override: (h: FileHandle, path: string) => Partial<FileHandle>): FS {
+  return Object.assign(Object.create(sim) as SimFS, {
+    async openAppend(path: string): Promise<FileHandle> {
+      const h = await sim.openAppend(path);
+      return {
+        path: h.path,
+        read: (p: number, l: number) => h.read(p, l),
+        size: () => h.size(),
+        append: (data: Uint8Array) => h.append(data),
+        sync: () => h.sync(),
+        close: () => h.close(),
+        ...override(h, path),
+      };
+    },
+  });
 }
