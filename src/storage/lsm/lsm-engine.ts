@@ -95,7 +95,7 @@ class EngineClosedError extends Error {
  * STORAGE_FULL / STORAGE_IO; a failed flush keeps the memtable and retries.
  */
 export class LsmEngine implements Engine {
-  private active = new Memtable();
+  private active: Memtable;
   private frozen: Memtable | undefined;
   /** newest first; replaced, never mutated, so a reader may hold on to an old array */
   private tables: SstableReader[] = [];
@@ -133,6 +133,7 @@ export class LsmEngine implements Engine {
   private constructor(private readonly fs: FencedFS, private readonly opts: LsmEngineOptions) {
     this.cache = new BlockCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     this.memtableSizeBytes = opts.memtableSizeBytes ?? DEFAULT_MEMTABLE_BYTES;
+    this.active = new Memtable(this.memtableSizeBytes);
     this.tombstoneGraceMs = opts.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS;
     this.nowMs = opts.nowMs ?? Date.now;
     this.logger = opts.logger ?? silentLogger;
@@ -508,7 +509,7 @@ export class LsmEngine implements Engine {
           const mt = this.active;
           mt.segmentId = segmentId;
           this.frozen = mt;
-          this.active = new Memtable();
+          this.active = new Memtable(this.memtableSizeBytes);
           this.flushTask = this.flushFrozen(mt).finally(() => {
             this.flushTask = undefined;
             if (!this.closed) {

@@ -17,7 +17,10 @@ export interface MemEntry {
  * slots, and the bloom filter's 1.25 to 2.5 bytes), measured roughly.
  */
 const ENTRY_OVERHEAD_BYTES = 128;
-/** keys the memtable's bloom filter is first sized for; it doubles (rebuilt from the tree) as they fill it */
+/**
+ * Keys the memtable's bloom filter is first sized for, when not told its capacity; it doubles
+ * (rebuilt from the tree) as they fill it.
+ */
 const BLOOM_INITIAL_KEYS = 4096;
 
 /**
@@ -31,8 +34,8 @@ const BLOOM_INITIAL_KEYS = 4096;
  */
 export class Memtable {
   private readonly tree = new CowBTree<MemEntry>();
-  private bloom = BloomFilter.forKeys(BLOOM_INITIAL_KEYS);
-  private bloomKeys = BLOOM_INITIAL_KEYS;
+  private bloomKeys: number;
+  private bloom: BloomFilter;
   private bytes = 0;
   private pending = 0;
   private drainWaiters: (() => void)[] = [];
@@ -40,6 +43,17 @@ export class Memtable {
   segmentId = -1;
   /** commit-log bytes written for this memtable (for stats) */
   logBytes = 0;
+
+  /**
+   * `capacityBytes`: the size at which the memtable will be frozen. Its bloom filter is then sized at
+   * once for the most keys that size can hold (every new key costs at least ENTRY_OVERHEAD_BYTES + 4),
+   * about 1 % of it, instead of being rebuilt by doubling as the memtable fills (measured: ~6 % of
+   * the CPU time of a run of puts).
+   */
+  constructor(capacityBytes?: number) {
+    this.bloomKeys = capacityBytes === undefined ? BLOOM_INITIAL_KEYS : Math.max(BLOOM_INITIAL_KEYS, Math.ceil(capacityBytes / (ENTRY_OVERHEAD_BYTES + 4)));
+    this.bloom = BloomFilter.forKeys(this.bloomKeys);
+  }
 
   get sizeBytes(): number {
     return this.bytes;
