@@ -7,6 +7,7 @@ import { segmentFileName } from '../../../src/storage/commitlog/segment-name.js'
 import { SimFS } from '../../../src/storage/fs/sim-fs.js';
 import { makeFsError } from '../../../src/storage/fs/fs.js';
 import { bytes, capturingLogger, failureOf, openAndCollect, overrideHandles } from './helpers.js';
+import { concat } from '../storage-test-kit.js';
 
 const DIR = '/data/commitlog';
 const batch: CommitLogOptions = { dir: DIR, syncMode: 'batch' };
@@ -19,16 +20,6 @@ async function writeSegment(fs: SimFS, id: number, data: Uint8Array): Promise<vo
   await h.sync();
   await h.close();
   await fs.syncDir(DIR);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 test('commit log: records round-trip across reopen, with their segment ids', async () => {

@@ -2,9 +2,9 @@ import { CommitLog } from '../../../src/storage/commitlog/commit-log.js';
 import type { CommitLogOptions } from '../../../src/storage/commitlog/commit-log.js';
 import type { FileHandle, FS } from '../../../src/storage/fs/fs.js';
 import type { SimFS } from '../../../src/storage/fs/sim-fs.js';
+import { text } from '../storage-test-kit.js';
 
-export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+export { bytes, seededRandom, text } from '../storage-test-kit.js';
 
 export interface Replayed {
   log: CommitLog;
@@ -49,17 +49,6 @@ export async function failureOf(p: Promise<unknown>): Promise<string | undefined
   }
 }
 
-/** A small seeded PRNG (mulberry32) so every failing seed replays exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `sim` with its append handles' methods replaced by those `override` returns for each handle. */
 export function overrideHandles(sim: SimFS, override: (h: FileHandle, path: string) => Partial<FileHandle>): FS {

@@ -3,25 +3,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeRecord, RecordDecoder, RECORD_HEADER_BYTES } from '../../../src/storage/commitlog/record-format.js';
 import type { DecoderEnd } from '../../../src/storage/commitlog/record-format.js';
+import { bytes, concat, text } from '../storage-test-kit.js';
 
 interface Decoded {
   records: string[];
   offsets: number[];
   corruption: Array<{ start: number; end: number }>;
   end: DecoderEnd;
-}
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Decodes `data` pushed in pieces cut at `cuts`. */

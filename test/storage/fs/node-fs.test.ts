@@ -4,18 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFS } from '../../../src/storage/fs/node-fs.js';
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-}
+import { bytes, codeOf, text } from '../storage-test-kit.js';
 
 test('NodeFS: round trip of every FS operation in a temp dir', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'ringkv-nodefs-'));

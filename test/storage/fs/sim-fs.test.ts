@@ -1,19 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { SimFS } from '../../../src/storage/fs/sim-fs.js';
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    assert.ok(err instanceof Error);
-    return (err as { code?: string }).code;
-  }
-}
+import { bytes, codeOf, text } from '../storage-test-kit.js';
 
 async function writeFile(fs: SimFS, path: string, data: string, opts: { sync?: boolean } = {}): Promise<void> {
   const h = await fs.openAppend(path);

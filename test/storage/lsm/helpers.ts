@@ -3,17 +3,7 @@ import { LsmEngine, type LsmEngineOptions } from '../../../src/storage/lsm/lsm-e
 
 export const DIR = '/db';
 
-/** A tiny seeded PRNG (mulberry32) so a failing run replays from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../storage-test-kit.js';
 
 export function smallOptions(extra: Partial<LsmEngineOptions> = {}): LsmEngineOptions {
   return { dir: DIR, syncMode: 'batch', memtableSizeBytes: 4096, blockSizeBytes: 512, blockCacheBytes: 16 * 1024, compactionMinTables: 3, ...extra };
