@@ -43,10 +43,16 @@ export function crc32c(data: Uint8Array, initial = 0): number {
   let crc = (initial ^ 0xffffffff) | 0;
   let i = 0;
   const end = data.length;
-  const end8 = end - (end % 8);
-  if (LITTLE_ENDIAN && end8 >= WORD_PATH_MIN_BYTES && (data.byteOffset & 3) === 0) {
+  if (LITTLE_ENDIAN && end >= WORD_PATH_MIN_BYTES) {
+    // bytes one at a time up to a 4-byte boundary of the underlying buffer (a block inside a larger
+    // output buffer starts anywhere), so the word view below is aligned
+    const lead = -data.byteOffset & 3;
+    for (; i < lead; i++) crc = T0[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
+  }
+  const end8 = i + ((end - i) & ~7);
+  if (LITTLE_ENDIAN && end8 - i >= WORD_PATH_MIN_BYTES) {
     // the same steps, two 32-bit loads instead of eight byte loads per 8 bytes (an aligned view)
-    const words = new Int32Array(data.buffer, data.byteOffset, end8 >>> 2);
+    const words = new Int32Array(data.buffer, data.byteOffset + i, (end8 - i) >>> 2);
     for (let w = 0; w < words.length; w += 2) {
       const lo = crc ^ words[w];
       const hi = words[w + 1];

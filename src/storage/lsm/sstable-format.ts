@@ -98,24 +98,26 @@ export function decodeFooter(b: Buffer, file: string, fileSize: number): Footer 
 }
 
 /**
- * Seals a block payload: compresses it when asked and when that saves at least 1/8, then appends the
- * trailer. Returns the stored bytes.
+ * Seals the block payload at buf[start, start + payloadLength) where it lies: compresses it when asked
+ * and when that saves at least 1/8 (the smaller body then overwrites the payload), then writes the
+ * trailer after the body. `buf` must hold BLOCK_TRAILER_BYTES past the payload. Returns the stored
+ * length (body ‖ trailer), starting at `start`.
  */
-export function sealBlock(payload: Buffer, compression: BlockCompression): Buffer {
-  let body = payload;
+export function sealBlockAt(buf: Buffer, start: number, payloadLength: number, compression: BlockCompression): number {
+  let bodyLength = payloadLength;
   let kind = COMPRESSION_NONE;
   if (compression === 'deflate') {
-    const packed = deflateRawSync(payload, { level: 1 });
-    if (packed.length < payload.length - (payload.length >>> 3)) {
-      body = packed;
+    const packed = deflateRawSync(buf.subarray(start, start + payloadLength), { level: 1 });
+    if (packed.length < payloadLength - (payloadLength >>> 3)) {
+      buf.set(packed, start);
+      bodyLength = packed.length;
       kind = COMPRESSION_DEFLATE;
     }
   }
-  const out = Buffer.allocUnsafe(body.length + BLOCK_TRAILER_BYTES);
-  body.copy(out, 0);
-  out[body.length] = kind;
-  out.writeUInt32LE(maskCrc(crc32c(out.subarray(0, body.length + 1))), body.length + 1);
-  return out;
+  const end = start + bodyLength;
+  buf[end] = kind;
+  buf.writeUInt32LE(maskCrc(crc32c(buf.subarray(start, end + 1))), end + 1);
+  return bodyLength + BLOCK_TRAILER_BYTES;
 }
 
 /**
