@@ -206,7 +206,7 @@ export class LsmEngine implements Engine {
     decodeBatch(record, (partition, key, value, tsMs) => {
       const ik = encodeInternalKey(partition, key);
       // copied: the commit log may reuse its read buffer
-      this.active.apply(ik, { value: value === null ? null : Uint8Array.prototype.slice.call(value), tsMs, seq: ++this.seq });
+      this.active.apply(ik, value === null ? null : Uint8Array.prototype.slice.call(value), tsMs, ++this.seq);
     });
     this.active.logBytes += record.length;
   }
@@ -347,7 +347,7 @@ export class LsmEngine implements Engine {
         const buf = b.buf;
         for (let i = 0; i < b.count; i++) {
           const start = b.valueStarts[i];
-          mt.apply(b.keys[i], { value: start < 0 ? null : buf.subarray(start, start + b.valueLengths[i]), tsMs: b.tsMs[i], seq: b.seqs[i] });
+          mt.apply(b.keys[i], start < 0 ? null : buf.subarray(start, start + b.valueLengths[i]), b.tsMs[i], b.seqs[i]);
         }
         mt.logBytes += b.used;
         mt.endWrite();
@@ -553,7 +553,7 @@ export class LsmEngine implements Engine {
         const c = mt.cursor();
         while (c.valid) {
           const e = c.value!;
-          const p = e.value === null ? writer.addTombstone(c.key, e.tsMs) : writer.addPut(c.key, e.value);
+          const p = e.value === null ? writer.addTombstone(c.key, e.tsMs, e.h1, e.h2) : writer.addPut(c.key, e.value, e.h1, e.h2);
           if (p !== undefined) await p;
           c.next();
         }

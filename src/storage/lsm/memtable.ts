@@ -10,6 +10,12 @@ export interface MemEntry {
   readonly value: Uint8Array | null;
   readonly tsMs: number;
   readonly seq: number;
+  /**
+   * The key's bloomHash1 and bloomHash2 as int32 (`>>> 0` gives them back; int32 stays a small
+   * integer in the object), computed once at apply and reused by the flush's table bloom filter.
+   */
+  readonly h1: number;
+  readonly h2: number;
 }
 
 /**
@@ -72,26 +78,27 @@ export class Memtable {
     return this.bloom.mayContain(h1, h2) ? this.tree.get(key) : undefined;
   }
 
-  apply(key: string, entry: MemEntry): void {
+  /** Sets `key` to `value` (null: a tombstone written at `tsMs`) unless it holds a newer `seq` already. */
+  apply(key: string, value: Uint8Array | null, tsMs: number, seq: number): void {
     const h1 = bloomHash1(key);
     const h2 = bloomHash2(key);
     const previous = this.get(key, h1, h2);
     if (previous !== undefined) {
-      if (previous.seq > entry.seq) return;
+      if (previous.seq > seq) return;
       this.bytes -= previous.value === null ? 8 : previous.value.length;
     } else {
       this.bytes += key.length + ENTRY_OVERHEAD_BYTES;
       if (this.tree.size >= this.bloomKeys) this.growBloom();
       this.bloom.add(h1, h2);
     }
-    this.bytes += entry.value === null ? 8 : entry.value.length;
-    this.tree.set(key, entry);
+    this.bytes += value === null ? 8 : value.length;
+    this.tree.set(key, { value, tsMs, seq, h1: h1 | 0, h2: h2 | 0 });
   }
 
   private growBloom(): void {
     this.bloomKeys *= 2;
     const bloom = BloomFilter.forKeys(this.bloomKeys);
-    for (const c = this.tree.cursor(); c.valid; c.next()) bloom.add(bloomHash1(c.key), bloomHash2(c.key));
+    for (const c = this.tree.cursor(); c.valid; c.next()) bloom.add(c.value!.h1 >>> 0, c.value!.h2 >>> 0);
     this.bloom = bloom;
   }
 
