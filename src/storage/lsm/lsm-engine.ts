@@ -12,7 +12,7 @@ import { isManifestTemp, readManifest, writeManifest } from './manifest.js';
 import { Memtable } from './memtable.js';
 import { MemtableSource, MergeCursor, type EntrySource } from './merge-cursor.js';
 import { RateLimiter } from './rate-limiter.js';
-import { CorruptTableError, KIND_TOMBSTONE, type BlockCompression } from './sstable-format.js';
+import { CorruptTableError, KIND_TOMBSTONE, type Block, type BlockCompression } from './sstable-format.js';
 import { SstableReader, TableCursor } from './sstable-reader.js';
 import { SstableWriter } from './sstable-writer.js';
 import { decodeBatch, MAX_BATCH_BYTES, WriteBatch } from './write-batch.js';
@@ -66,6 +66,8 @@ const DEFAULT_MEMTABLE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_COMPACTION_RATE = 64 * 1024 * 1024;
 const DEFAULT_TOMBSTONE_GRACE_MS = 10 * 24 * 3600 * 1000;
+/** lookupInBlock's answer when the key is not in the block */
+const NOT_IN_BLOCK = Symbol('not in block');
 const FLUSH_RETRY_MIN_MS = 50;
 const FLUSH_RETRY_MAX_MS = 5000;
 const TABLE_SUFFIX = '.sst';
@@ -225,11 +227,7 @@ export class LsmEngine implements Engine {
     if (tables.length === 0) return undefined;
     for (let t = 0; t < tables.length; t++) {
       const table = tables[t];
-      if (!table.mayContain(ik, h1, h2)) {
-        this.counters.bloomSkips++;
-        continue;
-      }
-      const b = table.blockFor(ik);
+      const b = this.candidateBlock(table, ik, h1, h2);
       if (b < 0) continue;
       let block = table.cachedBlock(b);
       if (block === undefined) {
@@ -242,14 +240,29 @@ export class LsmEngine implements Engine {
         }
         if (block === undefined) return this.getFromDisk(ik, h1, h2, tables, t);
       }
-      const i = block.find(ik);
-      if (i < 0) {
-        this.counters.bloomFalsePositives++;
-        continue;
-      }
-      return block.kind === KIND_TOMBSTONE ? undefined : block.copyParsedValue();
+      const found = this.lookupInBlock(block, ik);
+      if (found !== NOT_IN_BLOCK) return found;
     }
     return undefined;
+  }
+
+  /** The block of `table` that may hold ik, or -1: the bloom filter rules it out (counted) or no block can. */
+  private candidateBlock(table: SstableReader, ik: string, h1: number, h2: number): number {
+    if (!table.mayContain(ik, h1, h2)) {
+      this.counters.bloomSkips++;
+      return -1;
+    }
+    return table.blockFor(ik);
+  }
+
+  /** ik's value in block, undefined for its tombstone, or NOT_IN_BLOCK (a bloom false positive, counted). */
+  private lookupInBlock(block: Block, ik: string): Uint8Array | undefined | typeof NOT_IN_BLOCK {
+    const i = block.find(ik);
+    if (i < 0) {
+      this.counters.bloomFalsePositives++;
+      return NOT_IN_BLOCK;
+    }
+    return block.kind === KIND_TOMBSTONE ? undefined : block.copyParsedValue();
   }
 
   /** The rest of a get once a block must come from disk: tables still to search stay pinned. */
@@ -259,11 +272,8 @@ export class LsmEngine implements Engine {
     try {
       for (let t = from; t < tables.length; t++) {
         const table = tables[t];
-        if (t > from && !table.mayContain(ik, h1, h2)) {
-          this.counters.bloomSkips++;
-          continue;
-        }
-        const b = table.blockFor(ik);
+        // the first table's bloom filter was asked already, by get()
+        const b = t > from ? this.candidateBlock(table, ik, h1, h2) : table.blockFor(ik);
         if (b < 0) continue;
         let block = t > from ? table.cachedBlock(b) : undefined;
         if (block === undefined) {
@@ -277,12 +287,8 @@ export class LsmEngine implements Engine {
             throw toStorageError(err, 'read');
           }
         }
-        const i = block.find(ik);
-        if (i < 0) {
-          this.counters.bloomFalsePositives++;
-          continue;
-        }
-        return block.kind === KIND_TOMBSTONE ? undefined : block.copyParsedValue();
+        const found = this.lookupInBlock(block, ik);
+        if (found !== NOT_IN_BLOCK) return found;
       }
       return undefined;
     } finally {
