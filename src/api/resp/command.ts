@@ -52,6 +52,9 @@ export interface ServerContext {
 
 export type CommandResult = Reply | Promise<Reply>;
 
+/** The key-position fields of a command that takes no keys. */
+export const KEYLESS = { firstKey: 0, lastKey: 0, keyStep: 0, access: 'none' as const };
+
 export interface CommandSpec {
   /** lower case, as COMMAND reports it */
   readonly name: string;

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { CommandSpec, ServerContext, Session } from './command.js';
+import { KEYLESS, type CommandSpec, type ServerContext, type Session } from './command.js';
 import { REDIS_COMPAT_VERSION, RINGKV_VERSION } from './info.js';
 import {
   BAD_CLIENT_NAME,
@@ -17,7 +17,7 @@ import { parseRedisInteger } from './redis-integer.js';
 
 /** Commands about the connection itself: no keys, answered without touching the cluster. */
 
-const base = { firstKey: 0, lastKey: 0, keyStep: 0, access: 'none' as const, since: '1.0.0' };
+const base = { ...KEYLESS, since: '1.0.0' };
 
 export const PING: CommandSpec = {
   ...base,

@@ -1,14 +1,13 @@
-import type { CommandSpec, ServerContext } from './command.js';
+import { KEYLESS, type CommandSpec, type ServerContext } from './command.js';
 import { renderInfo } from './info.js';
 import { SYNTAX_ERROR, unknownSubcommand, wrongArity } from './redis-errors.js';
 import { NULL, OK, array, bulk, err, int, set, simple, stringMap, verbatim, type Reply } from './reply.js';
 
 /** Commands about the server: introspection for redis-cli, redis-benchmark and client libraries. */
 
-const base = { firstKey: 0, lastKey: 0, keyStep: 0, access: 'none' as const };
 
 export const INFO: CommandSpec = {
-  ...base,
+  ...KEYLESS,
   name: 'info',
   arity: -1,
   flags: ['loading', 'stale'],
@@ -22,7 +21,7 @@ export const INFO: CommandSpec = {
 };
 
 export const DBSIZE: CommandSpec = {
-  ...base,
+  ...KEYLESS,
   name: 'dbsize',
   arity: 1,
   flags: ['readonly', 'fast'],
@@ -56,7 +55,7 @@ function configValues(ctx: ServerContext): ReadonlyArray<readonly [string, strin
 }
 
 export const CONFIG: CommandSpec = {
-  ...base,
+  ...KEYLESS,
   name: 'config',
   arity: -2,
   flags: [],
@@ -82,7 +81,7 @@ export const CONFIG: CommandSpec = {
 export function makeCommandCommand(table: ReadonlyMap<string, CommandSpec>): CommandSpec {
   const sorted = () => [...table.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   return {
-    ...base,
+    ...KEYLESS,
     name: 'command',
     arity: -1,
     flags: ['loading', 'stale'],
