@@ -14,6 +14,7 @@ import { ACK, bad, optionalObjectBytes, requireInt, requireKey, requireObjectByt
 import { decodeObject, encodeObject, type EncodedObject } from './object-codec.js';
 import { awaitQuorum } from './quorum.js';
 import { RecentWrites } from './recent-writes.js';
+import { NodeIdentity } from './node-identity.js';
 import { Replica } from './replica.js';
 import { ReplicationStats } from './replication-stats.js';
 import { silentLogger, type Clock, type Logger, type Message, type Random, type Transport } from './runtime.js';
@@ -27,6 +28,11 @@ export interface ClusterNodeDeps {
   transport: Transport;
   engine: Engine;
   logger?: Logger;
+  /**
+   * the node's version identity (incarnation, actor, HLC floor), opened by the runtime with
+   * NodeIdentity.open() before the node is built; absent = NodeIdentity.ephemeral (a fresh actor)
+   */
+  identity?: NodeIdentity;
 }
 
 /**

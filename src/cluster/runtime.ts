@@ -34,9 +34,13 @@ export interface Transport {
   /** this node's id */
   readonly self: NodeId;
   /**
-   * Sends msg to a peer and resolves with its reply. Rejects with RingkvError TIMEOUT after
-   * timeoutMs, or PEER_UNREACHABLE when the peer cannot be reached; a reply of type 'error'
-   * ({type:'error', code, message}) rejects with that RingkvError.
+   * Sends msg to a peer and resolves with its reply. Rejects with a RingkvError:
+   * - PEER_UNREACHABLE: the request was certainly not delivered (no connection, refused, closed
+   *   before it was sent) — safe to try another peer;
+   * - CONNECTION_LOST: the connection failed after the request was sent — the peer may have applied
+   *   it (outcome unknown);
+   * - TIMEOUT: no reply within timeoutMs (outcome unknown);
+   * - the code of a reply of type 'error' ({type:'error', code, message}) the peer sent.
    */
   request(to: NodeId, msg: Message, timeoutMs: number): Promise<Message>;
   /** fire and forget; may be lost */
@@ -44,6 +48,17 @@ export interface Transport {
   /** installs the handler for requests and one-way messages from peers (one-way: the reply is dropped) */
   onRequest(handler: RequestHandler): void;
   close(): Promise<void>;
+}
+
+/**
+ * A tiny durable record a node keeps beside its data: its identity (incarnation, version-vector
+ * actor, HLC high-water mark). It lives in the data directory, so a replaced or wiped disk loses it —
+ * exactly when the node must take a new identity. `write` resolves once the record is durable
+ * (written, fsynced, renamed into place).
+ */
+export interface NodeStateStore {
+  read(): Promise<Uint8Array | undefined>;
+  write(bytes: Uint8Array): Promise<void>;
 }
 
 /** pino-compatible structured logger; the simulator passes a silent or recording one. */

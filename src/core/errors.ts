@@ -19,7 +19,10 @@ export const ERROR_CODES = {
   // replication
   QUORUM_NOT_MET: { httpStatus: 503, respPrefix: 'QUORUM' },
   TIMEOUT: { httpStatus: 504, respPrefix: 'TIMEOUT' },
+  /** the request was not delivered (no connection, refused, closed before it was sent): safe to try elsewhere */
   PEER_UNREACHABLE: { httpStatus: 503, respPrefix: 'UNAVAILABLE' },
+  /** the connection failed after the request was sent: the peer may have applied it (outcome unknown) */
+  CONNECTION_LOST: { httpStatus: 504, respPrefix: 'TIMEOUT' },
   // internode protocol
   MALFORMED_FRAME: { httpStatus: 400, respPrefix: 'ERR' },
   UNKNOWN_MESSAGE: { httpStatus: 400, respPrefix: 'ERR' },

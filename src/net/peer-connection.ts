@@ -60,6 +60,8 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
   timeoutMs: number;
   type: string;
+  /** flushSeq when the request was queued: a later flush handed it to the socket, so the peer may have it */
+  queuedAt: number;
 }
 
 /** Frames queued in one tick are written together; past this many bytes they go out at once. */
@@ -91,6 +93,10 @@ export class PeerConnection {
   private outQueue: Buffer[] = [];
   private outQueueBytes = 0;
   private flushScheduled = false;
+  /** socket writes so far; a request queued before the latest one may have reached the peer */
+  private flushSeq = 0;
+  /** the TCP connection was established (always, for an accepted socket): written bytes may have arrived */
+  private socketConnected: boolean;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private socketErrorCode: string | undefined;
 
@@ -107,6 +113,8 @@ export class PeerConnection {
     this.counters = options.counters;
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
 
+    this.socketConnected = !this.dialedBySelf || !this.socket.connecting;
+    if (!this.socketConnected) this.socket.once('connect', () => (this.socketConnected = true));
     this.socket.setNoDelay(true);
     this.socket.setKeepAlive(true, 10_000);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -164,7 +172,7 @@ export class PeerConnection {
     const delayMs = Math.min(timeoutMs, MAX_TIMER_MS);
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(this.onRequestTimeout, delayMs, id);
-      this.pending.set(id, { resolve, reject, timer, timeoutMs, type: message.type });
+      this.pending.set(id, { resolve, reject, timer, timeoutMs, type: message.type, queuedAt: this.flushSeq });
       this.enqueue(frame);
     });
   }
@@ -230,7 +238,7 @@ export class PeerConnection {
     this.closeIfRetiredAndIdle();
   }
 
-  /** closes now: pending requests reject with PEER_UNREACHABLE; queued frames are flushed first */
+  /** closes now: pending requests reject (see markClosed); queued frames are flushed first */
   close(reason: string): void {
     if (this.closed) return;
     this.flush();
@@ -272,6 +280,7 @@ export class PeerConnection {
     this.outQueue = [];
     this.outQueueBytes = 0;
     if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.flushSeq++;
     this.counters.socketWrites++;
     this.counters.bytesSent += bytes;
     this.socket.write(queue.length === 1 ? queue[0] : Buffer.concat(queue, bytes));
@@ -380,7 +389,15 @@ export class PeerConnection {
     this.pending.clear();
     for (const request of failed) {
       clearTimeout(request.timer);
-      request.reject(this.unreachable(`connection ${reason} with request ${request.type} in flight`));
+      // A request already handed to the socket may have been applied by the peer: its outcome is
+      // unknown, and a caller must not treat it as "not delivered" (and, say, mint it again elsewhere).
+      if (request.queuedAt < this.flushSeq && this.socketConnected) {
+        request.reject(
+          new RingkvError('CONNECTION_LOST', `connection to ${this.describePeer()} ${reason} with request ${request.type} in flight: the peer may have applied it`, {
+            peer: this.peerId,
+          }),
+        );
+      } else request.reject(this.unreachable(`connection ${reason} before request ${request.type} was sent`));
     }
     this.events.onClose(this);
   }

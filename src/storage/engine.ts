@@ -27,6 +27,13 @@ export interface Engine {
    */
   scan(fromPartition: number, toPartition: number): AsyncIterable<EngineEntry>;
   stats(): EngineStats;
+  /**
+   * How many times the engine has dropped data it had acknowledged (a corrupt table set aside, corrupt
+   * commit-log records skipped) since it was opened, start-up recovery included. Monotonic. A replica
+   * whose stored state went backwards must stop minting versions under its old identity.
+   * Absent = never.
+   */
+  dataLossCount?(): number;
   close(): Promise<void>;
 }
 

@@ -409,6 +409,10 @@ export class LsmEngine implements Engine {
     }
   }
 
+  dataLossCount(): number {
+    return this.counters.corruptTables + (this.log?.recovery.corruptRegionsSkipped ?? 0);
+  }
+
   stats(): EngineStats {
     let tableKeys = 0;
     let tableBytes = 0;
