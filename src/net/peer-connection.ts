@@ -97,6 +97,8 @@ export class PeerConnection {
   private flushSeq = 0;
   /** the TCP connection was established (always, for an accepted socket): written bytes may have arrived */
   private socketConnected: boolean;
+  /** we gave up on the other end as not the peer we meant (bad frames, wrong id, no hello): nothing reached that peer */
+  private peerRejected = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private socketErrorCode: string | undefined;
 
@@ -302,6 +304,7 @@ export class PeerConnection {
     if (this.helloReceived || this.closed) return;
     const what = this.dialedBySelf && this.socket.connecting ? 'connect' : 'handshake';
     this.logger.debug({ peer: this.peerId, remote: this.remoteAddress }, `${what} timed out`);
+    this.peerRejected = true;
     this.destroy(`${what} timed out after ${timeoutMs} ms`);
   }
 
@@ -331,6 +334,8 @@ export class PeerConnection {
     const message = e instanceof Error ? e.message : String(e);
     this.counters.protocolErrors++;
     this.logger.warn({ peer: this.peerId, remote: this.remoteAddress, err: message }, 'closing internode connection after a protocol error');
+    // before a valid hello the other end is not (known to be) our peer; after one, it may have applied requests
+    this.peerRejected = !this.helloReceived;
     this.destroy(`closed after a protocol error: ${message}`);
   }
 
@@ -391,7 +396,7 @@ export class PeerConnection {
       clearTimeout(request.timer);
       // A request already handed to the socket may have been applied by the peer: its outcome is
       // unknown, and a caller must not treat it as "not delivered" (and, say, mint it again elsewhere).
-      if (request.queuedAt < this.flushSeq && this.socketConnected) {
+      if (request.queuedAt < this.flushSeq && this.socketConnected && !this.peerRejected) {
         request.reject(
           new RingkvError('CONNECTION_LOST', `connection to ${this.describePeer()} ${reason} with request ${request.type} in flight: the peer may have applied it`, {
             peer: this.peerId,
