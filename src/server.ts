@@ -10,6 +10,7 @@ import type { InfoSnapshot } from './api/resp/info.js';
 import { RespServer } from './api/resp/server.js';
 import { NodeMetrics } from './api/metrics.js';
 import { ClusterNode } from './cluster/node.js';
+import { NodeIdentity } from './cluster/node-identity.js';
 import { membersFromConfig, splitHostPort, toClusterConfig } from './config/cluster-mapping.js';
 import type { RingkvConfig } from './config/schema.js';
 import { createNodeClock, createNodeRandom } from './net/node-runtime.js';
@@ -17,6 +18,8 @@ import { TcpTransport } from './net/tcp-transport.js';
 import type { Engine } from './storage/engine.js';
 import { LsmEngine } from './storage/lsm/lsm-engine.js';
 import { PreadNodeFS } from './storage/lsm/pread-fs.js';
+import { NodeFS } from './storage/fs/node-fs.js';
+import { FileStateStore } from './storage/fs/state-file.js';
 import { MemoryEngine } from './storage/memory-engine.js';
 
 export interface RunningNode {
@@ -87,6 +90,33 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
   };
   catchUp('ringkv_replication_read_repairs_total', 'stale replicas repaired by reads', () => node.stats.readRepairs);
   catchUp('ringkv_replication_stale_replies_total', 'replica replies older than the merged read result', () => node.stats.staleReplies);
+  catchUp('ringkv_versions_clock_offset_clamps_total', 'peer timestamps further ahead than maxClockOffsetMs, clamped instead of adopted', () => node.stats.clockOffsetClamps);
+  catchUp('ringkv_versions_large_vclocks_total', 'writes leaving a version vector longer than vclockWarnCount', () => node.stats.largeVersionVectors);
+  catchUp('ringkv_versions_actor_retirements_total', 'version actors retired while running (the stored state went backwards)', () => node.identity.retirements);
+  catchUp('ringkv_writes_retries_deduplicated_total', 'retried writes answered with the version already minted for their write id', () => node.stats.writeRetriesDeduplicated);
+  catchUp('ringkv_writes_dedup_evicted_total', 'write ids forgotten early to stay within writeDedupMaxBytes', () => node.recentWrites.stats().evictedForBytes);
+  catchUp('ringkv_writes_dedup_expired_total', 'write ids forgotten after writeDedupMaxAgeMs', () => node.recentWrites.stats().expired);
+  metrics.gauge({
+    name: 'ringkv_writes_dedup_entries',
+    help: 'write ids remembered for exactly-once retries',
+    collect() {
+      this.set(node.recentWrites.stats().entries);
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_writes_dedup_bytes',
+    help: 'memory held by remembered write ids (estimate)',
+    collect() {
+      this.set(node.recentWrites.stats().bytes);
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_node_incarnation',
+    help: 'this node\'s incarnation: starts counted on this data directory',
+    collect() {
+      this.set(node.identity.incarnation);
+    },
+  });
   metrics.gauge({
     name: 'ringkv_storage_engine_stat',
     help: 'storage engine statistics (keys, bytes on disk, tables, ...), by stat name',
@@ -120,7 +150,19 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
 
   try {
     const engine = await openEngine(config, logger);
-    opened.push(engine);
+    let engineClosed = false;
+    opened.push({ close: async () => ((await engine.close()), (engineClosed = true)) });
+    // The version identity lives beside the data (a replaced disk loses it, as it must); a memory
+    // engine keeps nothing, so its node takes a fresh identity at every start.
+    const identity = await NodeIdentity.open({
+      self: config.nodeId,
+      ...(config.engine === 'lsm' ? { store: new FileStateStore(new NodeFS(), config.dataDir!) } : {}),
+      random: createNodeRandom(),
+      engine,
+      logger: logger.child({ subsystem: 'identity' }),
+    });
+    // closed last: a clean stop is recorded only once the engine has closed cleanly
+    opened.unshift({ close: () => (engineClosed ? identity.closeClean() : undefined) });
 
     const transport = new TcpTransport({
       self: config.nodeId,
@@ -141,6 +183,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
       transport,
       engine,
       logger,
+      identity,
     });
     node.start();
     registerNodeMetrics(metrics, node, engine);

@@ -18,10 +18,18 @@ export interface ClusterConfig {
   siblingWarnCount: number;
   /** refuse a write that would exceed this many siblings @default 100 */
   siblingLimitCount: number;
-  /** prune version-vector entries past this count ... @default 50 */
-  vclockPruneCount: number;
-  /** ... when older than this @default 86400000 */
-  vclockPruneAgeMs: number;
+  /**
+   * log and count a key whose version vector has more entries than this @default 50. Entries are never
+   * pruned: dropping one can bring a deleted or superseded version back (it needs knowledge of what
+   * every replica holds, which anti-entropy will provide).
+   */
+  vclockWarnCount: number;
+  /** a peer's HLC more than this far ahead of our clock is clamped, not adopted @default 500 */
+  maxClockOffsetMs: number;
+  /** write ids remembered for exactly-once retries: at most this many bytes @default 8388608 */
+  writeDedupMaxBytes: number;
+  /** ... and for at most this long @default 600000 */
+  writeDedupMaxAgeMs: number;
 }
 
 export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
@@ -34,6 +42,8 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
   maxValueBytes: 1024 * 1024,
   siblingWarnCount: 25,
   siblingLimitCount: 100,
-  vclockPruneCount: 50,
-  vclockPruneAgeMs: 86_400_000,
+  vclockWarnCount: 50,
+  maxClockOffsetMs: 500,
+  writeDedupMaxBytes: 8 * 1024 * 1024,
+  writeDedupMaxAgeMs: 600_000,
 };

@@ -14,6 +14,11 @@ export interface WriteOptions {
   timeoutMs?: number;
   /** opaque causal-context token from an earlier read; absent = concurrent with what exists */
   context?: string;
+  /**
+   * the client's id for this write (HTTP X-Ringkv-Write-Id): a retry with the same id, while the id
+   * is remembered, is applied once; 1..128 printable ASCII characters
+   */
+  writeId?: string;
 }
 
 /** One live (non-tombstone) version as a front end sees it. */

@@ -1,4 +1,5 @@
 import { RingkvError } from '../core/errors.js';
+import type { PnCounter } from '../core/version/pn-counter.js';
 import type { Dot, VersionVector } from '../core/version/version-vector.js';
 import type { SiblingValue } from '../core/version/versioned-object.js';
 import type { Message } from './runtime.js';
@@ -15,14 +16,18 @@ import type { Message } from './runtime.js';
 /** Ask a replica to coordinate a write: mint a dot, store, replicate to the other replicas. */
 export interface CoordinateWriteMsg extends Message {
   type: 'coordinate_write';
-  /** unique per client write; a replica applies a write id once however often it arrives */
+  /**
+   * unique per client write (the client's X-Ringkv-Write-Id, or one the coordinator made); a replica
+   * that already knows it re-sends the version minted for it instead of minting again
+   */
   writeId: string;
   key: Uint8Array;
   /** what to write: a value, a tombstone, or a counter delta (decimal string) */
   mutation: Mutation;
-  /** the client's causal context: version vector and single dots */
+  /** the client's causal context: version vector, single dots, observed counter totals */
   context: VersionVector;
   dots: Dot[];
+  counter?: PnCounter;
   w: number;
   timeoutMs: number;
 }
@@ -31,8 +36,10 @@ export type Mutation = { kind: 'set'; value: SiblingValue } | { kind: 'increment
 
 export interface CoordinateWriteReply extends Message {
   type: 'coordinate_write_ok';
-  /** the object written, encoded */
+  /** the merge of what the acknowledging replicas hold after the write, encoded */
   object: Uint8Array;
+  /** the dot the write was minted under */
+  dot: Dot;
 }
 
 /** Merge this object into your copy (replication and read repair). */
@@ -42,6 +49,17 @@ export interface ReplicateMsg extends Message {
   key: Uint8Array;
   /** the object to merge, encoded */
   object: Uint8Array;
+  /** when the object carries a freshly minted write: its id and dot, remembered for retries */
+  writeId?: string;
+  dot?: Dot;
+  /** answer with the merged object (counters: the coordinator's answer must include what replicas hold) */
+  wantObject?: boolean;
+}
+
+/** a replicate's answer: `object` (encoded, after the merge) only when asked for */
+export interface ReplicateReply extends Message {
+  type: 'ack';
+  object?: Uint8Array;
 }
 
 export interface ReadMsg extends Message {
@@ -84,6 +102,19 @@ export function requirePartition(msg: Message, partitions: number): number {
   const p = msg.partition;
   if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= partitions) throw bad('partition out of range');
   return p;
+}
+
+export function requireDot(value: unknown, what: string): Dot {
+  const d = value as { node?: unknown; counter?: unknown } | null;
+  if (typeof d !== 'object' || d === null || typeof d.node !== 'string' || d.node.length === 0 || d.node.length > 255) throw bad(`${what}: bad dot`);
+  if (typeof d.counter !== 'number' || !Number.isSafeInteger(d.counter) || d.counter < 1) throw bad(`${what}: bad dot counter`);
+  return { node: d.node, counter: d.counter };
+}
+
+/** a write id: printable, 1..200 characters */
+export function requireWriteId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200) throw bad('writeId missing or out of range');
+  return value;
 }
 
 export function requireInt(msg: Message, field: string, min: number, max: number): number {

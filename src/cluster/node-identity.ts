@@ -110,25 +110,32 @@ export class NodeIdentity {
   }
 
   /**
-   * Call before minting: when the engine has lost data since the last check, takes a new actor
-   * (durably) first. Cheap when nothing changed.
+   * Call before minting, after reading the key's local copy: when the engine has lost data since the
+   * last check (a read may just have set a corrupt table aside), takes a new actor first.
    */
-  async ensureActorValid(): Promise<string> {
+  currentActor(): string {
     const loss = this.opts.engine?.dataLossCount?.() ?? 0;
     if (loss !== this.engineLossSeen) {
       this.engineLossSeen = loss;
-      await this.retireActor('the engine lost data');
+      this.retireActor('the engine lost data');
     }
     return this.state.actor;
   }
 
-  /** Takes a new actor, durably, before returning: no dot is minted under the old one afterwards. */
-  async retireActor(reason: string): Promise<void> {
+  /**
+   * Takes a new actor at once: no dot is minted under the old one afterwards. Persisting it is only
+   * needed for a later clean restart (an unclean one takes a new actor anyway), so it runs behind.
+   */
+  retireActor(reason: string): void {
     const old = this.state.actor;
     this.state = { ...this.state, actor: newActor(this.opts.self, this.state.incarnation, this.opts.random) };
+    this.retirements++;
     this.opts.logger?.warn({ old, actor: this.state.actor, reason }, 'version actor retired');
-    await this.persist();
+    this.persist().catch((e) => this.opts.logger?.error({ err: String(e) }, 'could not persist the node identity'));
   }
+
+  /** actors retired while running (not counting start-up) */
+  retirements = 0;
 
   /**
    * Makes sure HLC wall times up to wallMs may be handed out: when wallMs reaches the persisted

@@ -2,22 +2,21 @@ import { RingkvError } from '../core/errors.js';
 import type { Member, NodeId } from '../core/member.js';
 import { partitionOf } from '../core/hash.js';
 import { buildRing, type Ring } from '../core/ring.js';
-import { decodeContext, encodeContext, type CausalContext } from '../core/version/context-token.js';
-import { pnMerge, pnValue, type PnCounter } from '../core/version/pn-counter.js';
-import { validateObject } from '../core/version/validate-object.js';
-import { contextOfRead, contextOfWrite, liveSiblings, sameVersion, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
-import { vvGet } from '../core/version/version-vector.js';
+import { decodeContext, encodeContext } from '../core/version/context-token.js';
+import { pnMerge, pnValueAbove, type PnCounter } from '../core/version/pn-counter.js';
+import { contextOfRead, contextOfWrite, counterValue, liveSiblings, type VersionedObject } from '../core/version/versioned-object.js';
 import type { Engine } from '../storage/engine.js';
 import type { ClusterConfig } from './cluster-config.js';
 import type { GetResult, KvService, PutResult, ReadOptions, SiblingView, WriteOptions } from './kv-service.js';
-import { ACK, bad, optionalObjectBytes, requireInt, requireKey, requireObjectBytes, requirePartition, type CoordinateWriteMsg, type CoordinateWriteReply, type Mutation, type ReadMsg, type ReadReply, type ReplicateMsg } from './messages.js';
-import { decodeObject, encodeObject, type EncodedObject } from './object-codec.js';
-import { awaitQuorum } from './quorum.js';
-import { RecentWrites } from './recent-writes.js';
+import type { Mutation } from './messages.js';
 import { NodeIdentity } from './node-identity.js';
+import { ReadCoordinator } from './read-coordinator.js';
+import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
+import { ReplicaHandlers } from './replica-handlers.js';
 import { ReplicationStats } from './replication-stats.js';
 import { silentLogger, type Clock, type Logger, type Message, type Random, type Transport } from './runtime.js';
+import { WriteCoordinator, type Placement, type WriteOutcome } from './write-coordinator.js';
 
 export interface ClusterNodeDeps {
   self: NodeId;
@@ -35,38 +34,54 @@ export interface ClusterNodeDeps {
   identity?: NodeIdentity;
 }
 
+/** what a client may pass as X-Ringkv-Write-Id: printable ASCII, 1..128 characters */
+const CLIENT_WRITE_ID = /^[\x21-\x7e]{1,128}$/;
+
 /**
- * A ringkv node's cluster behaviour: it coordinates any request for any key, and serves as a
- * replica for the keys the ring gives it. Writes are coordinated by a replica of the key (this node
- * when it is one, else the first reachable one), which mints the version, stores it and sends the
- * whole object to the other replicas — so version vectors only ever claim what a replica saw.
+ * A ringkv node's cluster behaviour: it coordinates any request for any key (reads:
+ * read-coordinator.ts; writes: write-coordinator.ts), and serves as a replica for the keys the ring
+ * gives it (replica.ts, answering peers through replica-handlers.ts).
  */
 export class ClusterNode implements KvService {
   readonly self: NodeId;
   readonly config: ClusterConfig;
   readonly stats = new ReplicationStats();
+  readonly identity: NodeIdentity;
+  readonly recentWrites: RecentWrites;
   private readonly members: Member[];
   private readonly ring: Ring;
-  private readonly replica: Replica;
-  private readonly clock: Clock;
   private readonly transport: Transport;
   private readonly logger: Logger;
-  private readonly random: Random;
-  private readonly forwardedWrites = new RecentWrites<EncodedObject>();
-  private writeSeq = 0;
+  private readonly reads: ReadCoordinator;
+  private readonly writes: WriteCoordinator;
+  private readonly handlers: ReplicaHandlers;
   private stopped = false;
 
   constructor(deps: ClusterNodeDeps) {
     this.self = deps.self;
     this.config = deps.config;
     this.members = deps.members;
-    this.clock = deps.clock;
     this.transport = deps.transport;
-    this.random = deps.random;
     this.logger = deps.logger ?? silentLogger;
     if (!deps.members.some((m) => m.id === deps.self)) throw new RingkvError('BAD_PARAMETER', `node ${deps.self} is not in the member list`);
     this.ring = buildRing(deps.members, deps.config.partitions);
-    this.replica = new Replica(deps.self, deps.engine, deps.clock, deps.config, this.logger);
+    this.identity = deps.identity ?? NodeIdentity.ephemeral(deps.self, deps.random);
+    this.recentWrites = new RecentWrites({ maxBytes: deps.config.writeDedupMaxBytes, maxAgeMs: deps.config.writeDedupMaxAgeMs });
+    const replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats);
+    const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger };
+    this.reads = new ReadCoordinator(common);
+    this.writes = new WriteCoordinator({ ...common, config: deps.config, random: deps.random, recentWrites: this.recentWrites });
+    this.handlers = new ReplicaHandlers({
+      self: deps.self,
+      config: deps.config,
+      clock: deps.clock,
+      replica,
+      writes: this.writes,
+      recentWrites: this.recentWrites,
+      partitions: this.ring.partitions,
+      placementOf: (key) => this.placementOf(key),
+    });
+    for (const warning of this.healthWarnings()) this.logger.warn({ n: deps.config.n, members: deps.members.length }, warning);
   }
 
   start(): void {
@@ -83,9 +98,11 @@ export class ClusterNode implements KvService {
     this.checkKey(key);
     const r = this.quorumParam('r', opts.r ?? this.config.r);
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
-    const merged = await this.quorumRead(key, r, timeoutMs);
+    const placement = this.placementOf(key);
+    this.requireReplicas('r', r, placement);
+    const merged = await this.reads.read(placement, key, r, timeoutMs);
     if (!merged) return { siblings: [], context: '' };
-    return { siblings: toViews(merged), context: encodeContext(contextOfRead(merged)) };
+    return { siblings: toViews(merged), context: encodeContext(contextOfRead(merged), key) };
   }
 
   async put(key: Uint8Array, value: Uint8Array, opts: WriteOptions = {}): Promise<PutResult> {
@@ -93,25 +110,44 @@ export class ClusterNode implements KvService {
     if (value.length > this.config.maxValueBytes) {
       throw new RingkvError('VALUE_TOO_LARGE', `value is ${value.length} bytes; the limit is ${this.config.maxValueBytes} bytes (maxValueBytes)`);
     }
-    const context = decodeContext(opts.context);
-    const written = await this.write(key, { kind: 'set', value: { kind: 'bytes', bytes: value } }, context, opts);
-    const dot = { node: written.coordinator, counter: vvGet(written.object.vv, written.coordinator) };
-    const sibling = written.object.siblings.find((s) => s.dot.node === dot.node && s.dot.counter === dot.counter);
-    return { context: encodeContext(sibling ? contextOfWrite(sibling, context) : contextOfRead(written.object)) };
+    const context = decodeContext(opts.context, key);
+    const written = await this.write(key, { kind: 'set', value: { kind: 'bytes', bytes: value } }, opts, opts.context);
+    return { context: encodeContext(contextOfWrite(written.dot, context), key) };
   }
 
   async delete(key: Uint8Array, opts: WriteOptions = {}): Promise<void> {
     this.checkKey(key);
-    await this.write(key, { kind: 'set', value: { kind: 'tombstone' } }, decodeContext(opts.context), opts);
+    await this.write(key, { kind: 'set', value: { kind: 'tombstone' } }, opts, opts.context);
   }
 
   async increment(key: Uint8Array, delta: bigint, opts: Omit<WriteOptions, 'context'> = {}): Promise<bigint> {
     this.checkKey(key);
-    const written = await this.write(key, { kind: 'increment', delta: delta.toString() }, { vv: [], dots: [] }, opts);
-    return pnValue(mergedCounter(written.object));
+    const written = await this.write(key, { kind: 'increment', delta: delta.toString() }, opts, undefined);
+    return counterValue(written.merged) ?? 0n;
+  }
+
+  private async write(key: Uint8Array, mutation: Mutation, opts: Omit<WriteOptions, 'context'>, contextToken: string | undefined): Promise<WriteOutcome> {
+    const w = this.quorumParam('w', opts.w ?? this.config.w);
+    const timeoutMs = this.timeoutParam(opts.timeoutMs);
+    if (opts.writeId !== undefined && !CLIENT_WRITE_ID.test(opts.writeId)) {
+      throw new RingkvError('BAD_PARAMETER', 'write id must be 1 to 128 printable ASCII characters without spaces');
+    }
+    const context = decodeContext(contextToken, key);
+    const placement = this.placementOf(key);
+    this.requireReplicas('w', w, placement);
+    return this.writes.write(placement, { key, mutation, context, w, timeoutMs, ...(opts.writeId !== undefined ? { clientWriteId: opts.writeId } : {}) });
   }
 
   // ---- introspection for the HTTP API ----------------------------------------------------------
+
+  /** problems an operator should see in /health and the log */
+  healthWarnings(): string[] {
+    const warnings: string[] = [];
+    if (this.config.n > this.members.length) {
+      warnings.push(`n=${this.config.n} but the cluster has ${this.members.length} member(s): every key has only ${this.members.length} replica(s), and requests with r or w above that fail`);
+    }
+    return warnings;
+  }
 
   ringJson(): object {
     const n = this.config.n;
@@ -125,130 +161,29 @@ export class ClusterNode implements KvService {
 
   membersJson(): object[] {
     // Static membership until gossip lands: every configured member is reported up.
-    return this.members.map((m) => ({ id: m.id, address: m.address, httpAddress: m.httpAddress ?? null, zone: m.zone ?? null, weight: m.weight, status: 'up', phi: 0, heartbeat: 0 }));
+    return this.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      httpAddress: m.httpAddress ?? null,
+      zone: m.zone ?? null,
+      weight: m.weight,
+      status: 'up',
+      phi: 0,
+      heartbeat: 0,
+      incarnation: m.id === this.self ? this.identity.incarnation : null,
+    }));
   }
 
-  // ---- coordination ----------------------------------------------------------------------------
+  // ---- placement and peers ---------------------------------------------------------------------
 
-  private primaries(key: Uint8Array): { partition: number; replicas: readonly NodeId[] } {
+  private placementOf(key: Uint8Array): Placement {
     const partition = partitionOf(key, this.ring.partitions);
     return { partition, replicas: this.ring.preferenceList(partition, this.config.n).primaries };
   }
 
-  private async quorumRead(key: Uint8Array, r: number, timeoutMs: number): Promise<VersionedObject | undefined> {
-    const { partition, replicas } = this.primaries(key);
-    const calls = replicas.map((from) => ({ from, promise: this.readFrom(from, partition, key, timeoutMs) }));
-    const outcome = await awaitQuorum(this.clock, calls, Math.min(r, replicas.length), timeoutMs, 'read');
-    const merged = mergeAll(outcome.replies.map((x) => x.reply));
-    void this.readRepair(partition, key, calls);
-    return merged;
-  }
-
-  private async readFrom(from: NodeId, partition: number, key: Uint8Array, timeoutMs: number): Promise<VersionedObject | undefined> {
-    if (from === this.self) return this.replica.read(partition, key);
-    const reply = await this.transport.request(from, { type: 'read', partition, key } satisfies ReadMsg, timeoutMs);
-    if (reply.type !== 'read_ok') throw bad(`unexpected reply ${reply.type} to read`);
-    const bytes = optionalObjectBytes(reply);
-    return bytes === null ? undefined : decodeObject(bytes, from);
-  }
-
-  /** Once every replica has answered (or failed), sends the merged object to the ones that were behind. */
-  private async readRepair(partition: number, key: Uint8Array, calls: Array<{ from: NodeId; promise: Promise<VersionedObject | undefined> }>): Promise<void> {
-    const settled = await Promise.allSettled(calls.map((c) => c.promise));
-    const answered: Array<{ from: NodeId; object: VersionedObject | undefined }> = [];
-    settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') answered.push({ from: calls[i].from, object: s.value });
-    });
-    const merged = mergeAll(answered.map((a) => a.object));
-    if (!merged) return;
-    let mergedBytes: Uint8Array | undefined;
-    for (const a of answered) {
-      if (a.object && sameVersion(a.object, merged)) continue;
-      this.stats.staleReplies++;
-      this.stats.readRepairs++;
-      if (a.from === this.self) void this.replica.merge(partition, key, merged).catch((e) => this.logger.warn({ err: String(e) }, 'local read repair failed'));
-      else this.transport.send(a.from, { type: 'replicate', partition, key, object: (mergedBytes ??= encodeObject(merged)) } satisfies ReplicateMsg);
-    }
-  }
-
-  private async write(key: Uint8Array, mutation: Mutation, context: CausalContext, opts: Omit<WriteOptions, 'context'>): Promise<{ object: VersionedObject; coordinator: NodeId }> {
-    const w = this.quorumParam('w', opts.w ?? this.config.w);
-    const timeoutMs = this.timeoutParam(opts.timeoutMs);
-    const { partition, replicas } = this.primaries(key);
-    if (replicas.includes(this.self)) {
-      return { object: (await this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas)).object, coordinator: this.self };
-    }
-    // Not a replica: hand the write to the first replica that answers, as Riak forwards to a vnode.
-    // One id for every attempt, so a replica that sees the write twice applies it once.
-    const writeId = `${this.self}/${this.random.int(2 ** 31).toString(36)}/${++this.writeSeq}`;
-    let lastError: unknown;
-    for (const target of replicas) {
-      try {
-        const msg: CoordinateWriteMsg = { type: 'coordinate_write', writeId, key, mutation, context: context.vv, dots: context.dots, w, timeoutMs };
-        const reply = await this.transport.request(target, msg, timeoutMs);
-        if (reply.type !== 'coordinate_write_ok') throw bad(`unexpected reply ${reply.type} to coordinate_write`);
-        return { object: decodeObject(requireObjectBytes(reply), target), coordinator: target };
-      } catch (e) {
-        lastError = e;
-        if (!(e instanceof RingkvError) || e.code !== 'PEER_UNREACHABLE') throw e;
-      }
-    }
-    throw new RingkvError('QUORUM_NOT_MET', `write quorum not met: 0 of ${w} required replicas acknowledged (no replica of the key reachable: ${String((lastError as Error)?.message ?? lastError)})`, {
-      answered: 0,
-      needed: w,
-    });
-  }
-
-  private async coordinateWrite(
-    partition: number,
-    key: Uint8Array,
-    mutation: Mutation,
-    context: CausalContext,
-    w: number,
-    timeoutMs: number,
-    replicas: readonly NodeId[],
-  ): Promise<EncodedObject> {
-    const written = await this.replica.mint(partition, key, mutation, context);
-    // one message for every replica: the transport encodes per peer, the object inside is encoded once
-    const msg: ReplicateMsg = { type: 'replicate', partition, key, object: written.bytes };
-    const calls = [{ from: this.self, promise: Promise.resolve(ACK) }];
-    for (const from of replicas) if (from !== this.self) calls.push({ from, promise: this.transport.request(from, msg, timeoutMs) });
-    await awaitQuorum(this.clock, calls, Math.min(w, replicas.length), timeoutMs, 'write');
-    return written;
-  }
-
-  // ---- replica side: requests from peers --------------------------------------------------------
-
-  private async handle(from: NodeId, msg: Message): Promise<Message> {
-    if (this.stopped) throw new RingkvError('PEER_UNREACHABLE', `node ${this.self} is stopping`);
-    switch (msg.type) {
-      case 'read': {
-        const partition = requirePartition(msg, this.ring.partitions);
-        const key = requireKey(msg, this.config.maxKeyBytes);
-        return { type: 'read_ok', object: (await this.replica.readEncoded(partition, key)) ?? null } satisfies ReadReply;
-      }
-      case 'replicate': {
-        const partition = requirePartition(msg, this.ring.partitions);
-        const key = requireKey(msg, this.config.maxKeyBytes);
-        const bytes = requireObjectBytes(msg);
-        await this.replica.merge(partition, key, decodeObject(bytes, from), bytes);
-        return ACK;
-      }
-      case 'coordinate_write': {
-        const key = requireKey(msg, this.config.maxKeyBytes);
-        const w = requireInt(msg, 'w', 1, this.config.n);
-        const timeoutMs = requireInt(msg, 'timeoutMs', 1, 600_000);
-        const { partition, replicas } = this.primaries(key);
-        if (!replicas.includes(this.self)) throw bad(`node ${this.self} is not a replica of that key`);
-        const context = contextFromMessage(msg);
-        const mutation = mutationFromMessage(msg, this.config.maxValueBytes);
-        if (typeof msg.writeId !== 'string' || msg.writeId.length === 0 || msg.writeId.length > 200) throw bad('writeId missing');
-        const written = await this.forwardedWrites.once(`${from}|${msg.writeId}`, () => this.coordinateWrite(partition, key, mutation, context, w, timeoutMs, replicas));
-        return { type: 'coordinate_write_ok', object: written.bytes } satisfies CoordinateWriteReply;
-      }
-      default:
-        throw new RingkvError('UNKNOWN_MESSAGE', `unknown internode message type ${JSON.stringify(String(msg.type)).slice(0, 80)}`);
-    }
+  private handle(from: NodeId, msg: Message): Promise<Message> {
+    if (this.stopped) return Promise.reject(new RingkvError('PEER_UNREACHABLE', `node ${this.self} is stopping`));
+    return this.handlers.handle(from, msg);
   }
 
   // ---- parameter checks ------------------------------------------------------------------------
@@ -267,6 +202,17 @@ export class ClusterNode implements KvService {
     return value;
   }
 
+  /** no silent caps: a quorum larger than the replicas that exist fails before anything is done */
+  private requireReplicas(name: 'r' | 'w', value: number, placement: Placement): void {
+    if (value > placement.replicas.length) {
+      throw new RingkvError(
+        'QUORUM_NOT_MET',
+        `${name}=${value} cannot be met: only ${placement.replicas.length} replica(s) exist for this key (n=${this.config.n}, ${this.members.length} member(s)); nothing was ${name === 'w' ? 'written' : 'read'}`,
+        { answered: 0, needed: value },
+      );
+    }
+  }
+
   private timeoutParam(value: number | undefined): number {
     const t = value ?? this.config.requestTimeoutMs;
     if (!Number.isInteger(t) || t < 1 || t > 600_000) throw new RingkvError('BAD_PARAMETER', `timeout_ms=${t} is out of range: it must be an integer from 1 to 600000`);
@@ -274,19 +220,7 @@ export class ClusterNode implements KvService {
   }
 }
 
-function mergeAll(objects: Array<VersionedObject | undefined>): VersionedObject | undefined {
-  let merged: VersionedObject | undefined;
-  for (const o of objects) if (o) merged = merged ? syncObjects(merged, o) : o;
-  return merged;
-}
-
-function mergedCounter(obj: VersionedObject): PnCounter {
-  let c: PnCounter = [];
-  for (const s of liveSiblings(obj)) if (s.value.kind === 'counter') c = pnMerge(c, s.value.counter);
-  return c;
-}
-
-/** Live siblings as front ends see them; counter siblings fold into one counter (per-node max). */
+/** Live siblings as front ends see them; counter siblings fold into one counter above the floor. */
 function toViews(obj: VersionedObject): SiblingView[] {
   const views: SiblingView[] = [];
   let counter: { c: PnCounter; wallMs: number; logical: number; writer: string } | undefined;
@@ -299,30 +233,8 @@ function toViews(obj: VersionedObject): SiblingView[] {
     }
   }
   if (counter) {
-    views.push({ kind: 'counter', value: Buffer.from(pnValue(counter.c).toString(), 'latin1'), hlcWallMs: counter.wallMs, hlcLogical: counter.logical, writer: counter.writer });
+    const value = pnValueAbove(counter.c, obj.counterFloor ?? []);
+    views.push({ kind: 'counter', value: Buffer.from(value.toString(), 'latin1'), hlcWallMs: counter.wallMs, hlcLogical: counter.logical, writer: counter.writer });
   }
   return views;
-}
-
-function contextFromMessage(msg: Message): CausalContext {
-  const token = { vv: msg.context, dots: msg.dots };
-  if (!Array.isArray(token.vv) || !Array.isArray(token.dots)) throw bad('context missing');
-  // Reuse the object validator's rules for vv entries by validating a sibling-free object.
-  const checked = validateObject({ vv: token.vv, siblings: [] }, 'coordinate_write context');
-  for (const d of token.dots as unknown[]) {
-    const dot = d as { node?: unknown; counter?: unknown };
-    if (typeof dot?.node !== 'string' || typeof dot.counter !== 'number' || !Number.isSafeInteger(dot.counter) || dot.counter < 1) throw bad('bad dot in context');
-  }
-  return { vv: checked.vv, dots: token.dots as CausalContext['dots'] };
-}
-
-function mutationFromMessage(msg: Message, maxValueBytes: number): Mutation {
-  const m = msg.mutation as Record<string, any> | undefined;
-  if (m?.kind === 'increment' && typeof m.delta === 'string' && /^-?\d{1,20}$/.test(m.delta)) return { kind: 'increment', delta: m.delta };
-  if (m?.kind === 'set') {
-    const v = m.value;
-    if (v?.kind === 'tombstone') return { kind: 'set', value: { kind: 'tombstone' } };
-    if (v?.kind === 'bytes' && v.bytes instanceof Uint8Array && v.bytes.length <= maxValueBytes) return { kind: 'set', value: { kind: 'bytes', bytes: v.bytes } };
-  }
-  throw bad('mutation missing or malformed');
 }

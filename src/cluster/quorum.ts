@@ -6,10 +6,20 @@ export interface QuorumOutcome<T> {
   replies: Array<{ from: string; reply: T }>;
 }
 
+/** a failure that says nothing of whether the replica applied the request */
+function outcomeUnknown(e: RingkvError): boolean {
+  return e.code === 'TIMEOUT' || e.code === 'CONNECTION_LOST';
+}
+
 /**
- * Waits until `needed` of the calls succeed. Fails with QUORUM_NOT_MET as soon as too many have
- * failed for the quorum to be reachable, and with TIMEOUT when timeoutMs passes first. Both
- * messages say how many answered of how many were needed, so an operator can tell which.
+ * Waits until `needed` of the calls succeed. Fails as soon as too many have failed for the quorum to
+ * be reachable (once the rest have answered, so the error can say how many really did), and with
+ * TIMEOUT when timeoutMs passes first. Every error says how many answered of how many were needed.
+ *
+ * For writes: a replica that failed with TIMEOUT or CONNECTION_LOST may have applied the write, so a
+ * quorum missed with any such outcome is a TIMEOUT (504); only when every failure is certain is it
+ * QUORUM_NOT_MET (503). Either way the message says the write may be stored on some replicas — the
+ * version was minted and stored on one before it was sent to the others.
  */
 export function awaitQuorum<T>(
   clock: Clock,
@@ -21,8 +31,10 @@ export function awaitQuorum<T>(
   return new Promise((resolve, reject) => {
     const replies: Array<{ from: string; reply: T }> = [];
     const failures: string[] = [];
+    let unknown = 0;
     let done = false;
     const verb = what === 'read' ? 'answered' : 'acknowledged';
+    const maybeStored = what === 'write' ? '; the write may have been stored on some replicas (any 5xx on a write means it may have been)' : '';
     const finish = (err?: RingkvError): void => {
       if (done) return;
       done = true;
@@ -30,27 +42,24 @@ export function awaitQuorum<T>(
       if (err) reject(err);
       else resolve({ replies: replies.slice() });
     };
-    // Once the quorum is out of reach we still let the outstanding replicas answer (each call is
-    // bounded by its own timeout) so the error can say how many really answered.
     let impossible = false;
-    const notMet = (): RingkvError =>
-      new RingkvError(
-        'QUORUM_NOT_MET',
-        `${what} quorum not met: ${replies.length} of ${needed} required replicas ${verb} (${failures.length} of ${calls.length} failed: ${failures.join('; ')})`,
-        { answered: replies.length, needed },
-      );
+    const notMet = (): RingkvError => {
+      const detail = `${replies.length} of ${needed} required replicas ${verb} (${failures.length} of ${calls.length} failed: ${failures.join('; ')})${maybeStored}`;
+      if (what === 'write' && unknown > 0) return new RingkvError('TIMEOUT', `write quorum not met, outcome unknown on ${unknown}: ${detail}`, { answered: replies.length, needed });
+      return new RingkvError('QUORUM_NOT_MET', `${what} quorum not met: ${detail}`, { answered: replies.length, needed });
+    };
     const timer = clock.setTimer(timeoutMs, () =>
       finish(
         impossible
           ? notMet()
-          : new RingkvError('TIMEOUT', `${what} timed out after ${timeoutMs} ms: ${replies.length} of ${needed} required replicas ${verb}`, {
+          : new RingkvError('TIMEOUT', `${what} timed out after ${timeoutMs} ms: ${replies.length} of ${needed} required replicas ${verb}${maybeStored}`, {
               answered: replies.length,
               needed,
             }),
       ),
     );
     if (calls.length < needed) {
-      finish(new RingkvError('QUORUM_NOT_MET', `${what} quorum not met: only ${calls.length} replicas available, ${needed} required`, { answered: 0, needed }));
+      finish(new RingkvError('QUORUM_NOT_MET', `${what} quorum not met: only ${calls.length} replicas exist for this key, ${needed} required`, { answered: 0, needed }));
       return;
     }
     const settle = (): void => {
@@ -65,7 +74,9 @@ export function awaitQuorum<T>(
           settle();
         },
         (e: unknown) => {
-          failures.push(`${call.from}: ${toRingkvError(e).message}`);
+          const err = toRingkvError(e);
+          if (outcomeUnknown(err)) unknown++;
+          failures.push(`${call.from}: ${err.message}`);
           settle();
         },
       );

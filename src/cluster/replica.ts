@@ -1,31 +1,42 @@
-import { RingkvError } from '../core/errors.js';
-import type { NodeId } from '../core/member.js';
 import type { CausalContext } from '../core/version/context-token.js';
-import { hlcNext, hlcObserve, type Hlc, ZERO_HLC } from '../core/version/hlc.js';
-import { pnAdd, pnMerge, type PnCounter } from '../core/version/pn-counter.js';
-import { applyWrite, contextOfRead, liveSiblings, sameVersion, syncObjects, type SiblingValue, type VersionedObject } from '../core/version/versioned-object.js';
+import { hlcCompare, hlcNext, type Hlc } from '../core/version/hlc.js';
+import { vvGet, type Dot } from '../core/version/version-vector.js';
+import { actorBehind, applyIncrement, applyWrite, EMPTY_OBJECT, liveSiblings, sameVersion, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
 import type { Engine } from '../storage/engine.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { KeyLock } from './key-lock.js';
 import type { Mutation } from './messages.js';
+import type { NodeIdentity } from './node-identity.js';
 import { decodeObject, encodeObject, type EncodedObject } from './object-codec.js';
+import type { ReplicationStats } from './replication-stats.js';
 import type { Clock, Logger } from './runtime.js';
+
+/** A version minted here: the object stored, its encoding, and the new version's dot. */
+export interface MintedObject extends EncodedObject {
+  dot: Dot;
+}
 
 /**
  * One node's replica store: reads, merges and minted writes against the engine. Every
  * read-merge-write of a key runs under that key's lock, so concurrent merges never drop a sibling.
+ * Versions are minted under the node's current actor (NodeIdentity), never under one whose history
+ * this replica may have lost.
  */
 export class Replica {
   private readonly lock = new KeyLock();
-  private lastHlc: Hlc = ZERO_HLC;
+  private lastHlc: Hlc;
 
   constructor(
-    private readonly self: NodeId,
     private readonly engine: Engine,
     private readonly clock: Clock,
     private readonly config: ClusterConfig,
     private readonly logger: Logger,
-  ) {}
+    private readonly identity: NodeIdentity,
+    private readonly stats: ReplicationStats,
+  ) {
+    // the HLC never goes backwards across restarts: start at the persisted ceiling
+    this.lastHlc = { wallMs: identity.hlcFloorMs, logical: 0 };
+  }
 
   async read(partition: number, key: Uint8Array): Promise<VersionedObject | undefined> {
     const bytes = await this.engine.get(partition, key);
@@ -38,55 +49,76 @@ export class Replica {
   }
 
   /**
-   * Merges a peer's object into the local copy; returns the result. incomingBytes, when given, is
-   * incoming's encoding: stored as it is when the merge leaves incoming unchanged (the common case
-   * of replicating a fresh write), which saves encoding the object again.
+   * Merges a peer's object into the local copy; returns the result and its encoding. incomingBytes,
+   * when given, is incoming's encoding: stored as it is when the merge leaves incoming unchanged (the
+   * common case of replicating a fresh write), which saves encoding the object again.
    */
-  merge(partition: number, key: Uint8Array, incoming: VersionedObject, incomingBytes?: Uint8Array): Promise<VersionedObject> {
+  merge(partition: number, key: Uint8Array, incoming: VersionedObject, incomingBytes?: Uint8Array): Promise<EncodedObject> {
     return this.lock.run(slot(partition, key), async () => {
-      const local = await this.read(partition, key);
-      const merged = local ? syncObjects(local, incoming) : syncObjects({ vv: [], siblings: [] }, incoming);
-      for (const s of incoming.siblings) this.lastHlc = hlcObserve(this.lastHlc, s.hlc);
+      const localBytes = await this.engine.get(partition, key);
+      const local = localBytes === undefined ? undefined : decodeObject(localBytes, `engine (partition ${partition})`);
+      const merged = syncObjects(local ?? EMPTY_OBJECT, incoming);
+      this.observeHlcs(incoming);
+      // A peer holding dots of our current actor that we do not: our copy went backwards (lost data);
+      // minting under this actor again could reuse one of those dots.
+      const actor = this.identity.actor;
+      if (vvGet(incoming.vv, actor) > (local ? vvGet(local.vv, actor) : 0)) this.identity.retireActor(`a peer holds versions of ${actor} this replica lost`);
+      let bytes: Uint8Array;
       if (!local || !sameVersion(local, merged)) {
-        const bytes = incomingBytes !== undefined && mergeKeptIncoming(merged, incoming) ? incomingBytes : encodeObject(merged);
+        bytes = incomingBytes !== undefined && mergeKeptIncoming(merged, incoming) ? incomingBytes : encodeObject(merged);
         await this.engine.put(partition, key, bytes);
-      }
+      } else bytes = localBytes!;
       this.warnOnSiblings(key, merged);
-      return merged;
+      return { object: merged, bytes };
     });
   }
 
-  /** Mints a new version here (this node must be a replica of the key) and stores it; returns it with its encoding. */
-  mint(partition: number, key: Uint8Array, mutation: Mutation, context: CausalContext): Promise<EncodedObject> {
+  /** Mints a new version here (this node must be a replica of the key) and stores it. */
+  mint(partition: number, key: Uint8Array, mutation: Mutation, context: CausalContext): Promise<MintedObject> {
     return this.lock.run(slot(partition, key), async () => {
       const local = await this.read(partition, key);
-      const now = this.clock.nowMs();
-      this.lastHlc = hlcNext(this.lastHlc, now);
-      const { value, effectiveContext } = this.resolveMutation(local, mutation, context);
-      const written = applyWrite(local, effectiveContext, this.self, value, this.lastHlc, now, this.config);
+      // after the read: a read that found a corrupt table has just set it aside
+      let actor = this.identity.currentActor();
+      if (actorBehind(local, context, actor)) {
+        this.identity.retireActor(`the stored copy of a key is behind versions ${actor} minted (state went backwards)`);
+        actor = this.identity.actor;
+      }
+      const hlc = await this.nextHlc();
+      const written =
+        mutation.kind === 'increment'
+          ? applyIncrement(local, actor, BigInt(mutation.delta), hlc, this.config)
+          : applyWrite(local, context, actor, mutation.value, hlc, this.config);
       const bytes = encodeObject(written);
       await this.engine.put(partition, key, bytes);
       this.warnOnSiblings(key, written);
-      return { object: written, bytes };
+      return { object: written, bytes, dot: { node: actor, counter: vvGet(written.vv, actor) } };
     });
   }
 
+  /** the next HLC for a version minted here, below the persisted ceiling (raised durably when needed) */
+  private async nextHlc(): Promise<Hlc> {
+    const hlc = hlcNext(this.lastHlc, this.clock.nowMs());
+    this.lastHlc = hlc;
+    const raising = this.identity.reserveHlc(hlc.wallMs);
+    if (raising) await raising;
+    return hlc;
+  }
+
   /**
-   * A counter increment folds every local sibling into one PN-counter and supersedes them all; an
-   * integer-looking plain value is taken as the counter's starting point, as Redis INCR does.
+   * Follows the HLCs of versions from elsewhere so causally later writes sort later — except a
+   * timestamp more than maxClockOffsetMs ahead of this node's clock: that peer's clock is wrong, and
+   * adopting it would drag every later write here ahead too. It is clamped and counted.
    */
-  private resolveMutation(local: VersionedObject | undefined, mutation: Mutation, context: CausalContext): { value: SiblingValue; effectiveContext: CausalContext } {
-    if (mutation.kind === 'set') return { value: mutation.value, effectiveContext: context };
-    let counter: PnCounter = [];
-    for (const s of local ? liveSiblings(local) : []) {
-      if (s.value.kind === 'counter') counter = pnMerge(counter, s.value.counter);
-      else if (s.value.kind === 'bytes') {
-        const text = Buffer.from(s.value.bytes).toString('latin1');
-        if (!/^-?\d{1,20}$/.test(text)) throw new RingkvError('NOT_AN_INTEGER', 'value is not an integer or out of range');
-        counter = pnAdd(counter, `${s.dot.node}#${s.dot.counter}`, BigInt(text));
+  private observeHlcs(incoming: VersionedObject): void {
+    const limitMs = this.clock.nowMs() + this.config.maxClockOffsetMs;
+    for (const s of incoming.siblings) {
+      let seen = s.hlc;
+      if (seen.wallMs > limitMs) {
+        this.stats.clockOffsetClamps++;
+        seen = { wallMs: limitMs, logical: 0 };
       }
+      if (hlcCompare(seen, this.lastHlc) > 0) this.lastHlc = { wallMs: seen.wallMs, logical: seen.logical };
     }
-    return { value: { kind: 'counter', counter: pnAdd(counter, this.self, BigInt(mutation.delta)) }, effectiveContext: local ? contextOfRead(local) : context };
   }
 
   private warnOnSiblings(key: Uint8Array, obj: VersionedObject): void {
@@ -94,23 +126,28 @@ export class Replica {
     if (live > this.config.siblingWarnCount) {
       this.logger.warn({ key: Buffer.from(key).toString('base64url'), siblings: live, warnAt: this.config.siblingWarnCount }, 'key has many siblings');
     }
+    if (obj.vv.length > this.config.vclockWarnCount) {
+      this.stats.largeVersionVectors++;
+      this.logger.warn({ key: Buffer.from(key).toString('base64url'), entries: obj.vv.length, warnAt: this.config.vclockWarnCount }, 'key has a large version vector');
+    }
   }
 }
 
 /**
- * True when merged holds exactly incoming's content: the same sibling objects in the same order and
- * the same version vector entries, and incoming carries nothing else. Then incoming's encoding
- * decodes to merged and can be stored in its place.
+ * True when merged holds exactly incoming's content: the same sibling objects in the same order, the
+ * same version vector entries and nothing else. Then incoming's encoding decodes to merged and can be
+ * stored in its place.
  */
 function mergeKeptIncoming(merged: VersionedObject, incoming: VersionedObject): boolean {
   if (merged.siblings.length !== incoming.siblings.length || merged.vv.length !== incoming.vv.length) return false;
+  if (merged.seen !== incoming.seen || merged.counterFloor !== incoming.counterFloor) return false;
   for (let i = 0; i < merged.siblings.length; i++) if (merged.siblings[i] !== incoming.siblings[i]) return false;
   for (let i = 0; i < merged.vv.length; i++) {
     const a = merged.vv[i];
     const b = incoming.vv[i];
-    if (a.node !== b.node || a.counter !== b.counter || a.updatedMs !== b.updatedMs) return false;
+    if (a.node !== b.node || a.counter !== b.counter) return false;
   }
-  return Object.keys(incoming).length === 2;
+  return Object.keys(incoming).length === Object.keys(merged).length;
 }
 
 export function slot(partition: number, key: Uint8Array): string {

@@ -14,8 +14,10 @@ export function toClusterConfig(c: RingkvConfig): ClusterConfig {
     maxValueBytes: c.maxValueBytes,
     siblingWarnCount: c.siblingWarnCount,
     siblingLimitCount: c.siblingLimitCount,
-    vclockPruneCount: c.vclockPruneCount,
-    vclockPruneAgeMs: c.vclockPruneAgeMs,
+    vclockWarnCount: c.vclockWarnCount,
+    maxClockOffsetMs: c.maxClockOffsetMs,
+    writeDedupMaxBytes: c.writeDedupMaxBytes,
+    writeDedupMaxAgeMs: c.writeDedupMaxAgeMs,
   };
 }
 

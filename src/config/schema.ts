@@ -74,10 +74,14 @@ export const configFields = {
   siblingWarnCount: z.number().int().min(1).default(25).describe('warn past this many siblings'),
   /** refuse a write that would leave more siblings than this @default 100 */
   siblingLimitCount: z.number().int().min(1).default(100).describe('refuse writes past this many siblings'),
-  /** prune version-vector entries past this count... @default 50 */
-  vclockPruneCount: z.number().int().min(1).default(50).describe('prune version vectors past this many entries'),
-  /** ...when they are older than this (ms) @default 86400000 */
-  vclockPruneAgeMs: z.number().int().min(0).default(86_400_000).describe('...when entries are older than this (ms)'),
+  /** log and count a key whose version vector has more entries than this (entries are never pruned: see README "Consistency") @default 50 */
+  vclockWarnCount: z.number().int().min(1).default(50).describe('warn about version vectors past this many entries'),
+  /** a peer's HLC timestamp more than this far ahead of this node's clock is clamped and counted, not adopted (CockroachDB's max offset) @default 500 */
+  maxClockOffsetMs: z.number().int().min(0).max(3_600_000).default(500).describe('clamp peer timestamps further ahead than this (ms)'),
+  /** write ids remembered for exactly-once retries, in bytes @default 8388608 */
+  writeDedupMaxBytes: z.number().int().min(0).default(8 * 1024 * 1024).describe('memory for remembered write ids (bytes)'),
+  /** how long a write id is remembered (ms) @default 600000 */
+  writeDedupMaxAgeMs: z.number().int().min(0).default(600_000).describe('how long write ids are remembered (ms)'),
   /** log level @default "info" */
   logLevel: z.enum(LOG_LEVELS).default('info').describe('log level: trace | debug | info | warn | error | fatal | silent'),
   /** when set, HTTP (Authorization: Bearer) and RESP (AUTH) require it @default undefined */

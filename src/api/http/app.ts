@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { RingkvError } from '../../core/errors.js';
-import type { KvService } from '../../cluster/kv-service.js';
+import type { KvService, WriteOptions } from '../../cluster/kv-service.js';
 import { silentLogger, type Logger } from '../../cluster/runtime.js';
 import { NodeMetrics } from '../metrics.js';
 import { sendError, toHttpError } from './errors.js';
@@ -16,11 +16,14 @@ import { decodePercentEncodedBytes, KV_PATH_PREFIX, rawKeyFromUrl } from './key-
 import { parseQuorumParam, parseTimeoutParam } from './params.js';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
+export const WRITE_ID_HEADER = 'x-ringkv-write-id';
 
-/** What /cluster/ring and /cluster/members show; ClusterNode provides it. */
+/** What /health, /cluster/ring and /cluster/members show; ClusterNode provides it. */
 export interface ClusterIntrospection {
   ringJson(): object;
   membersJson(): object[];
+  /** problems an operator should see (e.g. n larger than the member count) */
+  healthWarnings(): string[];
 }
 
 export interface HttpApiOptions {
@@ -119,6 +122,21 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
     return header === undefined || header === '' ? undefined : header;
   }
 
+  /** the write options every write route shares: w, timeout_ms, the context and the client's write id */
+  function writeOptionsOf(request: FastifyRequest<{ Querystring: KvQuery }>): WriteOptions {
+    const w = parseQuorumParam('w', request.query.w, opts.n);
+    const timeoutMs = parseTimeoutParam(request.query.timeout_ms);
+    const context = contextOf(request);
+    const writeId = request.headers[WRITE_ID_HEADER];
+    if (Array.isArray(writeId)) throw new RingkvError('BAD_PARAMETER', `${WRITE_ID_HEADER} was given ${writeId.length} times; give it once`);
+    return {
+      ...(w !== undefined ? { w } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(context !== undefined ? { context } : {}),
+      ...(writeId !== undefined && writeId !== '' ? { writeId } : {}),
+    };
+  }
+
   app.get('/kv/*', async (request: FastifyRequest<{ Querystring: KvQuery }>, reply: FastifyReply) => {
     const key = keyOf(request);
     const r = parseQuorumParam('r', request.query.r, opts.n);
@@ -141,36 +159,26 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
 
   app.put('/kv/*', async (request: FastifyRequest<{ Querystring: KvQuery }>, reply: FastifyReply) => {
     const key = keyOf(request);
-    const w = parseQuorumParam('w', request.query.w, opts.n);
-    const timeoutMs = parseTimeoutParam(request.query.timeout_ms);
-    const context = contextOf(request);
+    const writeOptions = writeOptionsOf(request);
     const body = request.body;
     const value = body === undefined || body === null ? new Uint8Array(0) : (body as Buffer);
     if (value.length > opts.maxValueBytes) {
       throw new RingkvError('VALUE_TOO_LARGE', `value is ${value.length} bytes; the limit is maxValueBytes = ${opts.maxValueBytes}`);
     }
-    const result = await opts.kv.put(key, value, {
-      ...(w !== undefined ? { w } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(context !== undefined ? { context } : {}),
-    });
+    const result = await opts.kv.put(key, value, writeOptions);
     return reply.code(204).header(CONTEXT_HEADER, result.context).send();
   });
 
   app.delete('/kv/*', async (request: FastifyRequest<{ Querystring: KvQuery }>, reply: FastifyReply) => {
     const key = keyOf(request);
-    const w = parseQuorumParam('w', request.query.w, opts.n);
-    const timeoutMs = parseTimeoutParam(request.query.timeout_ms);
-    const context = contextOf(request);
-    await opts.kv.delete(key, {
-      ...(w !== undefined ? { w } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(context !== undefined ? { context } : {}),
-    });
+    await opts.kv.delete(key, writeOptionsOf(request));
     return reply.code(204).send();
   });
 
-  app.get('/health', async () => ({ node: opts.nodeId, status: 'ok' }));
+  app.get('/health', async () => {
+    const warnings = opts.cluster?.healthWarnings() ?? [];
+    return { node: opts.nodeId, status: 'ok', ...(warnings.length > 0 ? { warnings } : {}) };
+  });
 
   app.get('/cluster/ring', async () => {
     if (opts.cluster === undefined) throw new RingkvError('INTERNAL', 'this node has no ring to show');

@@ -37,9 +37,30 @@ export function pnMerge(a: PnCounter, b: PnCounter): PnCounter {
     .map(([node, v]) => ({ node, inc: v.inc.toString(), dec: v.dec.toString() }));
 }
 
-/** Adds delta at `node`; refuses a result outside the signed 64-bit range, as Redis does. */
-export function pnAdd(c: PnCounter, node: NodeId, delta: bigint): PnCounter {
-  const next = pnValue(c) + delta;
+/**
+ * The value of c above a floor of removed totals (observed-remove: a delete records the totals it saw
+ * as the floor). Per actor, only what exceeds the floor counts; an actor below its floor (a stale copy)
+ * contributes nothing, since the floor's increments were removed.
+ */
+export function pnValueAbove(c: PnCounter, floor: PnCounter): bigint {
+  if (floor.length === 0) return pnValue(c);
+  const below = new Map(floor.map((e) => [e.node, e]));
+  let sum = 0n;
+  for (const e of c) {
+    const f = below.get(e.node);
+    const inc = BigInt(e.inc) - (f ? BigInt(f.inc) : 0n);
+    const dec = BigInt(e.dec) - (f ? BigInt(f.dec) : 0n);
+    sum += (inc > 0n ? inc : 0n) - (dec > 0n ? dec : 0n);
+  }
+  return sum;
+}
+
+/**
+ * Adds delta at `node`; refuses a result (the value above `floor`) outside the signed 64-bit range, as
+ * Redis does.
+ */
+export function pnAdd(c: PnCounter, node: NodeId, delta: bigint, floor: PnCounter = []): PnCounter {
+  const next = pnValueAbove(c, floor) + delta;
   if (next > INT64_MAX || next < INT64_MIN) throw new RingkvError('NOT_AN_INTEGER', 'increment or decrement would overflow');
   const own = c.find((e) => e.node === node) ?? { node, inc: '0', dec: '0' };
   const updated: PnEntry =

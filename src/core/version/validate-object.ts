@@ -13,25 +13,36 @@ export function validateObject(x: unknown, where: string): VersionedObject {
   let prev = '';
   for (const e of o.vv as unknown[]) {
     const v = e as Record<string, unknown>;
-    if (typeof v !== 'object' || v === null || typeof v.node !== 'string' || !isCount(v.counter) || typeof v.updatedMs !== 'number') throw bad('bad vv entry');
-    if (v.node <= prev) throw bad('vv not sorted by node');
+    if (typeof v !== 'object' || v === null || typeof v.node !== 'string' || !isCount(v.counter)) throw bad('bad vv entry');
+    if (v.node <= prev) throw bad('vv not sorted by actor');
     prev = v.node;
   }
   for (const s of o.siblings as unknown[]) {
     const sib = s as Record<string, any>;
     if (typeof sib !== 'object' || sib === null) throw bad('bad sibling');
-    if (typeof sib.dot?.node !== 'string' || !isCount(sib.dot?.counter)) throw bad('bad dot');
+    if (!isDot(sib.dot)) throw bad('bad dot');
     if (typeof sib.hlc?.wallMs !== 'number' || typeof sib.hlc?.logical !== 'number') throw bad('bad hlc');
     const v = sib.value;
     if (v?.kind === 'bytes') {
       if (!(v.bytes instanceof Uint8Array)) throw bad('bytes sibling without bytes');
     } else if (v?.kind === 'counter') {
-      if (!Array.isArray(v.counter) || !v.counter.every((e: any) => typeof e?.node === 'string' && /^\d+$/.test(e.inc) && /^\d+$/.test(e.dec))) throw bad('bad counter');
+      if (!isPn(v.counter)) throw bad('bad counter');
     } else if (v?.kind !== 'tombstone') throw bad('unknown sibling kind');
   }
+  if (o.seen !== undefined && (!Array.isArray(o.seen) || !o.seen.every(isDot))) throw bad('bad seen dots');
+  if (o.counterFloor !== undefined && !isPn(o.counterFloor)) throw bad('bad counter floor');
   return o as unknown as VersionedObject;
 }
 
 function isCount(n: unknown): boolean {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
+}
+
+function isDot(d: unknown): boolean {
+  const dot = d as { node?: unknown; counter?: unknown } | null;
+  return typeof dot === 'object' && dot !== null && typeof dot.node === 'string' && isCount(dot.counter);
+}
+
+function isPn(c: unknown): boolean {
+  return Array.isArray(c) && c.every((e: any) => typeof e?.node === 'string' && /^\d+$/.test(e.inc) && /^\d+$/.test(e.dec));
 }

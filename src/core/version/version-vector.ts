@@ -1,22 +1,21 @@
 import type { NodeId } from '../member.js';
 
-/** A write's identity: the writer node and its per-key counter at that node. */
+/**
+ * A write's identity: the actor that minted it and that actor's per-key counter. An actor is a node
+ * id plus an incarnation tag (`n1#2k3x9qa`), never reused with another history.
+ */
 export interface Dot {
   node: NodeId;
   counter: number;
 }
 
-/**
- * One entry of a version vector. `updatedMs` is when the entry last advanced; it exists only so
- * that pruning can drop the oldest entries (Riak's old_vclock).
- */
+/** One entry of a version vector: `node: c` means "every dot (node, 1..c) was seen". */
 export interface VvEntry {
   node: NodeId;
   counter: number;
-  updatedMs: number;
 }
 
-/** Sorted by node id, one entry per node. Entry `node: c` means "every dot (node, 1..c) was seen". */
+/** Sorted by actor, one entry per actor. */
 export type VersionVector = VvEntry[];
 
 export type Ordering = 'before' | 'after' | 'equal' | 'concurrent';
@@ -30,8 +29,10 @@ export function vvCovers(vv: VersionVector, dot: Dot): boolean {
   return vvGet(vv, dot.node) >= dot.counter;
 }
 
-/** Pointwise maximum; keeps the later updatedMs of entries that tie. */
+/** Pointwise maximum. */
 export function vvMerge(a: VersionVector, b: VersionVector): VersionVector {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
   const out: VersionVector = [];
   let i = 0;
   let j = 0;
@@ -39,15 +40,13 @@ export function vvMerge(a: VersionVector, b: VersionVector): VersionVector {
     const x = a[i];
     const y = b[j];
     if (y === undefined || (x !== undefined && x.node < y.node)) {
-      out.push({ ...x });
+      out.push(x);
       i++;
     } else if (x === undefined || y.node < x.node) {
-      out.push({ ...y });
+      out.push(y);
       j++;
     } else {
-      const counter = Math.max(x.counter, y.counter);
-      const updatedMs = x.counter === y.counter ? Math.max(x.updatedMs, y.updatedMs) : x.counter > y.counter ? x.updatedMs : y.updatedMs;
-      out.push({ node: x.node, counter, updatedMs });
+      out.push(x.counter >= y.counter ? x : y);
       i++;
       j++;
     }
@@ -55,9 +54,9 @@ export function vvMerge(a: VersionVector, b: VersionVector): VersionVector {
   return out;
 }
 
-/** Returns vv with node's entry set to counter (must not go backwards). */
-export function vvAdvance(vv: VersionVector, node: NodeId, counter: number, nowMs: number): VersionVector {
-  return vvMerge(vv, [{ node, counter, updatedMs: nowMs }]);
+/** Returns vv with node's entry raised to counter (never lowered). */
+export function vvAdvance(vv: VersionVector, node: NodeId, counter: number): VersionVector {
+  return vvMerge(vv, [{ node, counter }]);
 }
 
 export function vvCompare(a: VersionVector, b: VersionVector): Ordering {
@@ -76,24 +75,8 @@ export function vvCompare(a: VersionVector, b: VersionVector): Ordering {
   return 'equal';
 }
 
-export function vvFromPairs(pairs: Array<[NodeId, number]>, updatedMs = 0): VersionVector {
+export function vvFromPairs(pairs: Array<[NodeId, number]>): VersionVector {
   let vv: VersionVector = [];
-  for (const [node, counter] of pairs) vv = vvMerge(vv, [{ node, counter, updatedMs }]);
+  for (const [node, counter] of pairs) vv = vvMerge(vv, [{ node, counter }]);
   return vv;
-}
-
-/**
- * Drops the oldest entries while the vector is longer than maxEntries and the entry is older than
- * maxAgeMs, never an entry a live dot needs. Pruning can only make later writes look concurrent
- * (an extra sibling), never hide one — the same trade Riak makes.
- */
-export function vvPrune(vv: VersionVector, keep: ReadonlySet<NodeId>, maxEntries: number, maxAgeMs: number, nowMs: number): VersionVector {
-  if (vv.length <= maxEntries) return vv;
-  const candidates = vv.filter((e) => !keep.has(e.node) && nowMs - e.updatedMs > maxAgeMs).sort((x, y) => x.updatedMs - y.updatedMs || (x.node < y.node ? -1 : 1));
-  const drop = new Set<NodeId>();
-  for (const e of candidates) {
-    if (vv.length - drop.size <= maxEntries) break;
-    drop.add(e.node);
-  }
-  return vv.filter((e) => !drop.has(e.node));
 }

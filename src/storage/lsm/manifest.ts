@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { FS } from '../fs/fs.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import { crc32c } from '../crc32c.js';
 
 /**
@@ -45,17 +46,7 @@ export async function readManifest(fs: FS, dir: string): Promise<ManifestState |
 export async function writeManifest(fs: FS, dir: string, state: ManifestState): Promise<void> {
   const body = JSON.stringify({ version: MANIFEST_VERSION, ...state });
   const text = `${body}\ncrc32c ${crc32c(Buffer.from(body, 'utf8')).toString(16)}\n`;
-  const tmp = posix.join(dir, MANIFEST_TMP);
-  if (await fs.exists(tmp)) await fs.unlink(tmp);
-  const handle = await fs.openAppend(tmp);
-  try {
-    await handle.append(Buffer.from(text, 'utf8'));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, posix.join(dir, MANIFEST_FILE));
-  await fs.syncDir(dir);
+  await writeFileAtomic(fs, dir, MANIFEST_FILE, Buffer.from(text, 'utf8'));
 }
 
 export function isManifestTemp(name: string): boolean {

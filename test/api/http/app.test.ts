@@ -17,7 +17,7 @@ function setup(overrides: Partial<HttpApiOptions> = {}) {
     maxKeyBytes: 16,
     maxValueBytes: 100,
     metrics,
-    cluster: { ringJson: () => ({ partitions: 8, n: 3 }), membersJson: () => [{ id: 'n1', status: 'up' }] },
+    cluster: { ringJson: () => ({ partitions: 8, n: 3 }), membersJson: () => [{ id: 'n1', status: 'up' }], healthWarnings: () => [] },
     ...overrides,
   });
   return { kv, app, metrics };

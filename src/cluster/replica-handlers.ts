@@ -1,0 +1,102 @@
+import { RingkvError } from '../core/errors.js';
+import type { NodeId } from '../core/member.js';
+import type { CausalContext } from '../core/version/context-token.js';
+import { validateObject } from '../core/version/validate-object.js';
+import type { ClusterConfig } from './cluster-config.js';
+import {
+  ACK,
+  bad,
+  requireDot,
+  requireInt,
+  requireKey,
+  requireObjectBytes,
+  requirePartition,
+  requireWriteId,
+  type CoordinateWriteReply,
+  type Mutation,
+  type ReadReply,
+  type ReplicateReply,
+} from './messages.js';
+import { decodeObject, encodeObject } from './object-codec.js';
+import type { RecentWrites } from './recent-writes.js';
+import type { Replica } from './replica.js';
+import type { Clock, Message } from './runtime.js';
+import type { Placement, WriteCoordinator } from './write-coordinator.js';
+
+export interface ReplicaHandlerDeps {
+  self: NodeId;
+  config: ClusterConfig;
+  clock: Clock;
+  replica: Replica;
+  writes: WriteCoordinator;
+  recentWrites: RecentWrites;
+  partitions: number;
+  placementOf(key: Uint8Array): Placement;
+}
+
+/**
+ * What a replica answers to its peers: reads, replicated objects, and writes forwarded to it for
+ * coordination. Everything a peer sends is validated first: a malformed message gets an error reply,
+ * never a crash.
+ */
+export class ReplicaHandlers {
+  constructor(private readonly deps: ReplicaHandlerDeps) {}
+
+  async handle(from: NodeId, msg: Message): Promise<Message> {
+    const { config, replica, partitions } = this.deps;
+    switch (msg.type) {
+      case 'read': {
+        const partition = requirePartition(msg, partitions);
+        const key = requireKey(msg, config.maxKeyBytes);
+        return { type: 'read_ok', object: (await replica.readEncoded(partition, key)) ?? null } satisfies ReadReply;
+      }
+      case 'replicate': {
+        const partition = requirePartition(msg, partitions);
+        const key = requireKey(msg, config.maxKeyBytes);
+        const bytes = requireObjectBytes(msg);
+        const incoming = decodeObject(bytes, from);
+        if (msg.writeId !== undefined) {
+          // remembered, so a client's retry of this write through another replica is not minted again
+          this.deps.recentWrites.record(requireWriteId(msg.writeId), partition, key, requireDot(msg.dot, 'replicate'), this.deps.clock.nowMs());
+        }
+        const merged = await replica.merge(partition, key, incoming, bytes);
+        return msg.wantObject === true ? ({ type: 'ack', object: merged.bytes } satisfies ReplicateReply) : ACK;
+      }
+      case 'coordinate_write': {
+        const key = requireKey(msg, config.maxKeyBytes);
+        const w = requireInt(msg, 'w', 1, config.n);
+        const timeoutMs = requireInt(msg, 'timeoutMs', 1, 600_000);
+        const placement = this.deps.placementOf(key);
+        if (!placement.replicas.includes(this.deps.self)) throw bad(`node ${this.deps.self} is not a replica of that key`);
+        const outcome = await this.deps.writes.coordinate(
+          placement,
+          { key, mutation: mutationFromMessage(msg, config.maxValueBytes), context: contextFromMessage(msg), w, timeoutMs },
+          requireWriteId(msg.writeId),
+        );
+        return { type: 'coordinate_write_ok', object: outcome.mergedBytes ?? encodeObject(outcome.merged), dot: outcome.dot } satisfies CoordinateWriteReply;
+      }
+      default:
+        throw new RingkvError('UNKNOWN_MESSAGE', `unknown internode message type ${JSON.stringify(String(msg.type)).slice(0, 80)}`);
+    }
+  }
+}
+
+function contextFromMessage(msg: Message): CausalContext {
+  if (!Array.isArray(msg.context) || !Array.isArray(msg.dots)) throw bad('context missing');
+  // the object validator's rules for vv entries and counters, on a sibling-free object
+  const checked = validateObject({ vv: msg.context, siblings: [], ...(msg.counter !== undefined ? { counterFloor: msg.counter } : {}) }, 'coordinate_write context');
+  const ctx: CausalContext = { vv: checked.vv, dots: (msg.dots as unknown[]).map((d) => requireDot(d, 'context')) };
+  if (checked.counterFloor) ctx.counter = checked.counterFloor;
+  return ctx;
+}
+
+function mutationFromMessage(msg: Message, maxValueBytes: number): Mutation {
+  const m = msg.mutation as Record<string, any> | undefined;
+  if (m?.kind === 'increment' && typeof m.delta === 'string' && /^-?\d{1,20}$/.test(m.delta)) return { kind: 'increment', delta: m.delta };
+  if (m?.kind === 'set') {
+    const v = m.value;
+    if (v?.kind === 'tombstone') return { kind: 'set', value: { kind: 'tombstone' } };
+    if (v?.kind === 'bytes' && v.bytes instanceof Uint8Array && v.bytes.length <= maxValueBytes) return { kind: 'set', value: { kind: 'bytes', bytes: v.bytes } };
+  }
+  throw bad('mutation missing or malformed');
+}

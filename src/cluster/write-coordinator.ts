@@ -1,0 +1,177 @@
+import { RingkvError, toRingkvError } from '../core/errors.js';
+import type { NodeId } from '../core/member.js';
+import type { CausalContext } from '../core/version/context-token.js';
+import type { Dot } from '../core/version/version-vector.js';
+import { objectHasSeen, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
+import type { ClusterConfig } from './cluster-config.js';
+import { bad, requireDot, requireObjectBytes, type CoordinateWriteMsg, type Mutation, type ReplicateMsg } from './messages.js';
+import { decodeObject, type EncodedObject } from './object-codec.js';
+import { awaitQuorum } from './quorum.js';
+import type { RecentWrites } from './recent-writes.js';
+import type { MintedObject, Replica } from './replica.js';
+import type { ReplicationStats } from './replication-stats.js';
+import type { Clock, Logger, Message, Random, Transport } from './runtime.js';
+
+/** where a key lives: its partition and its N primary replicas, first = preferred */
+export interface Placement {
+  partition: number;
+  replicas: readonly NodeId[];
+}
+
+export interface WriteRequest {
+  key: Uint8Array;
+  mutation: Mutation;
+  context: CausalContext;
+  w: number;
+  timeoutMs: number;
+  /** the client's X-Ringkv-Write-Id, if it sent one */
+  clientWriteId?: string;
+}
+
+/** what a coordinated write answers: its dot, and the merge of what the acknowledging replicas hold */
+export interface WriteOutcome {
+  dot: Dot;
+  merged: VersionedObject;
+  /** merged's encoding, when at hand */
+  mergedBytes?: Uint8Array;
+}
+
+export interface WriteCoordinatorDeps {
+  self: NodeId;
+  config: ClusterConfig;
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  replica: Replica;
+  recentWrites: RecentWrites;
+  stats: ReplicationStats;
+  logger: Logger;
+}
+
+/** between retries of a forward whose outcome is unknown (the same replica is asked again) */
+const FORWARD_RETRY_DELAY_MS = 50;
+
+/**
+ * Coordinates writes. A version is minted exactly once per write id, on a replica of the key — this
+ * node when it is one, else the first replica that accepts the forwarded write (as Riak forwards to
+ * a vnode) — stored there, then sent whole to the other replicas; the write is acknowledged after W.
+ *
+ * Exactly once: a forward that certainly did not arrive (PEER_UNREACHABLE) moves on to the next
+ * replica; one whose outcome is unknown (CONNECTION_LOST, TIMEOUT) is retried only at the same
+ * replica with the same write id, which re-sends the version it minted instead of minting another —
+ * and if that replica stays unreachable the client gets a 504 saying the write may have been applied.
+ */
+export class WriteCoordinator {
+  private writeSeq = 0;
+
+  constructor(private readonly deps: WriteCoordinatorDeps) {}
+
+  async write(placement: Placement, req: WriteRequest): Promise<WriteOutcome> {
+    const { self, random } = this.deps;
+    // a client's id is namespaced apart from the ids coordinators make up
+    const writeId = req.clientWriteId !== undefined ? `c:${req.clientWriteId}` : `${self}/${random.int(2 ** 31).toString(36)}/${++this.writeSeq}`;
+    if (placement.replicas.includes(self)) return this.coordinate(placement, req, writeId);
+    return this.forward(placement, req, writeId);
+  }
+
+  /**
+   * On a replica of the key: mint (once per write id) and replicate to W. A retry of a known write id
+   * re-sends this replica's current copy, which holds (or supersedes) the version minted the first time.
+   */
+  async coordinate(placement: Placement, req: WriteRequest, writeId: string): Promise<WriteOutcome> {
+    const { replica, recentWrites, clock, self, transport } = this.deps;
+    const { partition, replicas } = placement;
+    let minted: MintedObject | undefined;
+    const attempt = recentWrites.mintOnce(writeId, partition, req.key, clock.nowMs(), async () => {
+      minted = await replica.mint(partition, req.key, req.mutation, req.context);
+      return minted.dot;
+    });
+    const dot = await attempt.dot;
+    let local: EncodedObject;
+    if (minted) local = minted;
+    else {
+      this.deps.stats.writeRetriesDeduplicated++;
+      const bytes = await replica.readEncoded(partition, req.key);
+      const object = bytes && decodeObject(bytes, 'engine');
+      if (!bytes || !object || !objectHasSeen(object, dot)) {
+        throw new RingkvError('TIMEOUT', `write ${writeId} was minted here as ${dot.counter}@${dot.node} but this replica no longer holds it; the write may have been applied`);
+      }
+      local = { object, bytes };
+    }
+    const wantObject = req.mutation.kind === 'increment';
+    const msg: ReplicateMsg = { type: 'replicate', partition, key: req.key, object: local.bytes, writeId, dot, ...(wantObject ? { wantObject: true } : {}) };
+    const calls: Array<{ from: NodeId; promise: Promise<VersionedObject | undefined> }> = [{ from: self, promise: Promise.resolve(local.object) }];
+    for (const to of replicas) {
+      if (to !== self) calls.push({ from: to, promise: transport.request(to, msg, req.timeoutMs).then((reply) => ackedObject(reply, to, wantObject)) });
+    }
+    const outcome = await awaitQuorum(clock, calls, req.w, req.timeoutMs, 'write');
+    if (!wantObject) return { dot, merged: local.object, mergedBytes: local.bytes };
+    // a counter's answer includes every increment acknowledged before it: with W + W > N some
+    // acknowledging replica holds each of them, so merge what they all hold
+    let merged = local.object;
+    for (const r of outcome.replies) if (r.reply && r.reply !== local.object) merged = syncObjects(merged, r.reply);
+    return { dot, merged };
+  }
+
+  /** Not a replica: hand the write to a replica, exactly once (see the class comment). */
+  private async forward(placement: Placement, req: WriteRequest, writeId: string): Promise<WriteOutcome> {
+    const { clock, transport } = this.deps;
+    const deadline = clock.nowMs() + req.timeoutMs;
+    const refused: string[] = [];
+    let next = 0;
+    /** the replica that may hold the write: the only one that may be asked again */
+    let uncertain: { target: NodeId; why: string } | undefined;
+    for (;;) {
+      const remaining = Math.floor(deadline - clock.nowMs());
+      if (remaining < 1) break;
+      const target = uncertain?.target ?? placement.replicas[next];
+      if (target === undefined) {
+        throw new RingkvError('QUORUM_NOT_MET', `write quorum not met: 0 of ${req.w} required replicas acknowledged — no replica of the key could be reached (${refused.join('; ')}); nothing was stored`, {
+          answered: 0,
+          needed: req.w,
+        });
+      }
+      const msg: CoordinateWriteMsg = {
+        type: 'coordinate_write',
+        writeId,
+        key: req.key,
+        mutation: req.mutation,
+        context: req.context.vv,
+        dots: req.context.dots,
+        ...(req.context.counter ? { counter: req.context.counter } : {}),
+        w: req.w,
+        timeoutMs: remaining,
+      };
+      try {
+        const reply = await transport.request(target, msg, remaining);
+        if (reply.type !== 'coordinate_write_ok') throw bad(`unexpected reply ${reply.type} to coordinate_write`);
+        const mergedBytes = requireObjectBytes(reply);
+        return { dot: requireDot(reply.dot, 'coordinate_write_ok'), merged: decodeObject(mergedBytes, target), mergedBytes };
+      } catch (e) {
+        const err = toRingkvError(e);
+        if (err.code === 'PEER_UNREACHABLE' && !uncertain) {
+          refused.push(`${target}: ${err.message}`);
+          next++;
+          continue;
+        }
+        if (err.code !== 'PEER_UNREACHABLE' && err.code !== 'CONNECTION_LOST' && err.code !== 'TIMEOUT') throw err;
+        // the replica may hold the write: ask it again (same id) while time remains
+        if (err.code !== 'PEER_UNREACHABLE' || !uncertain) uncertain = { target, why: err.message };
+        await this.sleep(Math.min(FORWARD_RETRY_DELAY_MS, Math.max(0, deadline - clock.nowMs())));
+      }
+    }
+    const where = uncertain ? ` (the outcome at ${uncertain.target} is unknown: ${uncertain.why})` : '';
+    throw new RingkvError('TIMEOUT', `write timed out after ${req.timeoutMs} ms${where}; the write may have been applied`, { answered: 0, needed: req.w });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.deps.clock.setTimer(ms, resolve));
+  }
+}
+
+/** a replicate's ack: the replica's merged object when it was asked for one */
+function ackedObject(reply: Message, from: NodeId, wanted: boolean): VersionedObject | undefined {
+  if (reply.type !== 'ack') throw bad(`unexpected reply ${reply.type} to replicate`);
+  if (!wanted) return undefined;
+  return decodeObject(requireObjectBytes(reply), from);
+}
