@@ -43,6 +43,18 @@ export class RingkvClientError extends Error {
 }
 
 const CONTEXT_HEADER = 'x-ringkv-context';
+const WRITE_ID_HEADER = 'x-ringkv-write-id';
+
+/**
+ * The headers every write sends: the context it supersedes and a write id — the caller's, or a fresh
+ * one — so that when an attempt times out and the client moves to the next node, the cluster applies
+ * the write once.
+ */
+function writeHeaders(opts: WriteOptions, base: Record<string, string> = {}): Record<string, string> {
+  if (opts.context) base[CONTEXT_HEADER] = opts.context;
+  base[WRITE_ID_HEADER] = opts.writeId ?? globalThis.crypto.randomUUID();
+  return base;
+}
 
 export class RingkvClient {
   private readonly urls: string[];
@@ -75,8 +87,7 @@ export class RingkvClient {
 
   async put(key: string | Uint8Array, value: string | Uint8Array, opts: WriteOptions = {}): Promise<{ context: string }> {
     const body = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
-    if (opts.context) headers[CONTEXT_HEADER] = opts.context;
+    const headers = writeHeaders(opts, { 'content-type': 'application/octet-stream' });
     const res = await this.request('PUT', kvPath(key, { w: opts.w, timeout_ms: opts.timeoutMs }), headers, body);
     if (res.status !== 204) throw await errorOf(res);
     await res.arrayBuffer();
@@ -84,8 +95,7 @@ export class RingkvClient {
   }
 
   async delete(key: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
-    const headers: Record<string, string> = {};
-    if (opts.context) headers[CONTEXT_HEADER] = opts.context;
+    const headers = writeHeaders(opts);
     const res = await this.request('DELETE', kvPath(key, { w: opts.w, timeout_ms: opts.timeoutMs }), headers);
     if (res.status !== 204) throw await errorOf(res);
     await res.arrayBuffer();

@@ -6,6 +6,7 @@ import { decodeContext, encodeContext } from '../core/version/context-token.js';
 import { pnMerge, pnValueAbove, type PnCounter } from '../core/version/pn-counter.js';
 import { contextOfRead, contextOfWrite, counterValue, liveSiblings, type VersionedObject } from '../core/version/versioned-object.js';
 import type { Engine } from '../storage/engine.js';
+import { checkClientWriteId } from './client-write-id.js';
 import type { ClusterConfig } from './cluster-config.js';
 import type { GetResult, KvService, PutResult, ReadOptions, SiblingView, WriteOptions } from './kv-service.js';
 import type { Mutation } from './messages.js';
@@ -33,9 +34,6 @@ export interface ClusterNodeDeps {
    */
   identity?: NodeIdentity;
 }
-
-/** what a client may pass as X-Ringkv-Write-Id: printable ASCII, 1..128 characters */
-const CLIENT_WRITE_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * A ringkv node's cluster behaviour: it coordinates any request for any key (reads:
@@ -129,9 +127,7 @@ export class ClusterNode implements KvService {
   private async write(key: Uint8Array, mutation: Mutation, opts: Omit<WriteOptions, 'context'>, contextToken: string | undefined): Promise<WriteOutcome> {
     const w = this.quorumParam('w', opts.w ?? this.config.w);
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
-    if (opts.writeId !== undefined && !CLIENT_WRITE_ID.test(opts.writeId)) {
-      throw new RingkvError('BAD_PARAMETER', 'write id must be 1 to 128 printable ASCII characters without spaces');
-    }
+    if (opts.writeId !== undefined) checkClientWriteId(opts.writeId);
     const context = decodeContext(contextToken, key);
     const placement = this.placementOf(key);
     this.requireReplicas('w', w, placement);

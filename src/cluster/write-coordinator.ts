@@ -69,24 +69,26 @@ export class WriteCoordinator {
   async write(placement: Placement, req: WriteRequest): Promise<WriteOutcome> {
     const { self, random } = this.deps;
     // a client's id is namespaced apart from the ids coordinators make up
-    const writeId = req.clientWriteId !== undefined ? `c:${req.clientWriteId}` : `${self}/${random.int(2 ** 31).toString(36)}/${++this.writeSeq}`;
-    if (placement.replicas.includes(self)) return this.coordinate(placement, req, writeId);
-    return this.forward(placement, req, writeId);
+    const clientId = req.clientWriteId !== undefined ? `c:${req.clientWriteId}` : undefined;
+    if (placement.replicas.includes(self)) return this.coordinate(placement, req, clientId);
+    return this.forward(placement, req, clientId ?? `${self}/${random.int(2 ** 31).toString(36)}/${++this.writeSeq}`);
   }
 
   /**
    * On a replica of the key: mint (once per write id) and replicate to W. A retry of a known write id
    * re-sends this replica's current copy, which holds (or supersedes) the version minted the first time.
+   * writeId is undefined for a write this node coordinates itself with no client id: nothing can
+   * retry it, so it is not remembered.
    */
-  async coordinate(placement: Placement, req: WriteRequest, writeId: string): Promise<WriteOutcome> {
+  async coordinate(placement: Placement, req: WriteRequest, writeId: string | undefined): Promise<WriteOutcome> {
     const { replica, recentWrites, clock, self, transport } = this.deps;
     const { partition, replicas } = placement;
     let minted: MintedObject | undefined;
-    const attempt = recentWrites.mintOnce(writeId, partition, req.key, clock.nowMs(), async () => {
+    const mint = async (): Promise<Dot> => {
       minted = await replica.mint(partition, req.key, req.mutation, req.context);
       return minted.dot;
-    });
-    const dot = await attempt.dot;
+    };
+    const dot = await (writeId === undefined ? mint() : recentWrites.mintOnce(writeId, partition, req.key, clock.nowMs(), mint).dot);
     let local: EncodedObject;
     if (minted) local = minted;
     else {
@@ -94,12 +96,14 @@ export class WriteCoordinator {
       const bytes = await replica.readEncoded(partition, req.key);
       const object = bytes && decodeObject(bytes, 'engine');
       if (!bytes || !object || !objectHasSeen(object, dot)) {
-        throw new RingkvError('TIMEOUT', `write ${writeId} was minted here as ${dot.counter}@${dot.node} but this replica no longer holds it; the write may have been applied`);
+        throw new RingkvError('TIMEOUT', `write ${writeId ?? ''} was minted here as ${dot.counter}@${dot.node} but this replica no longer holds it; the write may have been applied`);
       }
       local = { object, bytes };
     }
     const wantObject = req.mutation.kind === 'increment';
-    const msg: ReplicateMsg = { type: 'replicate', partition, key: req.key, object: local.bytes, writeId, dot, ...(wantObject ? { wantObject: true } : {}) };
+    // the other replicas learn a client's write id, so a retry through them is not minted again
+    const clientId = writeId?.startsWith('c:') ? { writeId, dot } : {};
+    const msg: ReplicateMsg = { type: 'replicate', partition, key: req.key, object: local.bytes, ...clientId, ...(wantObject ? { wantObject: true } : {}) };
     const calls: Array<{ from: NodeId; promise: Promise<VersionedObject | undefined> }> = [{ from: self, promise: Promise.resolve(local.object) }];
     for (const to of replicas) {
       if (to !== self) calls.push({ from: to, promise: transport.request(to, msg, req.timeoutMs).then((reply) => ackedObject(reply, to, wantObject)) });

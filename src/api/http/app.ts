@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { RingkvError } from '../../core/errors.js';
+import { checkClientWriteId } from '../../cluster/client-write-id.js';
 import type { KvService, WriteOptions } from '../../cluster/kv-service.js';
 import { silentLogger, type Logger } from '../../cluster/runtime.js';
 import { NodeMetrics } from '../metrics.js';
@@ -133,7 +134,7 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
       ...(w !== undefined ? { w } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(context !== undefined ? { context } : {}),
-      ...(writeId !== undefined && writeId !== '' ? { writeId } : {}),
+      ...(writeId !== undefined && writeId !== '' ? { writeId: checkClientWriteId(writeId) } : {}),
     };
   }
 

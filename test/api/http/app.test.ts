@@ -264,3 +264,22 @@ test('property: arbitrary garbage paths under /kv/ never produce a 5xx', async (
     { numRuns: 200 },
   );
 });
+
+test('X-Ringkv-Write-Id reaches the service with the write; given twice it is a 400', async () => {
+  const { kv, app } = setup();
+  let res = await app.inject({ method: 'PUT', url: '/kv/a', payload: 'x', headers: { 'x-ringkv-write-id': 'retry-me-1' } });
+  assert.equal(res.statusCode, 204);
+  assert.equal(kv.lastWriteOptions?.writeId, 'retry-me-1');
+  res = await app.inject({ method: 'DELETE', url: '/kv/a', headers: { 'x-ringkv-write-id': 'retry-me-2' } });
+  assert.equal(res.statusCode, 204);
+  assert.equal(kv.lastWriteOptions?.writeId, 'retry-me-2');
+  res = await app.inject({ method: 'PUT', url: '/kv/a', payload: 'x', headers: { 'x-ringkv-write-id': ['a', 'b'] } });
+  assert.equal(res.statusCode, 400);
+  assert.equal(errorOf(res.body).code, 'BAD_PARAMETER');
+});
+
+test('/health lists the node\'s warnings when it has some', async () => {
+  const { app } = setup({ cluster: { ringJson: () => ({}), membersJson: () => [], healthWarnings: () => ['n=3 but the cluster has 1 member(s)'] } });
+  const res = await app.inject({ method: 'GET', url: '/health' });
+  assert.deepEqual(JSON.parse(res.body), { node: 'n1', status: 'ok', warnings: ['n=3 but the cluster has 1 member(s)'] });
+});
