@@ -1,5 +1,7 @@
 /** The settings cluster behaviour depends on; validated and defaulted by src/config before they get here. */
-export interface ClusterConfig {
+import type { AaeConfig } from './anti-entropy/aae-service.js';
+
+export interface ClusterConfig extends AaeConfig {
   /** partitions on the ring, a power of two @default 256 */
   partitions: number;
   /** replicas per key @default 3 */
@@ -46,4 +48,9 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
   maxClockOffsetMs: 500,
   writeDedupMaxBytes: 8 * 1024 * 1024,
   writeDedupMaxAgeMs: 600_000,
+  aaeEnabled: true,
+  aaeExchangePeriodMs: 600_000,
+  aaeRebuildPeriodMs: 7 * 24 * 3_600_000,
+  aaeRepairBytesPerSec: 16 * 1024 * 1024,
+  aaeRequestTimeoutMs: 10_000,
 };

@@ -5,6 +5,11 @@
 export class KeyLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
+  /** slots with work queued or running */
+  activeSlots(): IterableIterator<string> {
+    return this.tails.keys();
+  }
+
   run<T>(slot: string, work: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(slot);
     // An idle key (the common case) starts its work at once instead of a microtask later.

@@ -95,6 +95,14 @@ export class NodeIdentity {
     return new NodeIdentity({ self, random }, { format: 1, incarnation, actor: newActor(self, incarnation, random), hlcCeilingMs: 0, running: true }, 'ephemeral identity');
   }
 
+  /**
+   * whether the stored data may be incomplete at this start (a new or replaced directory, an unclean
+   * stop, engine data loss, or no persistent identity at all): anti-entropy then exchanges everything
+   */
+  get mayHaveLostState(): boolean {
+    return this.openReason !== 'clean restart: actor kept';
+  }
+
   get incarnation(): number {
     return this.state.incarnation;
   }

@@ -6,6 +6,9 @@ import { decodeContext, encodeContext } from '../core/version/context-token.js';
 import { pnMerge, pnValueAbove, type PnCounter } from '../core/version/pn-counter.js';
 import { contextOfRead, contextOfWrite, counterValue, liveSiblings, type VersionedObject } from '../core/version/versioned-object.js';
 import type { Engine } from '../storage/engine.js';
+import { AaeTrees } from './anti-entropy/aae-trees.js';
+import { AntiEntropy } from './anti-entropy/aae-service.js';
+import { DEFAULT_BRANCH_FANOUT, DEFAULT_LEAVES } from '../core/aae/tictac-tree.js';
 import { checkClientWriteId } from './client-write-id.js';
 import type { ClusterConfig } from './cluster-config.js';
 import type { GetResult, KvService, PutResult, ReadOptions, SiblingView, WriteOptions } from './kv-service.js';
@@ -46,6 +49,7 @@ export class ClusterNode implements KvService {
   readonly stats = new ReplicationStats();
   readonly identity: NodeIdentity;
   readonly recentWrites: RecentWrites;
+  readonly antiEntropy: AntiEntropy;
   private readonly members: Member[];
   private readonly ring: Ring;
   private readonly transport: Transport;
@@ -65,7 +69,10 @@ export class ClusterNode implements KvService {
     this.ring = buildRing(deps.members, deps.config.partitions);
     this.identity = deps.identity ?? NodeIdentity.ephemeral(deps.self, deps.random);
     this.recentWrites = new RecentWrites({ maxBytes: deps.config.writeDedupMaxBytes, maxAgeMs: deps.config.writeDedupMaxAgeMs });
-    const replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats);
+    const trees = new AaeTrees(deps.engine, DEFAULT_LEAVES, DEFAULT_BRANCH_FANOUT, () => replica);
+    const replica: Replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats, (p, key, before, after) =>
+      trees.onStored(p, key, before, after),
+    );
     const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger };
     this.reads = new ReadCoordinator(common);
     this.writes = new WriteCoordinator({ ...common, config: deps.config, random: deps.random, recentWrites: this.recentWrites });
@@ -79,15 +86,32 @@ export class ClusterNode implements KvService {
       partitions: this.ring.partitions,
       placementOf: (key) => this.placementOf(key),
     });
+    this.antiEntropy = new AntiEntropy(
+      {
+        self: deps.self,
+        clock: deps.clock,
+        random: deps.random,
+        transport: deps.transport,
+        engine: deps.engine,
+        replica,
+        trees,
+        logger: this.logger,
+        maxKeyBytes: deps.config.maxKeyBytes,
+        placement: () => ({ partitions: this.ring.partitions, replicasOf: (p) => this.ring.preferenceList(p, this.config.n).primaries }),
+      },
+      deps.config,
+    );
     for (const warning of this.healthWarnings()) this.logger.warn({ n: deps.config.n, members: deps.members.length }, warning);
   }
 
   start(): void {
     this.transport.onRequest((from, msg) => this.handle(from, msg));
+    if (this.config.aaeEnabled) this.antiEntropy.start({ lostState: this.identity.mayHaveLostState });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.antiEntropy.stop();
   }
 
   // ---- KvService -------------------------------------------------------------------------------
@@ -179,6 +203,7 @@ export class ClusterNode implements KvService {
 
   private handle(from: NodeId, msg: Message): Promise<Message> {
     if (this.stopped) return Promise.reject(new RingkvError('PEER_UNREACHABLE', `node ${this.self} is stopping`));
+    if (typeof msg.type === 'string' && msg.type.startsWith('aae_')) return this.antiEntropy.handle(from, msg);
     return this.handlers.handle(from, msg);
   }
 

@@ -11,6 +11,9 @@ import { decodeObject, encodeObject, type EncodedObject } from './object-codec.j
 import type { ReplicationStats } from './replication-stats.js';
 import type { Clock, Logger } from './runtime.js';
 
+/** told of every object the replica stores, with what it held before (anti-entropy keeps its trees with it) */
+export type StoreObserver = (partition: number, key: Uint8Array, before: VersionedObject | undefined, after: VersionedObject) => void;
+
 /** A version minted here: the object stored, its encoding, and the new version's dot. */
 export interface MintedObject extends EncodedObject {
   dot: Dot;
@@ -33,6 +36,7 @@ export class Replica {
     private readonly logger: Logger,
     private readonly identity: NodeIdentity,
     private readonly stats: ReplicationStats,
+    private readonly onStored?: StoreObserver,
   ) {
     // the HLC never goes backwards across restarts: start at the persisted ceiling
     this.lastHlc = { wallMs: identity.hlcFloorMs, logical: 0 };
@@ -41,6 +45,19 @@ export class Replica {
   async read(partition: number, key: Uint8Array): Promise<VersionedObject | undefined> {
     const bytes = await this.engine.get(partition, key);
     return bytes === undefined ? undefined : decodeObject(bytes, `engine (partition ${partition})`);
+  }
+
+  /** the stored object, read under the key's lock: after any write of the key in progress */
+  readLocked(partition: number, key: Uint8Array): Promise<VersionedObject | undefined> {
+    return this.lock.run(slot(partition, key), () => this.read(partition, key));
+  }
+
+  /** keys of a partition with a read-merge-write in progress */
+  keysInFlight(partition: number): Uint8Array[] {
+    const prefix = `${partition}:`;
+    const out: Uint8Array[] = [];
+    for (const s of this.lock.activeSlots()) if (s.startsWith(prefix)) out.push(Buffer.from(s.slice(prefix.length), 'latin1'));
+    return out;
   }
 
   /** The object as stored, still encoded: what a peer's read is answered with (the reader validates it). */
@@ -67,6 +84,7 @@ export class Replica {
       if (!local || !sameVersion(local, merged)) {
         bytes = incomingBytes !== undefined && mergeKeptIncoming(merged, incoming) ? incomingBytes : encodeObject(merged);
         await this.engine.put(partition, key, bytes);
+        this.onStored?.(partition, key, local, merged);
       } else bytes = localBytes!;
       this.warnOnSiblings(key, merged);
       return { object: merged, bytes };
@@ -90,6 +108,7 @@ export class Replica {
           : applyWrite(local, context, actor, mutation.value, hlc, this.config);
       const bytes = encodeObject(written);
       await this.engine.put(partition, key, bytes);
+      this.onStored?.(partition, key, local, written);
       this.warnOnSiblings(key, written);
       return { object: written, bytes, dot: { node: actor, counter: vvGet(written.vv, actor) } };
     });

@@ -18,6 +18,11 @@ export function toClusterConfig(c: RingkvConfig): ClusterConfig {
     maxClockOffsetMs: c.maxClockOffsetMs,
     writeDedupMaxBytes: c.writeDedupMaxBytes,
     writeDedupMaxAgeMs: c.writeDedupMaxAgeMs,
+    aaeEnabled: c.aaeEnabled,
+    aaeExchangePeriodMs: c.aaeExchangePeriodMs,
+    aaeRebuildPeriodMs: c.aaeRebuildPeriodMs,
+    aaeRepairBytesPerSec: c.aaeRepairBytesPerSec,
+    aaeRequestTimeoutMs: c.aaeRequestTimeoutMs,
   };
 }
 

@@ -82,6 +82,16 @@ export const configFields = {
   writeDedupMaxBytes: z.number().int().min(0).default(8 * 1024 * 1024).describe('memory for remembered write ids (bytes)'),
   /** how long a write id is remembered (ms) @default 600000 */
   writeDedupMaxAgeMs: z.number().int().min(0).default(600_000).describe('how long write ids are remembered (ms)'),
+  /** run anti-entropy exchanges (tictac Merkle trees per partition) @default true */
+  aaeEnabled: z.boolean().default(true).describe('run anti-entropy exchanges between replicas'),
+  /** every replica pair of every partition exchanges trees within this period (ms) @default 600000 */
+  aaeExchangePeriodMs: z.number().int().min(1000).default(600_000).describe('anti-entropy: every replica pair exchanged within (ms)'),
+  /** every anti-entropy tree is rebuilt from a scan within this period (ms, jittered) @default 604800000 */
+  aaeRebuildPeriodMs: z.number().int().min(60_000).default(7 * 24 * 3_600_000).describe('anti-entropy: trees rebuilt from a scan within (ms)'),
+  /** anti-entropy repair traffic per node (bytes per second) @default 16777216 */
+  aaeRepairBytesPerSec: z.number().int().min(1024).default(16 * 1024 * 1024).describe('anti-entropy: repair traffic limit (bytes/s)'),
+  /** timeout of one anti-entropy request (ms) @default 10000 */
+  aaeRequestTimeoutMs: z.number().int().min(1).max(600_000).default(10_000).describe('anti-entropy: request timeout (ms)'),
   /** log level @default "info" */
   logLevel: z.enum(LOG_LEVELS).default('info').describe('log level: trace | debug | info | warn | error | fatal | silent'),
   /** when set, HTTP (Authorization: Bearer) and RESP (AUTH) require it @default undefined */

@@ -6,31 +6,15 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterNode } from '../../src/cluster/node.js';
-import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../../src/cluster/cluster-config.js';
+import { DEFAULT_CLUSTER_CONFIG } from '../../src/cluster/cluster-config.js';
 import { NodeIdentity } from '../../src/cluster/node-identity.js';
-import type { Clock, NodeStateStore } from '../../src/cluster/runtime.js';
-import { encodeObject } from '../../src/cluster/object-codec.js';
+import type { NodeStateStore } from '../../src/cluster/runtime.js';
 import { partitionOf } from '../../src/core/hash.js';
 import { buildRing } from '../../src/core/ring.js';
 import { RingkvError } from '../../src/core/errors.js';
 import { MemoryEngine } from '../../src/storage/memory-engine.js';
 import { LoopbackNetwork } from './loopback-transport.js';
-
-/** real time, shifted: `offsetMs` moves this node's clock (skew), time still passes */
-class TestClock implements Clock {
-  private readonly origin = Date.now();
-  constructor(public offsetMs = 0) {}
-  get now(): number {
-    return 1_700_000_000_000 + (Date.now() - this.origin) + this.offsetMs;
-  }
-  nowMs(): number {
-    return this.now;
-  }
-  setTimer(ms: number, fn: () => void) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  }
-}
+import { loopbackCluster, TestClock, testRandom, type LoopbackCluster } from './loopback-cluster.js';
 
 class MemoryStateStore implements NodeStateStore {
   bytes: Uint8Array | undefined;
@@ -42,50 +26,9 @@ class MemoryStateStore implements NodeStateStore {
   }
 }
 
-let seed = 1;
-const random = () => {
-  let s = seed++ * 7919;
-  return {
-    next: () => ((s = (s * 48271) % 2147483647) / 2147483647),
-    int: (max: number) => (s = (s * 48271) % 2147483647) % max,
-  };
-};
-
-interface Harness {
-  net: LoopbackNetwork;
-  nodes: ClusterNode[];
-  engines: MemoryEngine[];
-  clocks: TestClock[];
-  members: Array<{ id: string; address: string; weight: number }>;
-  config: ClusterConfig;
-  restart(i: number, opts?: { identity?: NodeIdentity }): ClusterNode;
-}
-
-function cluster(count: number, overrides: Partial<ClusterConfig> = {}): Harness {
-  const net = new LoopbackNetwork();
-  const members = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, address: `n${i + 1}`, weight: 1 }));
-  const config = { ...DEFAULT_CLUSTER_CONFIG, requestTimeoutMs: 400, ...overrides };
-  const engines = members.map(() => new MemoryEngine());
-  const clocks = members.map(() => new TestClock());
-  const build = (i: number, identity?: NodeIdentity): ClusterNode => {
-    const node = new ClusterNode({ self: members[i].id, members, config, clock: clocks[i], random: random(), transport: net.transport(members[i].id), engine: engines[i], ...(identity ? { identity } : {}) });
-    node.start();
-    return node;
-  };
-  const nodes = members.map((_, i) => build(i));
-  return {
-    net,
-    nodes,
-    engines,
-    clocks,
-    members,
-    config,
-    restart(i, opts = {}) {
-      nodes[i] = build(i, opts.identity);
-      return nodes[i];
-    },
-  };
-}
+const random = testRandom;
+type Harness = LoopbackCluster;
+const cluster = loopbackCluster;
 
 const k = (s: string) => Buffer.from(s);
 const values = (r: { siblings: { value: Uint8Array }[] }) => r.siblings.map((s) => Buffer.from(s.value).toString()).sort();
@@ -222,7 +165,7 @@ test('case 5: the HLC never goes backwards across a restart, even when the clock
   const store = new MemoryStateStore();
   const clock = new TestClock();
   const members = [{ id: 'n1', address: 'n1', weight: 1 }];
-  const config = { ...DEFAULT_CLUSTER_CONFIG, n: 1, r: 1, w: 1 };
+  const config = { ...DEFAULT_CLUSTER_CONFIG, n: 1, r: 1, w: 1, aaeEnabled: false };
   const engine = new MemoryEngine();
   const net = new LoopbackNetwork();
   const boot = async () => {
@@ -275,5 +218,4 @@ test('case 1: a peer holding versions of our actor that our copy lacks retires t
   assert.notEqual(h.nodes[0].identity.actor, actor, '… and with it the news that n1 lost versions of its actor');
   await h.nodes[0].put(key, k('blind'), { w: 3 });
   assert.deepEqual(values(await h.nodes[2].get(key, { r: 3 })), ['blind', 'v2']);
-  void encodeObject;
 });

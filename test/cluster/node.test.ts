@@ -22,7 +22,7 @@ function cluster(count: number, overrides: Partial<typeof DEFAULT_CLUSTER_CONFIG
     const node = new ClusterNode({
       self: m.id,
       members,
-      config: { ...DEFAULT_CLUSTER_CONFIG, requestTimeoutMs: 500, ...overrides },
+      config: { ...DEFAULT_CLUSTER_CONFIG, requestTimeoutMs: 500, aaeEnabled: false, ...overrides },
       clock,
       random: { next: () => 0.5, int: () => 0 },
       transport: net.transport(m.id),
