@@ -110,6 +110,24 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
       this.set(node.recentWrites.stats().bytes);
     },
   });
+  const aae = node.antiEntropy.stats;
+  catchUp('ringkv_aae_exchanges_total', 'anti-entropy exchanges started by this node', () => aae.exchanges);
+  catchUp('ringkv_aae_exchanges_failed_total', 'anti-entropy exchanges that failed (peer unreachable, timeout)', () => aae.exchangesFailed);
+  catchUp('ringkv_aae_exchanges_in_sync_total', 'anti-entropy exchanges that found the replicas identical', () => aae.exchangesInSync);
+  catchUp('ringkv_aae_segments_differing_total', 'tree segments found different by exchanges', () => aae.segmentsDiffering);
+  catchUp('ringkv_aae_keys_pushed_total', 'objects sent to a peer by anti-entropy', () => aae.keysPushed);
+  catchUp('ringkv_aae_keys_pulled_total', 'objects taken from a peer by anti-entropy', () => aae.keysPulled);
+  catchUp('ringkv_aae_sent_bytes_total', 'bytes sent by anti-entropy exchanges (hashes, clocks, objects)', () => aae.bytesSent);
+  catchUp('ringkv_aae_received_bytes_total', 'bytes received by anti-entropy exchanges', () => aae.bytesReceived);
+  metrics.gauge({
+    name: 'ringkv_aae_full_repair_partitions',
+    help: 'progress of the latest full anti-entropy repair: partitions done, and in total',
+    labelNames: ['state'],
+    collect() {
+      this.set({ state: 'done' }, aae.fullRepairDone);
+      this.set({ state: 'total' }, aae.fullRepairTotal);
+    },
+  });
   metrics.gauge({
     name: 'ringkv_node_incarnation',
     help: 'this node\'s incarnation: starts counted on this data directory',
