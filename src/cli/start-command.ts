@@ -18,6 +18,8 @@ export function registerStartCommand(program: Command): void {
   for (const field of CONFIG_FIELD_NAMES) {
     const placeholder = { number: ' <number>', peers: ' <list>', string: ' <value>', boolean: '' }[fieldKind(field)];
     cmd.option(`${flagName(field)}${placeholder}`, `${fieldDescription(field)}${defaultText(field)} [${envVarName(field)}]`);
+    // a switch that is on by default can be turned off on the command line
+    if (fieldKind(field) === 'boolean' && defaultText(field) === ' (default: true)') cmd.option(`--no-${flagName(field).slice(2)}`, `turn ${flagName(field)} off`);
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     const { config: file, ...flags } = opts;
