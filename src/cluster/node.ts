@@ -1,7 +1,6 @@
 import { RingkvError } from '../core/errors.js';
 import type { Member, NodeId } from '../core/member.js';
 import { partitionOf } from '../core/hash.js';
-import { buildRing, type Ring } from '../core/ring.js';
 import { decodeContext, encodeContext } from '../core/version/context-token.js';
 import { pnMerge, pnValueAbove, type PnCounter } from '../core/version/pn-counter.js';
 import { contextOfRead, contextOfWrite, counterValue, liveSiblings, type VersionedObject } from '../core/version/versioned-object.js';
@@ -19,6 +18,7 @@ import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
 import { ReplicaHandlers } from './replica-handlers.js';
 import { ReplicationStats } from './replication-stats.js';
+import { RingView } from './ring-view.js';
 import { silentLogger, type Clock, type Logger, type Message, type Random, type Transport } from './runtime.js';
 import { WriteCoordinator, type Placement, type WriteOutcome } from './write-coordinator.js';
 
@@ -50,8 +50,7 @@ export class ClusterNode implements KvService {
   readonly identity: NodeIdentity;
   readonly recentWrites: RecentWrites;
   readonly antiEntropy: AntiEntropy;
-  private readonly members: Member[];
-  private readonly ring: Ring;
+  readonly ringView: RingView;
   private readonly transport: Transport;
   private readonly logger: Logger;
   private readonly reads: ReadCoordinator;
@@ -62,11 +61,10 @@ export class ClusterNode implements KvService {
   constructor(deps: ClusterNodeDeps) {
     this.self = deps.self;
     this.config = deps.config;
-    this.members = deps.members;
     this.transport = deps.transport;
     this.logger = deps.logger ?? silentLogger;
     if (!deps.members.some((m) => m.id === deps.self)) throw new RingkvError('BAD_PARAMETER', `node ${deps.self} is not in the member list`);
-    this.ring = buildRing(deps.members, deps.config.partitions);
+    this.ringView = RingView.of(deps.members, deps.config.partitions);
     this.identity = deps.identity ?? NodeIdentity.ephemeral(deps.self, deps.random);
     this.recentWrites = new RecentWrites({ maxBytes: deps.config.writeDedupMaxBytes, maxAgeMs: deps.config.writeDedupMaxAgeMs });
     const trees = new AaeTrees(deps.engine, DEFAULT_LEAVES, DEFAULT_BRANCH_FANOUT, () => replica);
@@ -83,7 +81,7 @@ export class ClusterNode implements KvService {
       replica,
       writes: this.writes,
       recentWrites: this.recentWrites,
-      partitions: this.ring.partitions,
+      partitions: () => this.ringView.current.ring.partitions,
       placementOf: (key) => this.placementOf(key),
     });
     this.antiEntropy = new AntiEntropy(
@@ -97,7 +95,10 @@ export class ClusterNode implements KvService {
         trees,
         logger: this.logger,
         maxKeyBytes: deps.config.maxKeyBytes,
-        placement: () => ({ partitions: this.ring.partitions, replicasOf: (p) => this.ring.preferenceList(p, this.config.n).primaries }),
+        placement: () => {
+          const { ring } = this.ringView.current;
+          return { partitions: ring.partitions, replicasOf: (p) => ring.preferenceList(p, this.config.n).primaries };
+        },
       },
       deps.config,
     );
@@ -163,25 +164,27 @@ export class ClusterNode implements KvService {
   /** problems an operator should see in /health and the log */
   healthWarnings(): string[] {
     const warnings: string[] = [];
-    if (this.config.n > this.members.length) {
-      warnings.push(`n=${this.config.n} but the cluster has ${this.members.length} member(s): every key has only ${this.members.length} replica(s), and requests with r or w above that fail`);
+    const members = this.ringView.current.members.length;
+    if (this.config.n > members) {
+      warnings.push(`n=${this.config.n} but the cluster has ${members} member(s): every key has only ${members} replica(s), and requests with r or w above that fail`);
     }
     return warnings;
   }
 
   ringJson(): object {
     const n = this.config.n;
+    const { ring, members, epoch } = this.ringView.current;
     const partitions = [];
-    for (let p = 0; p < this.ring.partitions; p++) {
-      const pl = this.ring.preferenceList(p, n);
-      partitions.push({ partition: p, owner: this.ring.ownerOf(p), preferenceList: pl.primaries, fallbacks: pl.fallbacks });
+    for (let p = 0; p < ring.partitions; p++) {
+      const pl = ring.preferenceList(p, n);
+      partitions.push({ partition: p, owner: ring.ownerOf(p), preferenceList: pl.primaries, fallbacks: pl.fallbacks });
     }
-    return { Q: this.ring.partitions, N: n, members: this.members.map((m) => m.id), partitions };
+    return { Q: ring.partitions, N: n, epoch, members: members.map((m) => m.id), partitions };
   }
 
   membersJson(): object[] {
     // Static membership until gossip lands: every configured member is reported up.
-    return this.members.map((m) => ({
+    return this.ringView.current.members.map((m) => ({
       id: m.id,
       address: m.address,
       httpAddress: m.httpAddress ?? null,
@@ -197,8 +200,9 @@ export class ClusterNode implements KvService {
   // ---- placement and peers ---------------------------------------------------------------------
 
   private placementOf(key: Uint8Array): Placement {
-    const partition = partitionOf(key, this.ring.partitions);
-    return { partition, replicas: this.ring.preferenceList(partition, this.config.n).primaries };
+    const { ring } = this.ringView.current;
+    const partition = partitionOf(key, ring.partitions);
+    return { partition, replicas: ring.preferenceList(partition, this.config.n).primaries };
   }
 
   private handle(from: NodeId, msg: Message): Promise<Message> {
@@ -228,7 +232,7 @@ export class ClusterNode implements KvService {
     if (value > placement.replicas.length) {
       throw new RingkvError(
         'QUORUM_NOT_MET',
-        `${name}=${value} cannot be met: only ${placement.replicas.length} replica(s) exist for this key (n=${this.config.n}, ${this.members.length} member(s)); nothing was ${name === 'w' ? 'written' : 'read'}`,
+        `${name}=${value} cannot be met: only ${placement.replicas.length} replica(s) exist for this key (n=${this.config.n}, ${this.ringView.current.members.length} member(s)); nothing was ${name === 'w' ? 'written' : 'read'}`,
         { answered: 0, needed: value },
       );
     }

@@ -30,7 +30,8 @@ export interface ReplicaHandlerDeps {
   replica: Replica;
   writes: WriteCoordinator;
   recentWrites: RecentWrites;
-  partitions: number;
+  /** Q of the current ring */
+  partitions(): number;
   placementOf(key: Uint8Array): Placement;
 }
 
@@ -43,7 +44,8 @@ export class ReplicaHandlers {
   constructor(private readonly deps: ReplicaHandlerDeps) {}
 
   async handle(from: NodeId, msg: Message): Promise<Message> {
-    const { config, replica, partitions } = this.deps;
+    const { config, replica } = this.deps;
+    const partitions = this.deps.partitions();
     switch (msg.type) {
       case 'read': {
         const partition = requirePartition(msg, partitions);
