@@ -1,7 +1,7 @@
 import type { CausalContext } from '../core/version/context-token.js';
 import { hlcCompare, hlcNext, type Hlc } from '../core/version/hlc.js';
 import { vvGet, type Dot } from '../core/version/version-vector.js';
-import { actorBehind, applyIncrement, applyWrite, EMPTY_OBJECT, liveSiblings, sameVersion, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
+import { actorBehind, actorForKey, isOwnActor, applyIncrement, applyWrite, EMPTY_OBJECT, liveSiblings, sameVersion, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
 import type { Engine } from '../storage/engine.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { KeyLock } from './key-lock.js';
@@ -76,10 +76,15 @@ export class Replica {
       const local = localBytes === undefined ? undefined : decodeObject(localBytes, `engine (partition ${partition})`);
       const merged = syncObjects(local ?? EMPTY_OBJECT, incoming);
       this.observeHlcs(incoming);
-      // A peer holding dots of our current actor that we do not: our copy went backwards (lost data);
-      // minting under this actor again could reuse one of those dots.
-      const actor = this.identity.actor;
-      if (vvGet(incoming.vv, actor) > (local ? vvGet(local.vv, actor) : 0)) this.identity.retireActor(`a peer holds versions of ${actor} this replica lost`);
+      // A peer holding dots of our current actors that we do not: our copy went backwards (lost data);
+      // minting under those actors again could reuse one of those dots.
+      const base = this.identity.actor;
+      for (const e of incoming.vv) {
+        if (isOwnActor(e.node, base) && e.counter > (local ? vvGet(local.vv, e.node) : 0)) {
+          this.identity.retireActor(`a peer holds versions of ${e.node} this replica lost`);
+          break;
+        }
+      }
       let bytes: Uint8Array;
       if (!local || !sameVersion(local, merged)) {
         bytes = incomingBytes !== undefined && mergeKeptIncoming(merged, incoming) ? incomingBytes : encodeObject(merged);
@@ -95,13 +100,13 @@ export class Replica {
   mint(partition: number, key: Uint8Array, mutation: Mutation, context: CausalContext): Promise<MintedObject> {
     return this.lock.run(slot(partition, key), async () => {
       const local = await this.read(partition, key);
+      const hlc = await this.nextHlc();
       // after the read: a read that found a corrupt table has just set it aside
-      let actor = this.identity.currentActor();
+      let actor = actorForKey(local, this.identity.currentActor(), hlc);
       if (actorBehind(local, context, actor)) {
         this.identity.retireActor(`the stored copy of a key is behind versions ${actor} minted (state went backwards)`);
-        actor = this.identity.actor;
+        actor = actorForKey(local, this.identity.actor, hlc);
       }
-      const hlc = await this.nextHlc();
       const written =
         mutation.kind === 'increment'
           ? applyIncrement(local, actor, BigInt(mutation.delta), hlc, this.config)

@@ -119,6 +119,31 @@ function build(vv: VersionVector, siblings: Sibling[], seen: Dot[], counterFloor
 }
 
 /**
+ * The actor a replica mints a key's next version under. `base` is the node's actor for its current
+ * incarnation (`n1#tag`). A key the replica holds no object for gets a fresh per-key actor
+ * (`n1#tag.<hlc>`): the key may have existed before — deleted and reaped, or dropped with a partition
+ * the node handed away — and a stale copy with this node's old dots may still come back, so restarting
+ * the key's counter under an actor that minted it before would reuse a dot (Riak's kv679; Riak's fix
+ * is the same per-key actor epoch). A key the replica holds keeps the newest of this incarnation's
+ * actors found in it (the one whose history this replica has in full), else `base`.
+ */
+export function actorForKey(local: VersionedObject | undefined, base: string, hlc: Hlc): string {
+  if (!local) return `${base}.${hlc.wallMs.toString(36).padStart(9, '0')}${hlc.logical.toString(36).padStart(3, '0')}`;
+  let best: string | undefined;
+  const prefix = `${base}.`;
+  for (const e of local.vv) {
+    if (e.node === base) best ??= base;
+    else if (e.node.startsWith(prefix) && (best === undefined || best === base || e.node > best)) best = e.node;
+  }
+  return best ?? base;
+}
+
+/** is this actor one of the node's current incarnation (its base actor or a per-key one)? */
+export function isOwnActor(actor: string, base: string): boolean {
+  return actor === base || actor.startsWith(`${base}.`);
+}
+
+/**
  * True when the context (or the object itself) says this actor minted a dot for this key that the
  * object does not cover: the replica's stored state went backwards, and minting under the actor
  * again would reuse a dot already handed out. The caller must take a new actor first.

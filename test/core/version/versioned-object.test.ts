@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   actorBehind,
+  actorForKey,
   applyIncrement,
   applyWrite,
   contextOfRead,
@@ -100,6 +101,37 @@ test('two versions under one dot (should a dot ever be reused) merge the same in
   const b = write(undefined, EMPTY_CONTEXT, 'n1#a', 'reused'); // same dot, later HLC
   assert.ok(sameVersion(syncObjects(a, b), syncObjects(b, a)));
   assert.deepEqual(text(syncObjects(a, b)), text(syncObjects(b, a)));
+});
+
+test('actorForKey: a key held nowhere here gets a fresh per-key actor; a held key keeps its newest own actor', () => {
+  const h1 = { wallMs: 1_700_000_000_000, logical: 0 };
+  const h2 = { wallMs: 1_700_000_000_500, logical: 3 };
+  const fresh = actorForKey(undefined, 'n1#1abc', h1);
+  assert.match(fresh, /^n1#1abc\./);
+  assert.notEqual(actorForKey(undefined, 'n1#1abc', h2), fresh);
+  assert.ok(actorForKey(undefined, 'n1#1abc', h2) > fresh, 'later per-key actors sort later');
+  const created = write(undefined, EMPTY_CONTEXT, fresh, 'v');
+  assert.equal(actorForKey(created, 'n1#1abc', h2), fresh, 'the creating actor keeps the key');
+  assert.equal(actorForKey(created, 'n2#9zz', h2), 'n2#9zz', 'another node uses its base actor');
+  const merged = syncObjects(write(created, EMPTY_CONTEXT, 'n1#1abc', 'old'), created);
+  assert.equal(actorForKey(merged, 'n1#1abc', h2), fresh, 'a per-key actor wins over the base actor');
+});
+
+// the kv679 shape: a key deleted and reaped on some replicas comes back through a write while a
+// replica that missed the reap still holds the old delete with this node's old dots
+test('a key re-created after its delete was reaped is not lost against a stale copy of the delete', () => {
+  const base = 'n1#1abc';
+  let o = write(undefined, EMPTY_CONTEXT, actorForKey(undefined, base, hlc()), 'v1');
+  o = write(o, contextOfRead(o), actorForKey(o, base, hlc()), 'v2');
+  const deleted = del(o, contextOfRead(o), actorForKey(o, base, hlc()));
+  const staleReplica = deleted; // missed the reap
+  // reaped everywhere else: the next write finds no object
+  const recreated = write(undefined, EMPTY_CONTEXT, actorForKey(undefined, base, hlc()), 'reborn');
+  assert.deepEqual(text(syncObjects(recreated, staleReplica)), ['reborn']);
+  assert.deepEqual(text(syncObjects(staleReplica, recreated)), ['reborn']);
+  // whereas re-using the old actor would have lost it
+  const reused = write(undefined, EMPTY_CONTEXT, deleted.vv[0].node, 'lost');
+  assert.deepEqual(text(syncObjects(reused, staleReplica)), []);
 });
 
 // case 6 of the causality review: pruning the vector of a tombstone let a stale replica's value back
