@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   // internode protocol
   MALFORMED_FRAME: { httpStatus: 400, respPrefix: 'ERR' },
   UNKNOWN_MESSAGE: { httpStatus: 400, respPrefix: 'ERR' },
+  /** a peer of another cluster (its gossip names another cluster name): refused, never merged */
+  CLUSTER_MISMATCH: { httpStatus: 400, respPrefix: 'ERR' },
   // storage
   STORAGE_FULL: { httpStatus: 507, respPrefix: 'STORAGE' },
   STORAGE_IO: { httpStatus: 500, respPrefix: 'STORAGE' },

@@ -1,7 +1,8 @@
-/** A node's identity and where to reach it. Gossip (a later issue) will own the member table. */
+/** A node's identity and where to reach it. The gossiped member table is in src/core/membership/. */
 export type NodeId = string;
 
-export type MemberStatus = 'up' | 'suspect' | 'down' | 'leaving';
+/** up, suspect, down: what the failure detector says; leaving, left: the node's own way out of the cluster */
+export type MemberStatus = 'up' | 'suspect' | 'down' | 'leaving' | 'left';
 
 export interface Member {
   id: NodeId;

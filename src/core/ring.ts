@@ -1,17 +1,19 @@
 /**
  * The consistent-hash ring: Q equal partitions of the 64-bit key-hash space, each owned by one
- * node, claimed in proportion to node weight. A ring is a pure function of the member list (ids,
- * weights, zones) and Q: every node that knows the same members, in any order, builds the same
- * ring, so nodes never have to agree on a ring — only on membership.
+ * node, claimed in proportion to node weight. A cluster's first ring is a pure function of the member
+ * list (ids, weights, zones) and Q (buildRing): every node that knows the same members, in any order,
+ * builds the same ring. Later rings are claimed from the current one (reclaimRing), so a change moves
+ * only its share; the claimant commits them as ring epochs (src/core/membership/ring-state.ts).
  */
 import { RingkvError } from './errors.js';
 import { assertValidPartitionCount, keyBytes, murmur3x86_128, partitionOf } from './hash.js';
 import type { Member, NodeId } from './member.js';
-import { claimPartitions } from './ring-claim.js';
+import { claimPartitions } from './ring-claim-fresh.js';
+import { reclaimPartitions } from './ring-claim.js';
 import { clockwiseNodeOrder, splitPreference, type PreferenceList } from './ring-preference.js';
 
 export type { PreferenceList } from './ring-preference.js';
-export { BALANCE_TOLERANCE } from './ring-claim.js';
+export { BALANCE_TOLERANCE } from './ring-claim-fresh.js';
 
 /** What a ring says about a member: the fields placement depends on. */
 export interface RingMember {
@@ -189,6 +191,54 @@ function checkReplicationFactor(n: number): void {
  */
 export function buildRing(members: readonly Member[] | readonly RingMember[], partitions: number): Ring {
   assertValidPartitionCount(partitions);
+  const ringMembers = validRingMembers(members);
+  const owners = claimPartitions(
+    ringMembers.map((m) => m.id),
+    ringMembers.map((m) => m.weight),
+    partitions,
+  );
+  return new Ring(ringMembers, partitions, owners);
+}
+
+/**
+ * The ring after a membership change, claimed from `current`: a join moves about the joiner's share,
+ * a leave or remove only the leaver's partitions, and every member ends within its balance band.
+ * `targetN` is the replication factor the spread of partitions aims at (default 3).
+ */
+export function reclaimRing(current: Ring, members: readonly Member[] | readonly RingMember[], targetN = 3): Ring {
+  const ringMembers = validRingMembers(members);
+  const indexOf = new Map(ringMembers.map((m, i) => [m.id, i]));
+  const currentOwners = Int32Array.from(current.owners(), (id) => indexOf.get(id) ?? -1);
+  const owners = reclaimPartitions({
+    ids: ringMembers.map((m) => m.id),
+    weights: ringMembers.map((m) => m.weight),
+    zones: ringMembers.map((m) => m.zone),
+    currentOwners,
+    wasMember: ringMembers.map((m) => current.hasMember(m.id)),
+    targetN,
+  });
+  return new Ring(ringMembers, current.partitions, owners);
+}
+
+/** A ring from an explicit owner list (a ring received from a peer or read from disk), validated. */
+export function ringFromOwners(members: readonly RingMember[], partitions: number, owners: readonly NodeId[]): Ring {
+  assertValidPartitionCount(partitions);
+  const ringMembers = validRingMembers(members);
+  if (owners.length !== partitions) {
+    throw new RingkvError('BAD_PARAMETER', `a ring of ${partitions} partitions needs ${partitions} owners, got ${owners.length}`);
+  }
+  const indexOf = new Map(ringMembers.map((m, i) => [m.id, i]));
+  const ownerIndex = new Int32Array(partitions);
+  for (let p = 0; p < partitions; p++) {
+    const i = indexOf.get(owners[p]);
+    if (i === undefined) throw new RingkvError('BAD_PARAMETER', `partition ${p}: owner ${String(owners[p])} is not a member`, { partition: p });
+    ownerIndex[p] = i;
+  }
+  return new Ring(ringMembers, partitions, ownerIndex);
+}
+
+/** Validated placement fields of a member list, sorted by id; throws BAD_PARAMETER. */
+function validRingMembers(members: readonly Member[] | readonly RingMember[]): RingMember[] {
   if (members.length === 0) throw new RingkvError('BAD_PARAMETER', 'a ring needs at least one member');
   const ringMembers: RingMember[] = members.map((m) => {
     if (typeof m.id !== 'string' || m.id.length === 0) {
@@ -212,12 +262,7 @@ export function buildRing(members: readonly Member[] | readonly RingMember[], pa
       throw new RingkvError('BAD_PARAMETER', `duplicate member id ${ringMembers[i].id}`, { id: ringMembers[i].id });
     }
   }
-  const owners = claimPartitions(
-    ringMembers.map((m) => m.id),
-    ringMembers.map((m) => m.weight),
-    partitions,
-  );
-  return new Ring(ringMembers, partitions, owners);
+  return ringMembers;
 }
 
 /** How many partitions have a different owner in b than in a (same Q required). */

@@ -67,6 +67,11 @@ interface PendingRequest {
  */
 export class SimNetwork {
   faults: NetworkFaults;
+  /**
+   * Whether traces carry message bodies. Off for large runs (a 1000-member gossip digest is tens of
+   * KB of JSON per message); the trace then still records every send, delivery, drop and reply.
+   */
+  tracePayloads = true;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, refused: 0, undeliverable: 0 };
   private readonly endpoints = new Map<NodeId, Endpoint>();
   private readonly random: SeededRandom;
@@ -135,6 +140,11 @@ export class SimNetwork {
       this.endpoints.set(id, e);
     }
     return e;
+  }
+
+  /** a message body for the trace ('' when tracePayloads is off) */
+  traceBody(payload: unknown): string {
+    return this.tracePayloads ? traceJson(payload) : '';
   }
 
   /** one-way delay, whole ms, from the seeded stream */
@@ -232,7 +242,7 @@ export class SimTransport implements Transport {
     const what = `req#${id} ${msg.type}`;
     const sim = this.network.sim;
     const payload = structuredClone(msg);
-    sim.trace(`send ${this.self}->${to} ${what} ${traceJson(payload)}`);
+    sim.trace(`send ${this.self}->${to} ${what} ${this.network.traceBody(payload)}`);
     return new Promise<Message>((resolve, reject) => {
       const timer = this.clock.setTimer(timeoutMs, () => {
         if (!this.pending.delete(id)) return;
@@ -250,7 +260,7 @@ export class SimTransport implements Transport {
     const what = `msg#${id} ${msg.type}`;
     const payload = structuredClone(msg);
     const sim = this.network.sim;
-    sim.trace(`send ${this.self}->${to} ${what} ${traceJson(payload)}`);
+    sim.trace(`send ${this.self}->${to} ${what} ${this.network.traceBody(payload)}`);
     this.network.transmit(this.self, to, what, (copy) => {
       const peer = this.network.receiver(to);
       if (!peer || !peer.handler) {
@@ -312,7 +322,7 @@ export class SimTransport implements Transport {
         // The answering incarnation may have crashed while its handler ran.
         if (!peer.alive) return;
         const replyCopy = structuredClone(reply);
-        sim.trace(`reply ${to}->${from} ${what} copy ${copy} ${traceJson(replyCopy)}`);
+        sim.trace(`reply ${to}->${from} ${what} copy ${copy} ${this.network.traceBody(replyCopy)}`);
         this.network.transmit(to, from, `reply to ${what}`, () => {
           if (reply.type === 'error') this.settle(id, undefined, errorFromReply(replyCopy));
           else this.settle(id, structuredClone(replyCopy), undefined);

@@ -1,0 +1,783 @@
+/**
+ * A node's membership: the gossiped member table, the failure detector, the ring epochs and the
+ * claimant, over the injected Clock, Random and Transport (messages through the MessageRouter).
+ *
+ * Every gossipIntervalMs the node raises its heartbeat, sends it straight to the k members that watch
+ * it (watch-ring.ts), and runs a push-pull digest exchange with a random live peer (now and then also
+ * an unreachable node or a seed). A member whose phi passes the threshold (failure-detectors.ts) is
+ * marked `suspect` and probed directly and through k helpers; it is marked `down` only if that whole
+ * round goes unanswered and nothing newer was heard from it meanwhile. Status changes and new rings
+ * are also pushed at once to a few peers (rumors), so they reach everyone within a round trip or two
+ * instead of O(log n) rounds.
+ *
+ * The node's own row is written only here: a node that sees itself suspected or marked down refutes
+ * with a higher heartbeat (a higher incarnation when a peer knows a later one), a node that sees itself
+ * removed stops, and a graceful stop announces `down` so peers need not wait for the detector. A
+ * paused node does not count its own pause as everyone else's silence (stall guard).
+ */
+import { RingkvError } from '../../core/errors.js';
+import type { Member, NodeId } from '../../core/member.js';
+import { electClaimant, plannedMembers, ringReadiness, type Readiness } from '../../core/membership/claimant.js';
+import { compareVersions, isLive, isNewerLife, versionOf, withOptional, type EntryVersion, type MemberEntry, type MemberStatus } from '../../core/membership/member-entry.js';
+import { MemberTable } from '../../core/membership/member-table.js';
+import { WatchRing } from '../../core/membership/watch-ring.js';
+import {
+  NO_RING_VERSION,
+  compareRingVersions,
+  encodeRingState,
+  ringVersion,
+  type RingState,
+  type RingVersion,
+} from '../../core/membership/ring-state.js';
+import { buildRing, reclaimRing } from '../../core/ring.js';
+import type { MessageRouter } from '../message-router.js';
+import { silentLogger, type Clock, type Logger, type Message, type Random, type TimerHandle, type Transport } from '../runtime.js';
+import { gossipConfig, type GossipConfig } from './gossip-config.js';
+import { GOSSIP_TYPES, gossipCodec, type GossipCodec } from './gossip-messages.js';
+import { FailureDetectors } from './failure-detectors.js';
+import { MembershipPersister, decodeMembership, encodeMembership, type MembershipStore } from './membership-store.js';
+import { pickDistinct, pickGossipTargets } from './peer-selection.js';
+import { Prober, isRefusal } from './prober.js';
+
+export interface SelfDescription {
+  id: NodeId;
+  address: string;
+  httpAddress?: string;
+  zone?: string;
+  weight: number;
+}
+
+export interface MembershipOptions {
+  self: SelfDescription;
+  /** this start's incarnation (NodeIdentity's): raised on every start */
+  incarnation: number;
+  /** partitions Q of the ring */
+  partitions: number;
+  /**
+   * members known from configuration (--peers): known as up until the detector convicts them, and,
+   * when no ring is stored, the members of the first ring (epoch 1) — with this node. Without any, the
+   * node starts without a ring and takes the cluster's from gossip (a joining node).
+   */
+  knownMembers?: readonly Member[];
+  /** build the first ring from self + knownMembers when none is stored @default true when knownMembers is given */
+  bootstrapRing?: boolean;
+  /** nodes to gossip with now and then, and when no live peer is known (their addresses are the transport's) */
+  seeds?: readonly NodeId[];
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  router: MessageRouter;
+  store?: MembershipStore;
+  logger?: Logger;
+  config?: Partial<GossipConfig>;
+}
+
+export type MembershipEvent =
+  /** a member's row changed other than by a heartbeat (new member, status, address, zone, weight, incarnation) */
+  | { kind: 'member'; id: NodeId; previous: MemberEntry | undefined; current: MemberEntry }
+  | { kind: 'ring'; previous: RingState | undefined; current: RingState }
+  /** an operator removed this node (its row says `left`): it must stop serving */
+  | { kind: 'removed' };
+
+/** One row of /cluster/members. */
+export interface MemberView {
+  id: NodeId;
+  address: string;
+  httpAddress: string | null;
+  zone: string | null;
+  weight: number;
+  status: MemberStatus;
+  /** this node's suspicion level of the member (0 for itself and for members it has no detector for) */
+  phi: number;
+  heartbeat: number;
+  incarnation: number;
+}
+
+export interface MembershipCounters {
+  exchanges: number;
+  exchangeFailures: number;
+  /** replies or messages refused (malformed, another cluster) */
+  refusedReplies: number;
+  suspicions: number;
+  downs: number;
+  refutations: number;
+  /** probe rounds that ended `dead` but were not acted on: a local stall or fresh news during the round */
+  inconclusiveProbes: number;
+  stalls: number;
+  rumorsSent: number;
+  ringsInstalled: number;
+  ringsCommitted: number;
+  ringsRefused: number;
+  conflicts: number;
+}
+
+/** Why a change is significant enough to rumor and to persist (not heartbeat-only). */
+function materialChange(previous: MemberEntry | undefined, current: MemberEntry): boolean {
+  return (
+    previous === undefined ||
+    previous.status !== current.status ||
+    previous.incarnation !== current.incarnation ||
+    previous.address !== current.address ||
+    previous.httpAddress !== current.httpAddress ||
+    previous.zone !== current.zone ||
+    previous.weight !== current.weight
+  );
+}
+
+export class Membership {
+  readonly self: NodeId;
+  readonly config: GossipConfig;
+  private readonly table = new MemberTable();
+  private readonly detectors: FailureDetectors;
+  /** the watch ring, rebuilt when the set of members not down or left changes */
+  private watchRingCache: WatchRing | undefined;
+  private readonly probing = new Set<NodeId>();
+  /** internode address → the member last seen at it (duplicate-address check) */
+  private readonly addressHolder = new Map<string, NodeId>();
+  private readonly listeners = new Set<(e: MembershipEvent) => void>();
+  private readonly codec: GossipCodec;
+  private readonly prober: Prober;
+  private readonly logger: Logger;
+  private readonly seeds: NodeId[];
+  private readonly persister: MembershipPersister | undefined;
+  private ringState: RingState | undefined;
+  private ringHistory: RingState[] = [];
+  private timer: TimerHandle | undefined;
+  private checkTimer: TimerHandle | undefined;
+  /** when a timer of this node last ran: timers run every detectorCheckMs, so a longer gap is a stall */
+  private lastTimerRunMs = 0;
+  private running = false;
+  private stopped = false;
+  private dirty = false;
+  readonly counters: MembershipCounters = {
+    exchanges: 0,
+    exchangeFailures: 0,
+    refusedReplies: 0,
+    suspicions: 0,
+    downs: 0,
+    refutations: 0,
+    inconclusiveProbes: 0,
+    stalls: 0,
+    rumorsSent: 0,
+    ringsInstalled: 0,
+    ringsCommitted: 0,
+    ringsRefused: 0,
+    conflicts: 0,
+  };
+
+  /** Reads the stored table and ring history (if any), then builds the membership; call start() next. */
+  static async open(options: MembershipOptions): Promise<Membership> {
+    const config = gossipConfig(options.config);
+    const logger = options.logger ?? silentLogger;
+    const stored = options.store ? decodeMembership(await options.store.read(), config.clusterName, logger) : undefined;
+    return new Membership(options, config, stored?.entries ?? [], stored?.rings ?? []);
+  }
+
+  private constructor(
+    private readonly options: MembershipOptions,
+    config: GossipConfig,
+    storedEntries: readonly MemberEntry[],
+    storedRings: readonly RingState[],
+  ) {
+    const { self } = options;
+    if (!Number.isSafeInteger(options.incarnation) || options.incarnation < 1) {
+      throw new RingkvError('BAD_PARAMETER', `incarnation must be an integer >= 1, got ${options.incarnation}`);
+    }
+    this.self = self.id;
+    this.config = config;
+    this.logger = options.logger ?? silentLogger;
+    this.codec = gossipCodec(config.clusterName);
+    this.prober = new Prober(options.transport, this.codec);
+    this.detectors = new FailureDetectors(config);
+    this.seeds = [...new Set(options.seeds ?? [])].filter((id) => id !== self.id);
+    const now = options.clock.nowMs();
+
+    const storedSelf = storedEntries.find((e) => e.id === self.id);
+    if (storedSelf?.status === 'left') {
+      throw new RingkvError(
+        'BAD_PARAMETER',
+        `node ${self.id} was removed from cluster ${config.clusterName} (its membership record says left): it cannot rejoin with its old data; start it with an empty data directory`,
+      );
+    }
+    // Members known from disk or configuration are up until the detector convicts them.
+    for (const e of storedEntries) {
+      if (e.id === self.id) continue;
+      this.table.replace(e.status === 'suspect' || e.status === 'down' ? { ...e, status: 'up' } : e);
+    }
+    for (const m of options.knownMembers ?? []) {
+      if (m.id === self.id || this.table.has(m.id)) continue;
+      this.table.replace(placeholderRow(m));
+    }
+    for (const e of this.table.entries()) if (e.status !== 'left') this.detectors.restart(e.id, now, config.watchGraceMs);
+
+    this.ringHistory = storedRings.slice(-config.ringHistoryLength);
+    this.ringState = this.ringHistory.at(-1);
+    if (this.ringState !== undefined && this.ringState.ring.partitions !== options.partitions) {
+      throw new RingkvError(
+        'BAD_PARAMETER',
+        `the stored ring has ${this.ringState.ring.partitions} partitions but the node is configured with ${options.partitions}`,
+      );
+    }
+    const bootstrap = options.bootstrapRing ?? (options.knownMembers !== undefined && options.knownMembers.length > 0);
+    if (this.ringState === undefined && bootstrap) {
+      const members = [self, ...(options.knownMembers ?? []).filter((m) => m.id !== self.id)];
+      this.ringState = { epoch: 1, claimant: '', ring: buildRing(members, options.partitions) };
+      this.ringHistory = [this.ringState];
+      this.dirty = true;
+    }
+    const incarnation = Math.max(options.incarnation, (storedSelf?.incarnation ?? 0) + 1);
+    this.table.replace(
+      withOptional(
+        {
+          id: self.id,
+          address: self.address,
+          weight: self.weight,
+          incarnation,
+          heartbeat: 1,
+          status: 'up',
+          ringEpoch: this.ringState?.epoch ?? 0,
+          ringFingerprint: this.ringState?.ring.fingerprint ?? '',
+        },
+        self.httpAddress,
+        self.zone,
+      ),
+    );
+    this.persister = options.store ? new MembershipPersister(options.store, () => this.snapshot(), this.logger) : undefined;
+    this.registerRoutes(options.router);
+  }
+
+  // ---- views ----------------------------------------------------------------------------------
+
+  /** this node's own row */
+  get selfRow(): MemberEntry {
+    return this.table.get(this.self)!;
+  }
+
+  row(id: NodeId): MemberEntry | undefined {
+    return this.table.get(id);
+  }
+
+  rows(): MemberEntry[] {
+    return this.table.entries();
+  }
+
+  statusOf(id: NodeId): MemberStatus | undefined {
+    return this.table.get(id)?.status;
+  }
+
+  /** this node's suspicion of a member: the higher of its direct and gossip detectors' phi */
+  phi(id: NodeId): number {
+    if (id === this.self) return 0;
+    return this.detectors.phi(id, this.options.clock.nowMs());
+  }
+
+  /** members this node watches through direct heartbeats */
+  watching(): NodeId[] {
+    return this.detectors.watched().sort();
+  }
+
+  /** /cluster/members: every known member, sorted by id */
+  members(): MemberView[] {
+    return this.table.entries().map((e) => ({
+      id: e.id,
+      address: e.address,
+      httpAddress: e.httpAddress ?? null,
+      zone: e.zone ?? null,
+      weight: e.weight,
+      status: e.status,
+      phi: roundPhi(this.phi(e.id)),
+      heartbeat: e.heartbeat,
+      incarnation: e.incarnation,
+    }));
+  }
+
+  /** the installed ring (undefined until a joining node has heard one) */
+  ring(): RingState | undefined {
+    return this.ringState;
+  }
+
+  /** installed rings, oldest first (the last is ring()) */
+  ringEpochs(): readonly RingState[] {
+    return this.ringHistory;
+  }
+
+  claimant(): NodeId | undefined {
+    return electClaimant(this.ringState?.ring, this.table);
+  }
+
+  readiness(): Readiness | undefined {
+    return this.ringState === undefined ? undefined : ringReadiness(this.ringState, this.table);
+  }
+
+  /** members believed running (up, leaving, suspect), without this node */
+  livePeers(): NodeId[] {
+    const out: NodeId[] = [];
+    for (const e of this.table.values()) if (e.id !== this.self && isLive(e.status)) out.push(e.id);
+    return out;
+  }
+
+  onEvent(listener: (e: MembershipEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get probeCounters() {
+    return { ...this.prober.counters };
+  }
+
+  get persistedWrites(): number {
+    return this.persister?.writeCount ?? 0;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Starts the gossip rounds (the first after a random fraction of an interval, so nodes do not tick in step). */
+  start(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.lastTimerRunMs = this.options.clock.nowMs();
+    const first = this.options.random.int(Math.max(1, Math.floor(this.config.gossipIntervalMs)));
+    this.schedule(first);
+    this.scheduleCheck();
+    this.logger.info({ incarnation: this.selfRow.incarnation, members: this.table.size, ringEpoch: this.ringState?.epoch ?? 0 }, 'membership started');
+  }
+
+  /**
+   * Stops gossiping. With announce (the default: a graceful stop), first marks itself down and pushes
+   * that to a few live peers, waiting at most announceTimeoutMs for them to take it. Persists last.
+   */
+  async stop(options: { announce?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    const announce = options.announce ?? true;
+    this.running = false;
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.checkTimer?.cancel();
+    this.checkTimer = undefined;
+    if (announce && this.selfRow.status !== 'left') {
+      this.updateSelf({ status: 'down' });
+      const peers = pickDistinct(this.livePeers(), Math.max(1, this.config.rumorFanout), this.options.random);
+      const msg = this.codec.rows(GOSSIP_TYPES.push, { entries: [this.selfRow] });
+      await Promise.allSettled(peers.map((p) => this.options.transport.request(p, msg, this.config.announceTimeoutMs)));
+      this.counters.rumorsSent += peers.length;
+    }
+    if (this.persister) await this.persister.request();
+  }
+
+  /** Starts a graceful leave: the node's row says `leaving` (the claimant plans its partitions away). */
+  leave(): void {
+    if (this.selfRow.status === 'left') return;
+    this.updateSelf({ status: 'leaving' });
+    this.rumor([this.selfRow], undefined);
+  }
+
+  /** The end of a leave (its partitions handed off): the node's row says `left`; call stop() next. */
+  left(): void {
+    this.updateSelf({ status: 'left' });
+    this.rumor([this.selfRow], undefined);
+  }
+
+  /**
+   * An operator's remove of another member (normally a dead one): its row becomes `left` at the
+   * incarnation the table knows, which it cannot heartbeat its way out of, and the claimant takes it
+   * off the ring. Throws BAD_PARAMETER for this node itself or an unknown member.
+   */
+  remove(id: NodeId): void {
+    if (id === this.self) throw new RingkvError('BAD_PARAMETER', `node ${id} cannot remove itself: use leave`);
+    const row = this.table.get(id);
+    if (row === undefined) throw new RingkvError('BAD_PARAMETER', `no member ${id}`);
+    if (row.status === 'left') return;
+    this.applyLocal({ ...row, status: 'left' });
+  }
+
+  // ---- the round ------------------------------------------------------------------------------
+
+  private schedule(delayMs: number): void {
+    this.timer = this.options.clock.setTimer(delayMs, () => this.tick());
+  }
+
+  private tick(): void {
+    if (!this.running) return;
+    const now = this.options.clock.nowMs();
+    this.noteTimerRun(now);
+    this.schedule(this.config.gossipIntervalMs);
+    if (this.selfRow.status === 'left') return;
+    this.updateSelf({});
+    this.sendHeartbeats(now);
+    this.checkDetectors(now, false);
+    const targets = this.gossipTargets();
+    for (const peer of targets) void this.exchange(peer);
+    if (this.config.claimantCommits) this.claimantStep();
+    if (this.dirty && this.persister) {
+      this.dirty = false;
+      void this.persister.request();
+    }
+  }
+
+  /**
+   * Called first by every timer callback. A gap since the previous one well past the check interval
+   * means this node was stalled (GC, SIGSTOP, an overloaded host): it heard nothing because it listened
+   * to nothing, so its peers' silence during the stall is not evidence against them. Whichever timer
+   * runs first after the stall (they all come due at once) discounts it, once.
+   */
+  private noteTimerRun(now: number): void {
+    const gap = now - this.lastTimerRunMs;
+    this.lastTimerRunMs = now;
+    if (gap <= this.config.stallThresholdMs) return;
+    const stalledMs = gap - this.config.detectorCheckMs;
+    this.counters.stalls++;
+    this.detectors.discount(stalledMs);
+    this.logger.warn({ stalledMs }, 'membership: this node was stalled; not counting it against peers');
+  }
+
+  /** Detector checks between rounds: only the directly watched members need the finer grain. */
+  private scheduleCheck(): void {
+    this.checkTimer = this.options.clock.setTimer(this.config.detectorCheckMs, () => {
+      if (!this.running) return;
+      this.noteTimerRun(this.options.clock.nowMs());
+      this.scheduleCheck();
+      if (this.selfRow.status !== 'left') this.checkDetectors(this.options.clock.nowMs(), true);
+    });
+  }
+
+  private watchRing(): WatchRing {
+    if (this.watchRingCache === undefined) {
+      const ids: NodeId[] = [];
+      for (const e of this.table.values()) if (e.status !== 'down' && e.status !== 'left') ids.push(e.id);
+      this.watchRingCache = new WatchRing(ids);
+    }
+    return this.watchRingCache;
+  }
+
+  /** This node's heartbeat straight to its watchers; and who this node watches now. */
+  private sendHeartbeats(now: number): void {
+    const ring = this.watchRing();
+    const k = this.config.watchersPerNode;
+    this.detectors.setWatched(ring.watchedBy(this.self, k), now);
+    const msg = this.codec.rows(GOSSIP_TYPES.heartbeat, { entries: [this.selfRow] });
+    for (const w of ring.watchersOf(this.self, k)) this.options.transport.send(w, msg);
+  }
+
+  private gossipTargets(): NodeId[] {
+    const live: NodeId[] = [];
+    const unreachable: NodeId[] = [];
+    for (const e of this.table.values()) {
+      if (e.id === this.self) continue;
+      if (isLive(e.status)) live.push(e.id);
+      else if (e.status === 'down') unreachable.push(e.id);
+    }
+    return pickGossipTargets({ live, unreachable, seeds: this.seeds }, this.options.random);
+  }
+
+  private async exchange(peer: NodeId): Promise<void> {
+    this.counters.exchanges++;
+    const syn = this.codec.syn({ digest: this.table.digest(), ring: this.currentRingVersion() });
+    let reply: Message;
+    try {
+      reply = await this.options.transport.request(peer, syn, this.config.exchangeTimeoutMs);
+    } catch (e) {
+      this.counters.exchangeFailures++;
+      if (e instanceof RingkvError && e.code === 'CLUSTER_MISMATCH') this.refusedReply(peer, e);
+      return;
+    }
+    if (!this.running) return;
+    let ack;
+    try {
+      ack = this.codec.parseAck(reply);
+    } catch (e) {
+      this.refusedReply(peer, e);
+      return;
+    }
+    this.absorb(peer, ack.entries, ack.ring);
+    if (ack.requests.length > 0 || (ack.wantRing && this.ringState !== undefined)) {
+      const ring = ack.wantRing && this.ringState !== undefined ? encodeRingState(this.ringState) : undefined;
+      this.options.transport.send(peer, this.codec.rows(GOSSIP_TYPES.ack2, { entries: this.table.rowsFor(ack.requests), ring }));
+    }
+  }
+
+  private refusedReply(peer: NodeId, e: unknown): void {
+    this.counters.refusedReplies++;
+    const err = e instanceof RingkvError ? e : new RingkvError('MALFORMED_REQUEST', String(e));
+    this.options.router.refuse(peer, 'gossip reply', err);
+  }
+
+  private currentRingVersion(): RingVersion {
+    return this.ringState === undefined ? NO_RING_VERSION : ringVersion(this.ringState);
+  }
+
+  // ---- handlers -------------------------------------------------------------------------------
+
+  private registerRoutes(router: MessageRouter): void {
+    const c = this.codec;
+    router.register(GOSSIP_TYPES.syn, c.parseSyn, (_from, msg) => {
+      const delta = this.table.deltaFor(msg.digest);
+      const order = this.ringState === undefined ? -1 : compareRingVersions(ringVersion(this.ringState), msg.ring);
+      return c.ack({
+        entries: delta.entries,
+        requests: delta.requests,
+        ring: order > 0 ? encodeRingState(this.ringState!) : undefined,
+        wantRing: order < 0 && msg.ring.epoch > 0,
+      });
+    });
+    router.register(GOSSIP_TYPES.ack2, c.parseRows, (from, msg) => {
+      this.absorb(from, msg.entries, msg.ring);
+      return c.pushOk();
+    });
+    router.register(GOSSIP_TYPES.heartbeat, c.parseRows, (from, msg) => {
+      this.absorb(from, msg.entries, undefined);
+      if (msg.entries.some((e) => e.id === from)) this.detectors.directArrival(from, this.options.clock.nowMs());
+      return c.pushOk();
+    });
+    router.register(GOSSIP_TYPES.push, c.parseRows, (from, msg) => {
+      this.absorb(from, msg.entries, msg.ring);
+      return c.pushOk();
+    });
+    router.register(GOSSIP_TYPES.ping, c.parsePing, () => {
+      // A fresh heartbeat in the answer: the prober's merge of it refutes the suspicion everywhere.
+      if (this.selfRow.status !== 'left') this.updateSelf({});
+      return c.pong(this.selfRow);
+    });
+    router.register(GOSSIP_TYPES.pingReq, c.parsePingReq, async (from, msg) => {
+      const timeoutMs = Math.min(msg.timeoutMs, this.config.probeTimeoutMs);
+      try {
+        const entry = c.parsePong(await this.options.transport.request(msg.target, c.ping(), timeoutMs));
+        if (entry.id !== msg.target) return c.pingReqOk({ ok: false });
+        this.absorb(msg.target, [entry], undefined);
+        return c.pingReqOk({ ok: true, entry });
+      } catch (e) {
+        return c.pingReqOk({ ok: false, refused: isRefusal(e) });
+      }
+    });
+  }
+
+  // ---- merging --------------------------------------------------------------------------------
+
+  /** Merges rows (and a ring) a peer sent; pushes what was news here on to a few peers. */
+  private absorb(from: NodeId, entries: readonly MemberEntry[], ring: RingState | undefined): void {
+    const news: MemberEntry[] = [];
+    for (const e of entries) {
+      if (e.id === this.self) {
+        if (this.absorbAboutSelf(from, e)) news.push(this.selfRow);
+        continue;
+      }
+      const previous = this.mergeRow(e);
+      // Status changes travel as rumors; new members and address changes ride the periodic rounds
+      // (a bootstrap of n nodes would otherwise push n rows to every node).
+      if (previous !== undefined && previous.status !== e.status && this.table.get(e.id) === e) news.push(e);
+    }
+    const ringNews = ring !== undefined && this.offerRing(ring, from) ? ring : undefined;
+    if (news.length > 0 || ringNews !== undefined) this.rumor(news, ringNews, from);
+  }
+
+  /** Merges a row about another member; returns the row it replaced when the change was material. */
+  private mergeRow(e: MemberEntry): MemberEntry | undefined {
+    const result = this.table.merge(e);
+    if (!result.changed) return undefined;
+    const previous = result.previous;
+    const now = this.options.clock.nowMs();
+    if (previous === undefined || e.incarnation !== previous.incarnation) {
+      this.detectors.restart(e.id, now, previous === undefined ? this.config.watchGraceMs : 0);
+    } else if (isNewerLife(versionOf(previous), versionOf(e))) {
+      this.detectors.gossipArrival(e.id, now);
+    }
+    if (e.status === 'left') this.detectors.forget(e.id);
+    if (!materialChange(previous, e)) return undefined;
+    if (previous === undefined || previous.status !== e.status) this.watchRingCache = undefined;
+    if (previous === undefined || previous.address !== e.address) this.checkDuplicateAddress(e);
+    this.dirty = true;
+    this.emit({ kind: 'member', id: e.id, previous, current: e });
+    return previous;
+  }
+
+  /** A row about this node from elsewhere: refute, accept a removal, or ignore. True when the own row changed. */
+  private absorbAboutSelf(from: NodeId, e: MemberEntry): boolean {
+    const mine = this.selfRow;
+    if (e.address !== mine.address && e.incarnation >= mine.incarnation) {
+      // Another process claims this id: refuting would make the two fight forever.
+      this.counters.conflicts++;
+      this.logger.error({ from, id: e.id, theirAddress: e.address, ourAddress: mine.address }, 'duplicate node id: another node gossips this id with another address');
+      return false;
+    }
+    if (e.incarnation > mine.incarnation) {
+      this.counters.refutations++;
+      this.table.replace({ ...mine, incarnation: e.incarnation + 1, heartbeat: 1 });
+      this.logger.warn({ from, seen: e.incarnation }, 'membership: a peer knows a later incarnation of this node; taking a newer one');
+      this.dirty = true;
+      return true;
+    }
+    if (e.incarnation < mine.incarnation || compareVersions(versionOf(e), versionOf(mine)) <= 0) return false;
+    if (e.status === 'left' && mine.status !== 'left') {
+      this.table.replace({ ...mine, status: 'left', heartbeat: Math.max(mine.heartbeat, e.heartbeat) + 1 });
+      this.dirty = true;
+      this.logger.error({ from }, 'membership: this node was removed from the cluster');
+      this.emit({ kind: 'member', id: this.self, previous: mine, current: this.selfRow });
+      this.emit({ kind: 'removed' });
+      return true;
+    }
+    if (mine.status === 'left') return false;
+    // suspected or marked down at a heartbeat we have reached: say otherwise with a newer one
+    this.counters.refutations++;
+    this.table.replace({ ...mine, heartbeat: e.heartbeat + 1 });
+    return true;
+  }
+
+  /** Two live members heard from (not configuration placeholders) at one address: logged, counted. */
+  private checkDuplicateAddress(e: MemberEntry): void {
+    const holder = this.addressHolder.get(e.address);
+    this.addressHolder.set(e.address, e.id);
+    if (holder === undefined || holder === e.id || e.incarnation === 0) return;
+    const other = this.table.get(holder);
+    if (other === undefined || other.address !== e.address || other.incarnation === 0 || !isLive(other.status) || !isLive(e.status)) return;
+    this.counters.conflicts++;
+    this.logger.error({ ids: [holder, e.id], address: e.address }, 'duplicate address: two members gossip the same internode address');
+  }
+
+  /** A status this node decides about another member (suspect, down, left); rumored at once. */
+  private applyLocal(e: MemberEntry): void {
+    if (this.mergeRow(e) !== undefined) this.rumor([this.table.get(e.id)!], undefined);
+  }
+
+  private updateSelf(change: Partial<Pick<MemberEntry, 'status' | 'ringEpoch' | 'ringFingerprint'>>): void {
+    const previous = this.selfRow;
+    const current = { ...previous, ...change, heartbeat: previous.heartbeat + 1 };
+    this.table.replace(current);
+    if (materialChange(previous, current)) {
+      this.dirty = true;
+      this.emit({ kind: 'member', id: this.self, previous, current });
+    }
+  }
+
+  // ---- failure detection ----------------------------------------------------------------------
+
+  /** Suspects members whose phi reached the threshold and probes them; watchedOnly between rounds. */
+  private checkDetectors(now: number, watchedOnly: boolean): void {
+    const ids = watchedOnly ? this.detectors.watched() : [...this.table.values()].map((e) => e.id);
+    for (const id of ids) {
+      const e = this.table.get(id);
+      if (e === undefined || id === this.self || !isLive(e.status) || this.probing.has(id)) continue;
+      if (this.detectors.phi(id, now) < this.config.phiThreshold) continue;
+      if (e.status !== 'suspect') {
+        this.counters.suspicions++;
+        this.applyLocal({ ...e, status: 'suspect' });
+      }
+      void this.probe(id, versionOf(e), now);
+    }
+  }
+
+  /** The second source: only a wholly unanswered probe round, with no news meanwhile, marks down. */
+  private async probe(id: NodeId, suspected: EntryVersion, startedMs: number): Promise<void> {
+    this.probing.add(id);
+    let result;
+    try {
+      const helpers = pickDistinct(this.livePeers(), this.config.indirectProbes, this.options.random, new Set([id]));
+      result = await this.prober.probe(id, helpers, this.config.probeTimeoutMs);
+    } finally {
+      this.probing.delete(id);
+    }
+    if (!this.running) return;
+    if (result.alive) {
+      this.detectors.directArrival(id, this.options.clock.nowMs());
+      this.absorb(id, [result.entry], undefined);
+      return;
+    }
+    const now = this.options.clock.nowMs();
+    const row = this.table.get(id);
+    const stalled = now - startedMs > this.config.probeTimeoutMs + this.config.stallThresholdMs;
+    const news = row === undefined || isNewerLife(suspected, versionOf(row)) || row.incarnation !== suspected.incarnation;
+    const phi = this.detectors.phi(id, now);
+    if (stalled || news || phi < this.config.phiThreshold) {
+      this.counters.inconclusiveProbes++;
+      return;
+    }
+    if (row.status === 'down' || row.status === 'left') return;
+    this.counters.downs++;
+    this.logger.warn({ id, phi: roundPhi(phi), probePaths: result.paths, refused: result.refused }, 'membership: member marked down');
+    this.applyLocal({ ...row, status: 'down' });
+  }
+
+  // ---- rumors ---------------------------------------------------------------------------------
+
+  /** Pushes rows (and a ring) to rumorFanout random live peers other than `except`. */
+  private rumor(entries: MemberEntry[], ring: RingState | undefined, except?: NodeId): void {
+    if (this.config.rumorFanout === 0 || !this.running) return;
+    const peers = pickDistinct(this.livePeers(), this.config.rumorFanout, this.options.random, new Set(except === undefined ? [] : [except]));
+    if (peers.length === 0) return;
+    const msg = this.codec.rows(GOSSIP_TYPES.push, { entries, ring: ring === undefined ? undefined : encodeRingState(ring) });
+    for (const p of peers) this.options.transport.send(p, msg);
+    this.counters.rumorsSent += peers.length;
+  }
+
+  // ---- rings and the claimant ------------------------------------------------------------------
+
+  /** Installs ring if it is newer than the installed one (the same resolution everywhere); true if so. */
+  private offerRing(ring: RingState, from: NodeId): boolean {
+    if (ring.ring.partitions !== this.options.partitions) {
+      this.counters.ringsRefused++;
+      this.logger.error(
+        { from, partitions: ring.ring.partitions, configured: this.options.partitions },
+        'membership: refused a ring with another partition count (the cluster and this node disagree on Q)',
+      );
+      return false;
+    }
+    if (this.ringState !== undefined && compareRingVersions(ringVersion(ring), ringVersion(this.ringState)) <= 0) return false;
+    this.install(ring);
+    return true;
+  }
+
+  private install(ring: RingState): void {
+    const previous = this.ringState;
+    this.ringState = ring;
+    this.ringHistory = [...this.ringHistory, ring].slice(-this.config.ringHistoryLength);
+    this.counters.ringsInstalled++;
+    this.dirty = true;
+    this.updateSelf({ ringEpoch: ring.epoch, ringFingerprint: ring.ring.fingerprint });
+    this.logger.info({ epoch: ring.epoch, claimant: ring.claimant, members: ring.ring.nodeIds.length }, 'membership: ring installed');
+    this.emit({ kind: 'ring', previous, current: ring });
+  }
+
+  /** When this node is the claimant and the ring is ready, commits the planned member set as the next epoch. */
+  private claimantStep(): void {
+    const current = this.ringState;
+    if (current === undefined || this.claimant() !== this.self) return;
+    const planned = plannedMembers(current.ring, this.table);
+    if (planned === undefined || !ringReadiness(current, this.table).ready) return;
+    const next: RingState = {
+      epoch: current.epoch + 1,
+      claimant: this.self,
+      ring: reclaimRing(current.ring, planned, this.config.replicationFactor),
+    };
+    this.counters.ringsCommitted++;
+    this.logger.info({ epoch: next.epoch, members: next.ring.nodeIds }, 'membership: claimant committed a ring change');
+    this.install(next);
+    this.rumor([this.selfRow], next);
+  }
+
+  // ---- persistence and events ------------------------------------------------------------------
+
+  private snapshot(): Uint8Array {
+    return encodeMembership(this.config.clusterName, { entries: this.table.entries(), rings: this.ringHistory });
+  }
+
+  private emit(e: MembershipEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.logger.error({ err: (err as Error)?.message ?? String(err), kind: e.kind }, 'membership listener failed');
+      }
+    }
+  }
+}
+
+function placeholderRow(m: Member): MemberEntry {
+  return withOptional(
+    { id: m.id, address: m.address, weight: m.weight, incarnation: 0, heartbeat: 0, status: 'up', ringEpoch: 0, ringFingerprint: '' },
+    m.httpAddress,
+    m.zone,
+  );
+}
+
+function roundPhi(phi: number): number {
+  return Number.isFinite(phi) ? Math.round(phi * 100) / 100 : 1e9;
+}
