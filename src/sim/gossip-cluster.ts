@@ -5,6 +5,7 @@
  * stopped gracefully.
  */
 import type { Member, NodeId } from '../core/member.js';
+import { buildRing, type Ring } from '../core/ring.js';
 import { MessageRouter } from '../cluster/message-router.js';
 import type { GossipConfig } from '../cluster/membership/gossip-config.js';
 import { Membership, type MembershipEvent } from '../cluster/membership/membership.js';
@@ -72,6 +73,8 @@ export class GossipSimCluster {
   private readonly incarnations = new Map<NodeId, number>();
   private readonly startOptions = new Map<NodeId, StartOptions>();
   private readonly listeners = new Set<GossipEventListener>();
+  /** first rings by member list: every node of a static list builds the same one, the simulation builds it once */
+  private readonly firstRings = new Map<string, Ring>();
 
   constructor(private readonly options: GossipSimOptions) {
     this.sim = new Simulation({ seed: options.seed, maxSteps: options.maxSteps ?? 50_000_000 });
@@ -104,9 +107,11 @@ export class GossipSimCluster {
     const router = new MessageRouter({ logger });
     router.attach(transport);
     const knownMembers: Member[] = (start.knownMembers ?? []).map((m) => ({ id: m, address: simAddress(m), weight: 1 }));
+    const self = { id, address: simAddress(id), weight: start.weight ?? 1, ...(start.zone !== undefined ? { zone: start.zone } : {}) };
     const membership = await Membership.open({
-      self: { id, address: simAddress(id), weight: start.weight ?? 1, ...(start.zone !== undefined ? { zone: start.zone } : {}) },
+      self,
       incarnation,
+      firstRing: knownMembers.length > 0 ? this.firstRing([self, ...knownMembers.filter((m) => m.id !== id)]) : undefined,
       partitions: this.partitions,
       knownMembers,
       seeds: start.seeds,
@@ -125,6 +130,16 @@ export class GossipSimCluster {
     membership.start();
     this.sim.trace(`gossip start ${id} incarnation ${incarnation}`);
     return membership;
+  }
+
+  private firstRing(members: Member[]): Ring {
+    const key = JSON.stringify(members.map((m) => [m.id, m.weight, m.zone ?? null]).sort());
+    let ring = this.firstRings.get(key);
+    if (ring === undefined) {
+      ring = buildRing(members, this.partitions);
+      this.firstRings.set(key, ring);
+    }
+    return ring;
   }
 
   /** Restarts a crashed or stopped node with the options it last started with. */

@@ -19,6 +19,7 @@ import { RingkvError } from '../../core/errors.js';
 import type { Member, NodeId } from '../../core/member.js';
 import { electClaimant, plannedMembers, ringReadiness, type Readiness } from '../../core/membership/claimant.js';
 import { compareVersions, isLive, isNewerLife, versionOf, withOptional, type EntryVersion, type MemberEntry, type MemberStatus } from '../../core/membership/member-entry.js';
+import type { Digest } from '../../core/membership/digest.js';
 import { MemberTable } from '../../core/membership/member-table.js';
 import { WatchRing } from '../../core/membership/watch-ring.js';
 import {
@@ -29,7 +30,7 @@ import {
   type RingState,
   type RingVersion,
 } from '../../core/membership/ring-state.js';
-import { buildRing, reclaimRing } from '../../core/ring.js';
+import { buildRing, reclaimRing, type Ring } from '../../core/ring.js';
 import type { MessageRouter } from '../message-router.js';
 import { silentLogger, type Clock, type Logger, type Message, type Random, type TimerHandle, type Transport } from '../runtime.js';
 import { gossipConfig, type GossipConfig } from './gossip-config.js';
@@ -61,6 +62,11 @@ export interface MembershipOptions {
   knownMembers?: readonly Member[];
   /** build the first ring from self + knownMembers when none is stored @default true when knownMembers is given */
   bootstrapRing?: boolean;
+  /**
+   * the first ring, when the caller has already built buildRing(self + knownMembers) (a simulation of
+   * many nodes builds it once); checked against the members it should hold
+   */
+  firstRing?: Ring;
   /** nodes to gossip with now and then, and when no live peer is known (their addresses are the transport's) */
   seeds?: readonly NodeId[];
   clock: Clock;
@@ -149,6 +155,8 @@ export class Membership {
   private running = false;
   private stopped = false;
   private dirty = false;
+  /** this node's incarnation in the record it started from (undefined: no record, a fresh data directory) */
+  private readonly recordIncarnation: number | undefined;
   readonly counters: MembershipCounters = {
     exchanges: 0,
     exchangeFailures: 0,
@@ -221,10 +229,15 @@ export class Membership {
     const bootstrap = options.bootstrapRing ?? (options.knownMembers !== undefined && options.knownMembers.length > 0);
     if (this.ringState === undefined && bootstrap) {
       const members = [self, ...(options.knownMembers ?? []).filter((m) => m.id !== self.id)];
-      this.ringState = { epoch: 1, claimant: '', ring: buildRing(members, options.partitions) };
+      const given = options.firstRing;
+      if (given !== undefined && (given.partitions !== options.partitions || given.nodeIds.length !== members.length || !members.every((m) => given.hasMember(m.id)))) {
+        throw new RingkvError('BAD_PARAMETER', 'firstRing does not hold exactly this node and knownMembers');
+      }
+      this.ringState = { epoch: 1, claimant: '', ring: given ?? buildRing(members, options.partitions) };
       this.ringHistory = [this.ringState];
       this.dirty = true;
     }
+    this.recordIncarnation = storedSelf?.incarnation;
     const incarnation = Math.max(options.incarnation, (storedSelf?.incarnation ?? 0) + 1);
     this.table.replace(
       withOptional(
@@ -402,13 +415,21 @@ export class Membership {
     const now = this.options.clock.nowMs();
     this.noteTimerRun(now);
     this.schedule(this.config.gossipIntervalMs);
-    if (this.selfRow.status === 'left') return;
+    if (this.selfRow.status === 'left') {
+      this.flush();
+      return;
+    }
     this.updateSelf({});
     this.sendHeartbeats(now);
     this.checkDetectors(now, false);
     const targets = this.gossipTargets();
     for (const peer of targets) void this.exchange(peer);
     if (this.config.claimantCommits) this.claimantStep();
+    this.flush();
+  }
+
+  /** Writes the record if anything material changed since the last write (once per round at most). */
+  private flush(): void {
     if (this.dirty && this.persister) {
       this.dirty = false;
       void this.persister.request();
@@ -510,8 +531,10 @@ export class Membership {
 
   private registerRoutes(router: MessageRouter): void {
     const c = this.codec;
-    router.register(GOSSIP_TYPES.syn, c.parseSyn, (_from, msg) => {
+    router.register(GOSSIP_TYPES.syn, c.parseSyn, (from, msg) => {
       const delta = this.table.deltaFor(msg.digest);
+      const notice = this.removalNotice(from, msg.digest);
+      if (notice !== undefined) delta.entries.push(notice);
       const order = this.ringState === undefined ? -1 : compareRingVersions(ringVersion(this.ringState), msg.ring);
       return c.ack({
         entries: delta.entries,
@@ -570,11 +593,26 @@ export class Membership {
     if (news.length > 0 || ringNews !== undefined) this.rumor(news, ringNews, from);
   }
 
+  /**
+   * The removal of an earlier incarnation of `from`, when its digest shows a later one: a node that
+   * restarts on the data of a removed node learns it before its new row replaces the removal here.
+   */
+  private removalNotice(from: NodeId, digest: Digest): MemberEntry | undefined {
+    const mine = this.table.get(from);
+    if (mine?.status !== 'left') return undefined;
+    const theirs = digest.find((t) => t[0] === from);
+    return theirs !== undefined && theirs[1] > mine.incarnation ? mine : undefined;
+  }
+
   /** Merges a row about another member; returns the row it replaced when the change was material. */
   private mergeRow(e: MemberEntry): MemberEntry | undefined {
     const result = this.table.merge(e);
     if (!result.changed) return undefined;
     const previous = result.previous;
+    if (previous?.status === 'left' && e.incarnation > previous.incarnation && this.running) {
+      // the same notice for a restarted node first heard through other paths (its heartbeats)
+      this.options.transport.send(e.id, this.codec.rows(GOSSIP_TYPES.push, { entries: [previous] }));
+    }
     const now = this.options.clock.nowMs();
     if (previous === undefined || e.incarnation !== previous.incarnation) {
       this.detectors.restart(e.id, now, previous === undefined ? this.config.watchGraceMs : 0);
@@ -606,15 +644,22 @@ export class Membership {
       this.dirty = true;
       return true;
     }
-    if (e.incarnation < mine.incarnation || compareVersions(versionOf(e), versionOf(mine)) <= 0) return false;
     if (e.status === 'left' && mine.status !== 'left') {
-      this.table.replace({ ...mine, status: 'left', heartbeat: Math.max(mine.heartbeat, e.heartbeat) + 1 });
-      this.dirty = true;
-      this.logger.error({ from }, 'membership: this node was removed from the cluster');
-      this.emit({ kind: 'member', id: this.self, previous: mine, current: this.selfRow });
-      this.emit({ kind: 'removed' });
-      return true;
+      // Removed now, or — for an earlier incarnation — while it was away: then the data this node
+      // restarted on is the removed node's (its record is from that life or later), and stale.
+      const removedNow = e.incarnation === mine.incarnation;
+      const removedWhileAway = e.incarnation < mine.incarnation && this.recordIncarnation !== undefined && e.incarnation >= this.recordIncarnation;
+      if (removedNow || removedWhileAway) {
+        this.table.replace({ ...mine, status: 'left', heartbeat: Math.max(mine.heartbeat, e.heartbeat) + 1 });
+        this.dirty = true;
+        this.logger.error({ from, removedIncarnation: e.incarnation }, 'membership: this node was removed from the cluster; it must not serve its data');
+        this.emit({ kind: 'member', id: this.self, previous: mine, current: this.selfRow });
+        this.emit({ kind: 'removed' });
+        this.flush();
+        return true;
+      }
     }
+    if (e.incarnation < mine.incarnation || compareVersions(versionOf(e), versionOf(mine)) <= 0) return false;
     if (mine.status === 'left') return false;
     // suspected or marked down at a heartbeat we have reached: say otherwise with a newer one
     this.counters.refutations++;

@@ -3,7 +3,7 @@
  * the scuttlebutt exchange built on it — a digest of versions, and the delta a digest asks for.
  */
 import type { NodeId } from '../member.js';
-import { digestVersion, type Digest, type DigestTuple } from './digest.js';
+import { contentHash, digestVersion, type Digest, type DigestTuple } from './digest.js';
 import { STATUS_RANK, compareEntries, compareVersions, versionOf, type MemberEntry } from './member-entry.js';
 
 /** What a merge did to the table. */
@@ -74,13 +74,13 @@ export class MemberTable {
   /** One version tuple per row (in values() order: a digest's order carries no meaning). */
   digest(): Digest {
     const out: DigestTuple[] = [];
-    for (const e of this.rows.values()) out.push([e.id, e.incarnation, e.heartbeat, STATUS_RANK[e.status]]);
+    for (const e of this.rows.values()) out.push([e.id, e.incarnation, e.heartbeat, STATUS_RANK[e.status], contentHash(e)]);
     return out;
   }
 
   /**
    * The answer to a peer's digest: the rows that are newer here (or that the digest lacks) and the
-   * ids the peer should send (newer there, or unknown here). Rows that tie travel in neither direction.
+   * ids the peer should send (newer there, or unknown here). Equal rows travel in neither direction.
    */
   deltaFor(peerDigest: Digest): Delta {
     const entries: MemberEntry[] = [];
@@ -96,6 +96,11 @@ export class MemberTable {
       const c = compareVersions(versionOf(mine), digestVersion(t));
       if (c > 0) entries.push(mine);
       else if (c < 0) requests.push(t[0]);
+      else if (contentHash(mine) !== t[4]) {
+        // one version, two contents (two processes claim the id): swap both, the merge keeps the greater
+        entries.push(mine);
+        requests.push(t[0]);
+      }
     }
     for (const e of this.rows.values()) if (!mentioned.has(e.id)) entries.push(e);
     entries.sort(byId);

@@ -121,13 +121,16 @@ export class PhiAccrualDetector {
 
 /**
  * -log10 of the normal tail beyond elapsed, with the logistic approximation of the normal CDF Akka
- * uses (accurate to about 1e-4 and, unlike erf-based forms, finite and monotone far into the tail).
+ * uses (accurate to about 1e-4): P(later) = e / (1 + e) with e = exp(-z), z = y (1.5976 + 0.070566 y²)
+ * and y the silence in standard deviations past the mean. Written as a softplus so that it stays
+ * finite and monotone however long the silence (Akka's form overflows to Infinity past ~8 deviations).
  */
 export function phiOf(elapsedMs: number, meanMs: number, stdDevMs: number): number {
   const y = (elapsedMs - meanMs) / stdDevMs;
-  const e = Math.exp(-y * (1.5976 + 0.070566 * y * y));
-  if (elapsedMs > meanMs) return -Math.log10(e / (1 + e));
-  return -Math.log10(1 - 1 / (1 + e));
+  const z = y * (1.5976 + 0.070566 * y * y);
+  // -ln(e / (1 + e)) = z + ln(1 + e^-z) = ln(1 + e^z)
+  const nats = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+  return nats * Math.LOG10E;
 }
 
 /** Cassandra's model: -log10(e^(-silence/mean)). */
