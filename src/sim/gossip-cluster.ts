@@ -73,8 +73,8 @@ export class GossipSimCluster {
   private readonly incarnations = new Map<NodeId, number>();
   private readonly startOptions = new Map<NodeId, StartOptions>();
   private readonly listeners = new Set<GossipEventListener>();
-  /** first rings by member list: every node of a static list builds the same one, the simulation builds it once */
-  private readonly firstRings = new Map<string, Ring>();
+  /** first rings by static member list: every node of the list builds the same one, the simulation builds it once */
+  private readonly firstRings = new WeakMap<readonly NodeId[], Ring>();
 
   constructor(private readonly options: GossipSimOptions) {
     this.sim = new Simulation({ seed: options.seed, maxSteps: options.maxSteps ?? 50_000_000 });
@@ -111,7 +111,10 @@ export class GossipSimCluster {
     const membership = await Membership.open({
       self,
       incarnation,
-      firstRing: knownMembers.length > 0 ? this.firstRing([self, ...knownMembers.filter((m) => m.id !== id)]) : undefined,
+      firstRing:
+        start.knownMembers !== undefined && start.knownMembers.includes(id) && start.weight === undefined && start.zone === undefined
+          ? this.firstRing(start.knownMembers, knownMembers)
+          : undefined,
       partitions: this.partitions,
       knownMembers,
       seeds: start.seeds,
@@ -132,12 +135,12 @@ export class GossipSimCluster {
     return membership;
   }
 
-  private firstRing(members: Member[]): Ring {
-    const key = JSON.stringify(members.map((m) => [m.id, m.weight, m.zone ?? null]).sort());
-    let ring = this.firstRings.get(key);
+  /** the first ring of a static list that includes the node itself (the list's members are all weight 1, zone-less) */
+  private firstRing(list: readonly NodeId[], members: Member[]): Ring {
+    let ring = this.firstRings.get(list);
     if (ring === undefined) {
       ring = buildRing(members, this.partitions);
-      this.firstRings.set(key, ring);
+      this.firstRings.set(list, ring);
     }
     return ring;
   }

@@ -55,6 +55,11 @@ export interface GossipConfig {
   rumorFanout: number;
   /** how long a graceful stop waits for peers to take its announcement @default 500 */
   announceTimeoutMs: number;
+  /**
+   * member-table changes are written to the record at most this often; a new ring, and this node's
+   * own status changes, are written at once @default 5000
+   */
+  persistIntervalMs: number;
   /** ring epochs kept in the persisted history @default 16 */
   ringHistoryLength: number;
   /** replication factor the claim's spread heuristic aims at (the cluster's n) @default 3 */
@@ -79,6 +84,7 @@ export const DEFAULT_GOSSIP_CONFIG: GossipConfig = Object.freeze({
   stallThresholdMs: 500,
   rumorFanout: 3,
   announceTimeoutMs: 500,
+  persistIntervalMs: 5000,
   ringHistoryLength: 16,
   replicationFactor: 3,
   claimantCommits: true,
@@ -102,6 +108,7 @@ export function gossipConfig(partial: Partial<GossipConfig> = {}): GossipConfig 
     'probeTimeoutMs',
     'stallThresholdMs',
     'announceTimeoutMs',
+    'persistIntervalMs',
   ];
   for (const f of positive) if (typeof c[f] !== 'number' || !Number.isFinite(c[f] as number) || (c[f] as number) <= 0) bad(f, 'a finite number > 0');
   const counts: [keyof GossipConfig, number][] = [

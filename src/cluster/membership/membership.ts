@@ -19,7 +19,7 @@ import { RingkvError } from '../../core/errors.js';
 import type { Member, NodeId } from '../../core/member.js';
 import { electClaimant, plannedMembers, ringReadiness, type Readiness } from '../../core/membership/claimant.js';
 import { compareVersions, isLive, isNewerLife, versionOf, withOptional, type EntryVersion, type MemberEntry, type MemberStatus } from '../../core/membership/member-entry.js';
-import type { Digest } from '../../core/membership/digest.js';
+import { DIGEST_STRIDE, type Digest } from '../../core/membership/digest.js';
 import { MemberTable } from '../../core/membership/member-table.js';
 import { WatchRing } from '../../core/membership/watch-ring.js';
 import {
@@ -154,7 +154,11 @@ export class Membership {
   private lastTimerRunMs = 0;
   private running = false;
   private stopped = false;
+  /** member-table changes not yet written (written at most every persistIntervalMs) */
   private dirty = false;
+  /** a change to write at the next chance: a new ring, this node's own status */
+  private urgent = false;
+  private lastPersistMs = -Infinity;
   /** this node's incarnation in the record it started from (undefined: no record, a fresh data directory) */
   private readonly recordIncarnation: number | undefined;
   readonly counters: MembershipCounters = {
@@ -235,7 +239,7 @@ export class Membership {
       }
       this.ringState = { epoch: 1, claimant: '', ring: given ?? buildRing(members, options.partitions) };
       this.ringHistory = [this.ringState];
-      this.dirty = true;
+      this.urgent = true;
     }
     this.recordIncarnation = storedSelf?.incarnation;
     const incarnation = Math.max(options.incarnation, (storedSelf?.incarnation ?? 0) + 1);
@@ -428,12 +432,15 @@ export class Membership {
     this.flush();
   }
 
-  /** Writes the record if anything material changed since the last write (once per round at most). */
+  /** Writes the record: at once after a new ring or an own status change, else at most every persistIntervalMs. */
   private flush(): void {
-    if (this.dirty && this.persister) {
-      this.dirty = false;
-      void this.persister.request();
-    }
+    if (!this.persister || !(this.urgent || this.dirty)) return;
+    const now = this.options.clock.nowMs();
+    if (!this.urgent && now - this.lastPersistMs < this.config.persistIntervalMs) return;
+    this.urgent = false;
+    this.dirty = false;
+    this.lastPersistMs = now;
+    void this.persister.request();
   }
 
   /**
@@ -600,8 +607,10 @@ export class Membership {
   private removalNotice(from: NodeId, digest: Digest): MemberEntry | undefined {
     const mine = this.table.get(from);
     if (mine?.status !== 'left') return undefined;
-    const theirs = digest.find((t) => t[0] === from);
-    return theirs !== undefined && theirs[1] > mine.incarnation ? mine : undefined;
+    for (let i = 0; i < digest.length; i += DIGEST_STRIDE) {
+      if (digest[i] === from) return (digest[i + 1] as number) > mine.incarnation ? mine : undefined;
+    }
+    return undefined;
   }
 
   /** Merges a row about another member; returns the row it replaced when the change was material. */
@@ -641,7 +650,7 @@ export class Membership {
       this.counters.refutations++;
       this.table.replace({ ...mine, incarnation: e.incarnation + 1, heartbeat: 1 });
       this.logger.warn({ from, seen: e.incarnation }, 'membership: a peer knows a later incarnation of this node; taking a newer one');
-      this.dirty = true;
+      this.urgent = true;
       return true;
     }
     if (e.status === 'left' && mine.status !== 'left') {
@@ -651,7 +660,7 @@ export class Membership {
       const removedWhileAway = e.incarnation < mine.incarnation && this.recordIncarnation !== undefined && e.incarnation >= this.recordIncarnation;
       if (removedNow || removedWhileAway) {
         this.table.replace({ ...mine, status: 'left', heartbeat: Math.max(mine.heartbeat, e.heartbeat) + 1 });
-        this.dirty = true;
+        this.urgent = true;
         this.logger.error({ from, removedIncarnation: e.incarnation }, 'membership: this node was removed from the cluster; it must not serve its data');
         this.emit({ kind: 'member', id: this.self, previous: mine, current: this.selfRow });
         this.emit({ kind: 'removed' });
@@ -688,7 +697,7 @@ export class Membership {
     const current = { ...previous, ...change, heartbeat: previous.heartbeat + 1 };
     this.table.replace(current);
     if (materialChange(previous, current)) {
-      this.dirty = true;
+      this.urgent = true;
       this.emit({ kind: 'member', id: this.self, previous, current });
     }
   }
@@ -775,7 +784,7 @@ export class Membership {
     this.ringState = ring;
     this.ringHistory = [...this.ringHistory, ring].slice(-this.config.ringHistoryLength);
     this.counters.ringsInstalled++;
-    this.dirty = true;
+    this.urgent = true;
     this.updateSelf({ ringEpoch: ring.epoch, ringFingerprint: ring.ring.fingerprint });
     this.logger.info({ epoch: ring.epoch, claimant: ring.claimant, members: ring.ring.nodeIds.length }, 'membership: ring installed');
     this.emit({ kind: 'ring', previous, current: ring });

@@ -63,12 +63,17 @@ const LEFT_RANK = STATUS_RANK.left;
 
 /** Orders versions by rules 1–4 above: negative when a is older than b, 0 when they tie. */
 export function compareVersions(a: EntryVersion, b: EntryVersion): number {
-  if (a.incarnation !== b.incarnation) return a.incarnation < b.incarnation ? -1 : 1;
-  const aLeft = a.rank === LEFT_RANK ? 1 : 0;
-  const bLeft = b.rank === LEFT_RANK ? 1 : 0;
+  return compareVersionFields(a.incarnation, a.heartbeat, a.rank, b.incarnation, b.heartbeat, b.rank);
+}
+
+/** compareVersions on loose fields (digests carry them flat) */
+export function compareVersionFields(incA: number, hbA: number, rankA: number, incB: number, hbB: number, rankB: number): number {
+  if (incA !== incB) return incA < incB ? -1 : 1;
+  const aLeft = rankA === LEFT_RANK ? 1 : 0;
+  const bLeft = rankB === LEFT_RANK ? 1 : 0;
   if (aLeft !== bLeft) return aLeft - bLeft;
-  if (a.heartbeat !== b.heartbeat) return a.heartbeat < b.heartbeat ? -1 : 1;
-  return a.rank - b.rank;
+  if (hbA !== hbB) return hbA < hbB ? -1 : 1;
+  return rankA - rankB;
 }
 
 function compareText(a: string, b: string): number {

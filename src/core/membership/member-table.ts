@@ -3,8 +3,8 @@
  * the scuttlebutt exchange built on it — a digest of versions, and the delta a digest asks for.
  */
 import type { NodeId } from '../member.js';
-import { contentHash, digestVersion, type Digest, type DigestTuple } from './digest.js';
-import { STATUS_RANK, compareEntries, compareVersions, versionOf, type MemberEntry } from './member-entry.js';
+import { DIGEST_STRIDE, contentHash, sameContent, type Digest } from './digest.js';
+import { STATUS_RANK, compareEntries, compareVersionFields, type MemberEntry } from './member-entry.js';
 
 /** What a merge did to the table. */
 export type MergeResult =
@@ -28,6 +28,8 @@ function byId(a: MemberEntry, b: MemberEntry): number {
 
 export class MemberTable {
   private readonly rows = new Map<NodeId, MemberEntry>();
+  /** content hash per member, recomputed only when a row's content (not just its version) changes */
+  private readonly hashes = new Map<NodeId, number>();
 
   constructor(entries: Iterable<MemberEntry> = []) {
     for (const e of entries) this.merge(e);
@@ -59,7 +61,7 @@ export class MemberTable {
   merge(entry: MemberEntry): MergeResult {
     const previous = this.rows.get(entry.id);
     if (previous !== undefined && compareEntries(entry, previous) <= 0) return UNCHANGED;
-    this.rows.set(entry.id, entry);
+    this.store(previous, entry);
     return { changed: true, previous };
   }
 
@@ -68,13 +70,25 @@ export class MemberTable {
    * for loading a stored table; everything a peer says goes through merge().
    */
   replace(entry: MemberEntry): void {
-    this.rows.set(entry.id, entry);
+    this.store(this.rows.get(entry.id), entry);
   }
 
-  /** One version tuple per row (in values() order: a digest's order carries no meaning). */
+  private store(previous: MemberEntry | undefined, entry: MemberEntry): void {
+    this.rows.set(entry.id, entry);
+    if (previous === undefined || !sameContent(previous, entry)) this.hashes.set(entry.id, contentHash(entry));
+  }
+
+  /** The version of every row (in values() order: a digest's order carries no meaning). */
   digest(): Digest {
-    const out: DigestTuple[] = [];
-    for (const e of this.rows.values()) out.push([e.id, e.incarnation, e.heartbeat, STATUS_RANK[e.status], contentHash(e)]);
+    const out: (NodeId | number)[] = new Array(this.rows.size * DIGEST_STRIDE);
+    let i = 0;
+    for (const e of this.rows.values()) {
+      out[i++] = e.id;
+      out[i++] = e.incarnation;
+      out[i++] = e.heartbeat;
+      out[i++] = STATUS_RANK[e.status];
+      out[i++] = this.hashes.get(e.id)!;
+    }
     return out;
   }
 
@@ -86,20 +100,28 @@ export class MemberTable {
     const entries: MemberEntry[] = [];
     const requests: NodeId[] = [];
     const mentioned = new Set<NodeId>();
-    for (const t of peerDigest) {
-      mentioned.add(t[0]);
-      const mine = this.rows.get(t[0]);
+    for (let i = 0; i < peerDigest.length; i += DIGEST_STRIDE) {
+      const id = peerDigest[i] as NodeId;
+      mentioned.add(id);
+      const mine = this.rows.get(id);
       if (mine === undefined) {
-        requests.push(t[0]);
+        requests.push(id);
         continue;
       }
-      const c = compareVersions(versionOf(mine), digestVersion(t));
+      const c = compareVersionFields(
+        mine.incarnation,
+        mine.heartbeat,
+        STATUS_RANK[mine.status],
+        peerDigest[i + 1] as number,
+        peerDigest[i + 2] as number,
+        peerDigest[i + 3] as number,
+      );
       if (c > 0) entries.push(mine);
-      else if (c < 0) requests.push(t[0]);
-      else if (contentHash(mine) !== t[4]) {
+      else if (c < 0) requests.push(id);
+      else if (this.hashes.get(id) !== peerDigest[i + 4]) {
         // one version, two contents (two processes claim the id): swap both, the merge keeps the greater
         entries.push(mine);
-        requests.push(t[0]);
+        requests.push(id);
       }
     }
     for (const e of this.rows.values()) if (!mentioned.has(e.id)) entries.push(e);

@@ -41,7 +41,8 @@ export const DEFAULT_PHI_DETECTOR_OPTIONS: PhiDetectorOptions = Object.freeze({
 
 export class PhiAccrualDetector {
   private readonly options: PhiDetectorOptions;
-  private readonly samples: Float64Array;
+  /** grows by doubling up to windowSize (a node keeps a detector per member: 1000 members, 1000 detectors) */
+  private samples: Float64Array;
   private count = 0;
   private next = 0;
   private sum = 0;
@@ -55,7 +56,7 @@ export class PhiAccrualDetector {
     const { windowSize, expectedIntervalMs } = this.options;
     if (!Number.isInteger(windowSize) || windowSize < 2) throw new RangeError(`windowSize must be an integer >= 2, got ${windowSize}`);
     if (!(expectedIntervalMs > 0)) throw new RangeError(`expectedIntervalMs must be > 0, got ${expectedIntervalMs}`);
-    this.samples = new Float64Array(windowSize);
+    this.samples = new Float64Array(Math.min(windowSize, 8));
     this.last = nowMs;
     // Akka's bootstrap: two samples a quarter interval either side of the expected interval, so the
     // first estimate is (mean = interval, deviation = interval / 4); real samples push them out.
@@ -105,6 +106,14 @@ export class PhiAccrualDetector {
   }
 
   private record(interval: number): void {
+    const windowSize = this.options.windowSize;
+    if (this.count === this.samples.length && this.count < windowSize) {
+      // not wrapped yet (next === count): grow in place of overwriting
+      const grown = new Float64Array(Math.min(windowSize, this.samples.length * 2));
+      grown.set(this.samples);
+      this.samples = grown;
+      this.next = this.count;
+    }
     if (this.count === this.samples.length) {
       const old = this.samples[this.next];
       this.sum -= old;
