@@ -52,13 +52,11 @@ const stats = (a: number[]) => ({
 
 function claimBench() {
   const random = new SeededRandom(2024);
-  const joinFromCurrent: number[] = [];
-  const joinFresh: number[] = [];
-  const leaveFromCurrent: number[] = [];
-  const leaveFresh: number[] = [];
-  /** joins and leaves where the ideal share is at least 10 partitions (10 % of it is at least one partition) */
-  const joinLargeShare: number[] = [];
-  const leaveLargeShare: number[] = [];
+  /** moved / ideal per change kind: from the current ring, with the first-ring claim, and (from the current ring) where the share is >= 10 partitions */
+  const ratios = {
+    join: { current: [] as number[], fresh: [] as number[], largeShare: [] as number[] },
+    leave: { current: [] as number[], fresh: [] as number[], largeShare: [] as number[] },
+  };
   let worstBalance = 0;
   const weights = [1, 1, 2, 0.5, 1.5];
   let made = 0;
@@ -75,27 +73,23 @@ function claimBench() {
     let ring = buildRing(members, q);
     for (let step = 0; step < 6; step++) {
       const total = members.reduce((s, m) => s + m.weight, 0);
+      let kind: 'join' | 'leave';
+      let after: RingMember[];
+      let ideal: number;
       if (random.chance(0.5) && members.length < 16) {
         const joiner = member(zones, weighted);
-        const after = [...members, joiner];
-        const ideal = (q * joiner.weight) / (total + joiner.weight);
-        const next = reclaimRing(ring, after);
-        joinFromCurrent.push(partitionsMoved(ring, next) / ideal);
-        if (ideal >= 10) joinLargeShare.push(partitionsMoved(ring, next) / ideal);
-        joinFresh.push(partitionsMoved(buildRing(members, q), buildRing(after, q)) / ideal);
-        ring = next;
-        members = after;
+        [kind, after, ideal] = ['join', [...members, joiner], (q * joiner.weight) / (total + joiner.weight)];
       } else if (members.length > 3) {
         const leaver = members[random.int(members.length)];
-        const after = members.filter((m) => m !== leaver);
-        const ideal = (q * leaver.weight) / total;
-        const next = reclaimRing(ring, after);
-        leaveFromCurrent.push(partitionsMoved(ring, next) / ideal);
-        if (ideal >= 10) leaveLargeShare.push(partitionsMoved(ring, next) / ideal);
-        leaveFresh.push(partitionsMoved(buildRing(members, q), buildRing(after, q)) / ideal);
-        ring = next;
-        members = after;
+        [kind, after, ideal] = ['leave', members.filter((m) => m !== leaver), (q * leaver.weight) / total];
       } else continue;
+      const next = reclaimRing(ring, after);
+      const ratio = partitionsMoved(ring, next) / ideal;
+      ratios[kind].current.push(ratio);
+      if (ideal >= 10) ratios[kind].largeShare.push(ratio);
+      ratios[kind].fresh.push(partitionsMoved(buildRing(members, q), buildRing(after, q)) / ideal);
+      ring = next;
+      members = after;
       const sum = members.reduce((s, m) => s + m.weight, 0);
       const counts = ring.ownedCounts();
       for (const m of members) {
@@ -105,12 +99,12 @@ function claimBench() {
     }
   }
   return {
-    joinFromCurrent: stats(joinFromCurrent),
-    joinFirstRingClaim: stats(joinFresh),
-    leaveFromCurrent: stats(leaveFromCurrent),
-    leaveFirstRingClaim: stats(leaveFresh),
-    joinFromCurrentShareAtLeast10: stats(joinLargeShare),
-    leaveFromCurrentShareAtLeast10: stats(leaveLargeShare),
+    joinFromCurrent: stats(ratios.join.current),
+    joinFirstRingClaim: stats(ratios.join.fresh),
+    leaveFromCurrent: stats(ratios.leave.current),
+    leaveFirstRingClaim: stats(ratios.leave.fresh),
+    joinFromCurrentShareAtLeast10: stats(ratios.join.largeShare),
+    leaveFromCurrentShareAtLeast10: stats(ratios.leave.largeShare),
     /** the largest |count - share| seen, in units of the allowed deviation (max(10 % of share, 1)); <= 1 is within balance */
     worstBalance: +worstBalance.toFixed(3),
   };

@@ -17,105 +17,27 @@
  */
 import { RingkvError } from '../../core/errors.js';
 import type { Member, NodeId } from '../../core/member.js';
-import { electClaimant, plannedMembers, ringReadiness, type Readiness } from '../../core/membership/claimant.js';
-import { compareVersions, isLive, isNewerLife, versionOf, withOptional, type EntryVersion, type MemberEntry, type MemberStatus } from '../../core/membership/member-entry.js';
+import { ringReadiness, type Readiness } from '../../core/membership/claimant.js';
+import { isLive, isNewerLife, versionOf, withOptional, type MemberEntry, type MemberStatus } from '../../core/membership/member-entry.js';
 import { DIGEST_STRIDE, type Digest } from '../../core/membership/digest.js';
 import { MemberTable } from '../../core/membership/member-table.js';
 import { WatchRing } from '../../core/membership/watch-ring.js';
-import {
-  NO_RING_VERSION,
-  compareRingVersions,
-  encodeRingState,
-  ringVersion,
-  type RingState,
-  type RingVersion,
-} from '../../core/membership/ring-state.js';
-import { buildRing, reclaimRing, type Ring } from '../../core/ring.js';
+import { compareRingVersions, encodeRingState, ringVersion, type RingState } from '../../core/membership/ring-state.js';
+import { judgeRowAboutSelf } from '../../core/membership/self-row.js';
 import type { MessageRouter } from '../message-router.js';
-import { silentLogger, type Clock, type Logger, type Message, type Random, type TimerHandle, type Transport } from '../runtime.js';
+import { silentLogger, type Logger, type Message, type TimerHandle } from '../runtime.js';
 import { gossipConfig, type GossipConfig } from './gossip-config.js';
 import { GOSSIP_TYPES, gossipCodec, type GossipCodec } from './gossip-messages.js';
 import { FailureDetectors } from './failure-detectors.js';
-import { MembershipPersister, decodeMembership, encodeMembership, type MembershipStore } from './membership-store.js';
+import { MembershipPersister, decodeMembership, encodeMembership } from './membership-store.js';
 import { pickDistinct, pickGossipTargets } from './peer-selection.js';
 import { Prober, isRefusal } from './prober.js';
+import { Suspicion, type SuspicionCounters } from './suspicion.js';
+import type { MemberView, MembershipCounters, MembershipEvent, MembershipOptions } from './membership-types.js';
+import { RingKeeper } from './ring-keeper.js';
+import { StallGuard } from './stall-guard.js';
 
-export interface SelfDescription {
-  id: NodeId;
-  address: string;
-  httpAddress?: string;
-  zone?: string;
-  weight: number;
-}
-
-export interface MembershipOptions {
-  self: SelfDescription;
-  /** this start's incarnation (NodeIdentity's): raised on every start */
-  incarnation: number;
-  /** partitions Q of the ring */
-  partitions: number;
-  /**
-   * members known from configuration (--peers): known as up until the detector convicts them, and,
-   * when no ring is stored, the members of the first ring (epoch 1) — with this node. Without any, the
-   * node starts without a ring and takes the cluster's from gossip (a joining node).
-   */
-  knownMembers?: readonly Member[];
-  /** build the first ring from self + knownMembers when none is stored @default true when knownMembers is given */
-  bootstrapRing?: boolean;
-  /**
-   * the first ring, when the caller has already built buildRing(self + knownMembers) (a simulation of
-   * many nodes builds it once); checked against the members it should hold
-   */
-  firstRing?: Ring;
-  /** nodes to gossip with now and then, and when no live peer is known (their addresses are the transport's) */
-  seeds?: readonly NodeId[];
-  clock: Clock;
-  random: Random;
-  transport: Transport;
-  router: MessageRouter;
-  store?: MembershipStore;
-  logger?: Logger;
-  config?: Partial<GossipConfig>;
-}
-
-export type MembershipEvent =
-  /** a member's row changed other than by a heartbeat (new member, status, address, zone, weight, incarnation) */
-  | { kind: 'member'; id: NodeId; previous: MemberEntry | undefined; current: MemberEntry }
-  | { kind: 'ring'; previous: RingState | undefined; current: RingState }
-  /** an operator removed this node (its row says `left`): it must stop serving */
-  | { kind: 'removed' };
-
-/** One row of /cluster/members. */
-export interface MemberView {
-  id: NodeId;
-  address: string;
-  httpAddress: string | null;
-  zone: string | null;
-  weight: number;
-  status: MemberStatus;
-  /** this node's suspicion level of the member (0 for itself and for members it has no detector for) */
-  phi: number;
-  heartbeat: number;
-  incarnation: number;
-}
-
-export interface MembershipCounters {
-  exchanges: number;
-  exchangeFailures: number;
-  /** replies or messages refused (malformed, another cluster) */
-  refusedReplies: number;
-  suspicions: number;
-  downs: number;
-  refutations: number;
-  /** probe rounds that ended `dead` but were not acted on: a local stall or fresh news during the round */
-  inconclusiveProbes: number;
-  stalls: number;
-  rumorsSent: number;
-  ringsInstalled: number;
-  ringsCommitted: number;
-  ringsRefused: number;
-  conflicts: number;
-}
+export type { MemberView, MembershipCounters, MembershipEvent, MembershipOptions, SelfDescription } from './membership-types.js';
 
 /** Why a change is significant enough to rumor and to persist (not heartbeat-only). */
 function materialChange(previous: MemberEntry | undefined, current: MemberEntry): boolean {
@@ -137,7 +59,7 @@ export class Membership {
   private readonly detectors: FailureDetectors;
   /** the watch ring, rebuilt when the set of members not down or left changes */
   private watchRingCache: WatchRing | undefined;
-  private readonly probing = new Set<NodeId>();
+  private readonly suspicion: Suspicion;
   /** internode address → the member last seen at it (duplicate-address check) */
   private readonly addressHolder = new Map<string, NodeId>();
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
@@ -146,12 +68,10 @@ export class Membership {
   private readonly logger: Logger;
   private readonly seeds: NodeId[];
   private readonly persister: MembershipPersister | undefined;
-  private ringState: RingState | undefined;
-  private ringHistory: RingState[] = [];
+  private readonly rings: RingKeeper;
   private timer: TimerHandle | undefined;
   private checkTimer: TimerHandle | undefined;
-  /** when a timer of this node last ran: timers run every detectorCheckMs, so a longer gap is a stall */
-  private lastTimerRunMs = 0;
+  private stallGuard: StallGuard;
   private running = false;
   private stopped = false;
   /** member-table changes not yet written (written at most every persistIntervalMs) */
@@ -161,14 +81,11 @@ export class Membership {
   private lastPersistMs = -Infinity;
   /** this node's incarnation in the record it started from (undefined: no record, a fresh data directory) */
   private readonly recordIncarnation: number | undefined;
-  readonly counters: MembershipCounters = {
+  private readonly stats: Omit<MembershipCounters, keyof SuspicionCounters> = {
     exchanges: 0,
     exchangeFailures: 0,
     refusedReplies: 0,
-    suspicions: 0,
-    downs: 0,
     refutations: 0,
-    inconclusiveProbes: 0,
     stalls: 0,
     rumorsSent: 0,
     ringsInstalled: 0,
@@ -201,6 +118,22 @@ export class Membership {
     this.codec = gossipCodec(config.clusterName);
     this.prober = new Prober(options.transport, this.codec);
     this.detectors = new FailureDetectors(config);
+    this.suspicion = new Suspicion(
+      {
+        self: self.id,
+        row: (id) => this.table.get(id),
+        livePeers: () => this.livePeers(),
+        running: () => this.running,
+        decide: (row) => this.applyLocal(row),
+        answered: (id, entry) => this.absorb(id, [entry], undefined),
+      },
+      config,
+      this.detectors,
+      this.prober,
+      options.clock,
+      options.random,
+      this.logger,
+    );
     this.seeds = [...new Set(options.seeds ?? [])].filter((id) => id !== self.id);
     const now = options.clock.nowMs();
 
@@ -222,25 +155,10 @@ export class Membership {
     }
     for (const e of this.table.entries()) if (e.status !== 'left') this.detectors.restart(e.id, now, config.watchGraceMs);
 
-    this.ringHistory = storedRings.slice(-config.ringHistoryLength);
-    this.ringState = this.ringHistory.at(-1);
-    if (this.ringState !== undefined && this.ringState.ring.partitions !== options.partitions) {
-      throw new RingkvError(
-        'BAD_PARAMETER',
-        `the stored ring has ${this.ringState.ring.partitions} partitions but the node is configured with ${options.partitions}`,
-      );
-    }
+    this.rings = new RingKeeper(options.partitions, config.ringHistoryLength, storedRings);
     const bootstrap = options.bootstrapRing ?? (options.knownMembers !== undefined && options.knownMembers.length > 0);
-    if (this.ringState === undefined && bootstrap) {
-      const members = [self, ...(options.knownMembers ?? []).filter((m) => m.id !== self.id)];
-      const given = options.firstRing;
-      if (given !== undefined && (given.partitions !== options.partitions || given.nodeIds.length !== members.length || !members.every((m) => given.hasMember(m.id)))) {
-        throw new RingkvError('BAD_PARAMETER', 'firstRing does not hold exactly this node and knownMembers');
-      }
-      this.ringState = { epoch: 1, claimant: '', ring: given ?? buildRing(members, options.partitions) };
-      this.ringHistory = [this.ringState];
-      this.urgent = true;
-    }
+    if (bootstrap && this.rings.bootstrap([self, ...(options.knownMembers ?? []).filter((m) => m.id !== self.id)], options.firstRing)) this.urgent = true;
+    this.stallGuard = new StallGuard(config.stallThresholdMs, config.detectorCheckMs, now);
     this.recordIncarnation = storedSelf?.incarnation;
     const incarnation = Math.max(options.incarnation, (storedSelf?.incarnation ?? 0) + 1);
     this.table.replace(
@@ -252,8 +170,8 @@ export class Membership {
           incarnation,
           heartbeat: 1,
           status: 'up',
-          ringEpoch: this.ringState?.epoch ?? 0,
-          ringFingerprint: this.ringState?.ring.fingerprint ?? '',
+          ringEpoch: this.rings.current?.epoch ?? 0,
+          ringFingerprint: this.rings.current?.ring.fingerprint ?? '',
         },
         self.httpAddress,
         self.zone,
@@ -310,20 +228,21 @@ export class Membership {
 
   /** the installed ring (undefined until a joining node has heard one) */
   ring(): RingState | undefined {
-    return this.ringState;
+    return this.rings.current;
   }
 
   /** installed rings, oldest first (the last is ring()) */
   ringEpochs(): readonly RingState[] {
-    return this.ringHistory;
+    return this.rings.history;
   }
 
   claimant(): NodeId | undefined {
-    return electClaimant(this.ringState?.ring, this.table);
+    return this.rings.claimant(this.table);
   }
 
   readiness(): Readiness | undefined {
-    return this.ringState === undefined ? undefined : ringReadiness(this.ringState, this.table);
+    const current = this.rings.current;
+    return current === undefined ? undefined : ringReadiness(current, this.table);
   }
 
   /** members believed running (up, leaving, suspect), without this node */
@@ -336,6 +255,10 @@ export class Membership {
   onEvent(listener: (e: MembershipEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  get counters(): MembershipCounters {
+    return { ...this.stats, ...this.suspicion.counters };
   }
 
   get probeCounters() {
@@ -352,11 +275,11 @@ export class Membership {
   start(): void {
     if (this.running || this.stopped) return;
     this.running = true;
-    this.lastTimerRunMs = this.options.clock.nowMs();
+    this.stallGuard = new StallGuard(this.config.stallThresholdMs, this.config.detectorCheckMs, this.options.clock.nowMs());
     const first = this.options.random.int(Math.max(1, Math.floor(this.config.gossipIntervalMs)));
     this.schedule(first);
     this.scheduleCheck();
-    this.logger.info({ incarnation: this.selfRow.incarnation, members: this.table.size, ringEpoch: this.ringState?.epoch ?? 0 }, 'membership started');
+    this.logger.info({ incarnation: this.selfRow.incarnation, members: this.table.size, ringEpoch: this.rings.current?.epoch ?? 0 }, 'membership started');
   }
 
   /**
@@ -377,7 +300,7 @@ export class Membership {
       const peers = pickDistinct(this.livePeers(), Math.max(1, this.config.rumorFanout), this.options.random);
       const msg = this.codec.rows(GOSSIP_TYPES.push, { entries: [this.selfRow] });
       await Promise.allSettled(peers.map((p) => this.options.transport.request(p, msg, this.config.announceTimeoutMs)));
-      this.counters.rumorsSent += peers.length;
+      this.stats.rumorsSent += peers.length;
     }
     if (this.persister) await this.persister.request();
   }
@@ -425,7 +348,7 @@ export class Membership {
     }
     this.updateSelf({});
     this.sendHeartbeats(now);
-    this.checkDetectors(now, false);
+    this.suspicion.check([...this.table.values()].map((e) => e.id), now);
     const targets = this.gossipTargets();
     for (const peer of targets) void this.exchange(peer);
     if (this.config.claimantCommits) this.claimantStep();
@@ -443,18 +366,11 @@ export class Membership {
     void this.persister.request();
   }
 
-  /**
-   * Called first by every timer callback. A gap since the previous one well past the check interval
-   * means this node was stalled (GC, SIGSTOP, an overloaded host): it heard nothing because it listened
-   * to nothing, so its peers' silence during the stall is not evidence against them. Whichever timer
-   * runs first after the stall (they all come due at once) discounts it, once.
-   */
+  /** Called first by every timer callback: a stall of this node is not its peers' silence. */
   private noteTimerRun(now: number): void {
-    const gap = now - this.lastTimerRunMs;
-    this.lastTimerRunMs = now;
-    if (gap <= this.config.stallThresholdMs) return;
-    const stalledMs = gap - this.config.detectorCheckMs;
-    this.counters.stalls++;
+    const stalledMs = this.stallGuard.ran(now);
+    if (stalledMs <= 0) return;
+    this.stats.stalls++;
     this.detectors.discount(stalledMs);
     this.logger.warn({ stalledMs }, 'membership: this node was stalled; not counting it against peers');
   }
@@ -465,7 +381,7 @@ export class Membership {
       if (!this.running) return;
       this.noteTimerRun(this.options.clock.nowMs());
       this.scheduleCheck();
-      if (this.selfRow.status !== 'left') this.checkDetectors(this.options.clock.nowMs(), true);
+      if (this.selfRow.status !== 'left') this.suspicion.check(this.detectors.watched(), this.options.clock.nowMs());
     });
   }
 
@@ -499,13 +415,13 @@ export class Membership {
   }
 
   private async exchange(peer: NodeId): Promise<void> {
-    this.counters.exchanges++;
-    const syn = this.codec.syn({ digest: this.table.digest(), ring: this.currentRingVersion() });
+    this.stats.exchanges++;
+    const syn = this.codec.syn({ digest: this.table.digest(), ring: this.rings.version() });
     let reply: Message;
     try {
       reply = await this.options.transport.request(peer, syn, this.config.exchangeTimeoutMs);
     } catch (e) {
-      this.counters.exchangeFailures++;
+      this.stats.exchangeFailures++;
       if (e instanceof RingkvError && e.code === 'CLUSTER_MISMATCH') this.refusedReply(peer, e);
       return;
     }
@@ -518,20 +434,17 @@ export class Membership {
       return;
     }
     this.absorb(peer, ack.entries, ack.ring);
-    if (ack.requests.length > 0 || (ack.wantRing && this.ringState !== undefined)) {
-      const ring = ack.wantRing && this.ringState !== undefined ? encodeRingState(this.ringState) : undefined;
+    const current = this.rings.current;
+    if (ack.requests.length > 0 || (ack.wantRing && current !== undefined)) {
+      const ring = ack.wantRing && current !== undefined ? encodeRingState(current) : undefined;
       this.options.transport.send(peer, this.codec.rows(GOSSIP_TYPES.ack2, { entries: this.table.rowsFor(ack.requests), ring }));
     }
   }
 
   private refusedReply(peer: NodeId, e: unknown): void {
-    this.counters.refusedReplies++;
+    this.stats.refusedReplies++;
     const err = e instanceof RingkvError ? e : new RingkvError('MALFORMED_REQUEST', String(e));
     this.options.router.refuse(peer, 'gossip reply', err);
-  }
-
-  private currentRingVersion(): RingVersion {
-    return this.ringState === undefined ? NO_RING_VERSION : ringVersion(this.ringState);
   }
 
   // ---- handlers -------------------------------------------------------------------------------
@@ -542,11 +455,12 @@ export class Membership {
       const delta = this.table.deltaFor(msg.digest);
       const notice = this.removalNotice(from, msg.digest);
       if (notice !== undefined) delta.entries.push(notice);
-      const order = this.ringState === undefined ? -1 : compareRingVersions(ringVersion(this.ringState), msg.ring);
+      const current = this.rings.current;
+      const order = current === undefined ? -1 : compareRingVersions(ringVersion(current), msg.ring);
       return c.ack({
         entries: delta.entries,
         requests: delta.requests,
-        ring: order > 0 ? encodeRingState(this.ringState!) : undefined,
+        ring: order > 0 ? encodeRingState(current!) : undefined,
         wantRing: order < 0 && msg.ring.epoch > 0,
       });
     });
@@ -637,43 +551,36 @@ export class Membership {
     return previous;
   }
 
-  /** A row about this node from elsewhere: refute, accept a removal, or ignore. True when the own row changed. */
+  /** A row about this node from elsewhere (self-row.ts decides); true when the own row changed. */
   private absorbAboutSelf(from: NodeId, e: MemberEntry): boolean {
     const mine = this.selfRow;
-    if (e.address !== mine.address && e.incarnation >= mine.incarnation) {
-      // Another process claims this id: refuting would make the two fight forever.
-      this.counters.conflicts++;
-      this.logger.error({ from, id: e.id, theirAddress: e.address, ourAddress: mine.address }, 'duplicate node id: another node gossips this id with another address');
-      return false;
-    }
-    if (e.incarnation > mine.incarnation) {
-      this.counters.refutations++;
-      this.table.replace({ ...mine, incarnation: e.incarnation + 1, heartbeat: 1 });
-      this.logger.warn({ from, seen: e.incarnation }, 'membership: a peer knows a later incarnation of this node; taking a newer one');
-      this.urgent = true;
-      return true;
-    }
-    if (e.status === 'left' && mine.status !== 'left') {
-      // Removed now, or — for an earlier incarnation — while it was away: then the data this node
-      // restarted on is the removed node's (its record is from that life or later), and stale.
-      const removedNow = e.incarnation === mine.incarnation;
-      const removedWhileAway = e.incarnation < mine.incarnation && this.recordIncarnation !== undefined && e.incarnation >= this.recordIncarnation;
-      if (removedNow || removedWhileAway) {
-        this.table.replace({ ...mine, status: 'left', heartbeat: Math.max(mine.heartbeat, e.heartbeat) + 1 });
+    const verdict = judgeRowAboutSelf(mine, e, this.recordIncarnation);
+    switch (verdict.kind) {
+      case 'ignore':
+        return false;
+      case 'conflict':
+        this.stats.conflicts++;
+        this.logger.error({ from, id: e.id, theirAddress: e.address, ourAddress: mine.address }, 'duplicate node id: another node gossips this id with another address');
+        return false;
+      case 'new-incarnation':
+        this.stats.refutations++;
+        this.logger.warn({ from, seen: e.incarnation }, 'membership: a peer knows a later incarnation of this node; taking a newer one');
+        this.table.replace(verdict.row);
+        this.urgent = true;
+        return true;
+      case 'refute':
+        this.stats.refutations++;
+        this.table.replace(verdict.row);
+        return true;
+      case 'removed':
+        this.table.replace(verdict.row);
         this.urgent = true;
         this.logger.error({ from, removedIncarnation: e.incarnation }, 'membership: this node was removed from the cluster; it must not serve its data');
-        this.emit({ kind: 'member', id: this.self, previous: mine, current: this.selfRow });
+        this.emit({ kind: 'member', id: this.self, previous: mine, current: verdict.row });
         this.emit({ kind: 'removed' });
         this.flush();
         return true;
-      }
     }
-    if (e.incarnation < mine.incarnation || compareVersions(versionOf(e), versionOf(mine)) <= 0) return false;
-    if (mine.status === 'left') return false;
-    // suspected or marked down at a heartbeat we have reached: say otherwise with a newer one
-    this.counters.refutations++;
-    this.table.replace({ ...mine, heartbeat: e.heartbeat + 1 });
-    return true;
   }
 
   /** Two live members heard from (not configuration placeholders) at one address: logged, counted. */
@@ -683,7 +590,7 @@ export class Membership {
     if (holder === undefined || holder === e.id || e.incarnation === 0) return;
     const other = this.table.get(holder);
     if (other === undefined || other.address !== e.address || other.incarnation === 0 || !isLive(other.status) || !isLive(e.status)) return;
-    this.counters.conflicts++;
+    this.stats.conflicts++;
     this.logger.error({ ids: [holder, e.id], address: e.address }, 'duplicate address: two members gossip the same internode address');
   }
 
@@ -702,54 +609,6 @@ export class Membership {
     }
   }
 
-  // ---- failure detection ----------------------------------------------------------------------
-
-  /** Suspects members whose phi reached the threshold and probes them; watchedOnly between rounds. */
-  private checkDetectors(now: number, watchedOnly: boolean): void {
-    const ids = watchedOnly ? this.detectors.watched() : [...this.table.values()].map((e) => e.id);
-    for (const id of ids) {
-      const e = this.table.get(id);
-      if (e === undefined || id === this.self || !isLive(e.status) || this.probing.has(id)) continue;
-      if (this.detectors.phi(id, now) < this.config.phiThreshold) continue;
-      if (e.status !== 'suspect') {
-        this.counters.suspicions++;
-        this.applyLocal({ ...e, status: 'suspect' });
-      }
-      void this.probe(id, versionOf(e), now);
-    }
-  }
-
-  /** The second source: only a wholly unanswered probe round, with no news meanwhile, marks down. */
-  private async probe(id: NodeId, suspected: EntryVersion, startedMs: number): Promise<void> {
-    this.probing.add(id);
-    let result;
-    try {
-      const helpers = pickDistinct(this.livePeers(), this.config.indirectProbes, this.options.random, new Set([id]));
-      result = await this.prober.probe(id, helpers, this.config.probeTimeoutMs);
-    } finally {
-      this.probing.delete(id);
-    }
-    if (!this.running) return;
-    if (result.alive) {
-      this.detectors.directArrival(id, this.options.clock.nowMs());
-      this.absorb(id, [result.entry], undefined);
-      return;
-    }
-    const now = this.options.clock.nowMs();
-    const row = this.table.get(id);
-    const stalled = now - startedMs > this.config.probeTimeoutMs + this.config.stallThresholdMs;
-    const news = row === undefined || isNewerLife(suspected, versionOf(row)) || row.incarnation !== suspected.incarnation;
-    const phi = this.detectors.phi(id, now);
-    if (stalled || news || phi < this.config.phiThreshold) {
-      this.counters.inconclusiveProbes++;
-      return;
-    }
-    if (row.status === 'down' || row.status === 'left') return;
-    this.counters.downs++;
-    this.logger.warn({ id, phi: roundPhi(phi), probePaths: result.paths, refused: result.refused }, 'membership: member marked down');
-    this.applyLocal({ ...row, status: 'down' });
-  }
-
   // ---- rumors ---------------------------------------------------------------------------------
 
   /** Pushes rows (and a ring) to rumorFanout random live peers other than `except`. */
@@ -759,31 +618,29 @@ export class Membership {
     if (peers.length === 0) return;
     const msg = this.codec.rows(GOSSIP_TYPES.push, { entries, ring: ring === undefined ? undefined : encodeRingState(ring) });
     for (const p of peers) this.options.transport.send(p, msg);
-    this.counters.rumorsSent += peers.length;
+    this.stats.rumorsSent += peers.length;
   }
 
   // ---- rings and the claimant ------------------------------------------------------------------
 
   /** Installs ring if it is newer than the installed one (the same resolution everywhere); true if so. */
   private offerRing(ring: RingState, from: NodeId): boolean {
-    if (ring.ring.partitions !== this.options.partitions) {
-      this.counters.ringsRefused++;
+    const offer = this.rings.judge(ring);
+    if (offer === 'wrong-partitions') {
+      this.stats.ringsRefused++;
       this.logger.error(
         { from, partitions: ring.ring.partitions, configured: this.options.partitions },
         'membership: refused a ring with another partition count (the cluster and this node disagree on Q)',
       );
-      return false;
     }
-    if (this.ringState !== undefined && compareRingVersions(ringVersion(ring), ringVersion(this.ringState)) <= 0) return false;
+    if (offer !== 'newer') return false;
     this.install(ring);
     return true;
   }
 
   private install(ring: RingState): void {
-    const previous = this.ringState;
-    this.ringState = ring;
-    this.ringHistory = [...this.ringHistory, ring].slice(-this.config.ringHistoryLength);
-    this.counters.ringsInstalled++;
+    const previous = this.rings.install(ring);
+    this.stats.ringsInstalled++;
     this.urgent = true;
     this.updateSelf({ ringEpoch: ring.epoch, ringFingerprint: ring.ring.fingerprint });
     this.logger.info({ epoch: ring.epoch, claimant: ring.claimant, members: ring.ring.nodeIds.length }, 'membership: ring installed');
@@ -792,16 +649,9 @@ export class Membership {
 
   /** When this node is the claimant and the ring is ready, commits the planned member set as the next epoch. */
   private claimantStep(): void {
-    const current = this.ringState;
-    if (current === undefined || this.claimant() !== this.self) return;
-    const planned = plannedMembers(current.ring, this.table);
-    if (planned === undefined || !ringReadiness(current, this.table).ready) return;
-    const next: RingState = {
-      epoch: current.epoch + 1,
-      claimant: this.self,
-      ring: reclaimRing(current.ring, planned, this.config.replicationFactor),
-    };
-    this.counters.ringsCommitted++;
+    const next = this.rings.nextCommit(this.self, this.table, this.config.replicationFactor);
+    if (next === undefined) return;
+    this.stats.ringsCommitted++;
     this.logger.info({ epoch: next.epoch, members: next.ring.nodeIds }, 'membership: claimant committed a ring change');
     this.install(next);
     this.rumor([this.selfRow], next);
@@ -810,7 +660,7 @@ export class Membership {
   // ---- persistence and events ------------------------------------------------------------------
 
   private snapshot(): Uint8Array {
-    return encodeMembership(this.config.clusterName, { entries: this.table.entries(), rings: this.ringHistory });
+    return encodeMembership(this.config.clusterName, { entries: this.table.entries(), rings: [...this.rings.history] });
   }
 
   private emit(e: MembershipEvent): void {

@@ -1,0 +1,85 @@
+/**
+ * The rings a node holds: the installed one, the history of epochs it installed (persisted), which
+ * ring to keep when a peer offers another, and what the claimant commits next.
+ */
+import { RingkvError } from '../../core/errors.js';
+import type { Member, NodeId } from '../../core/member.js';
+import { electClaimant, plannedMembers, ringReadiness, type MemberLookup } from '../../core/membership/claimant.js';
+import { NO_RING_VERSION, compareRingVersions, ringVersion, type RingState, type RingVersion } from '../../core/membership/ring-state.js';
+import { buildRing, reclaimRing, type Ring } from '../../core/ring.js';
+
+export type RingOffer = 'newer' | 'not-newer' | 'wrong-partitions';
+
+export class RingKeeper {
+  private installed: RingState | undefined;
+  private epochs: RingState[];
+
+  /** throws BAD_PARAMETER when the stored ring has another partition count than the node's */
+  constructor(
+    readonly partitions: number,
+    private readonly historyLength: number,
+    stored: readonly RingState[],
+  ) {
+    this.epochs = stored.slice(-historyLength);
+    this.installed = this.epochs.at(-1);
+    if (this.installed !== undefined && this.installed.ring.partitions !== partitions) {
+      throw new RingkvError('BAD_PARAMETER', `the stored ring has ${this.installed.ring.partitions} partitions but the node is configured with ${partitions}`);
+    }
+  }
+
+  get current(): RingState | undefined {
+    return this.installed;
+  }
+
+  /** installed rings, oldest first */
+  get history(): readonly RingState[] {
+    return this.epochs;
+  }
+
+  version(): RingVersion {
+    return this.installed === undefined ? NO_RING_VERSION : ringVersion(this.installed);
+  }
+
+  /**
+   * The first ring (epoch 1) of a cluster started from a static member list, unless a ring is already
+   * held. `given` is that ring built by the caller (checked to hold exactly `members`). True if made.
+   */
+  bootstrap(members: readonly Member[], given?: Ring): boolean {
+    if (this.installed !== undefined) return false;
+    if (given !== undefined && (given.partitions !== this.partitions || given.nodeIds.length !== members.length || !members.every((m) => given.hasMember(m.id)))) {
+      throw new RingkvError('BAD_PARAMETER', 'firstRing does not hold exactly this node and knownMembers');
+    }
+    this.install({ epoch: 1, claimant: '', ring: given ?? buildRing(members, this.partitions) });
+    return true;
+  }
+
+  judge(ring: RingState): RingOffer {
+    if (ring.ring.partitions !== this.partitions) return 'wrong-partitions';
+    if (this.installed !== undefined && compareRingVersions(ringVersion(ring), ringVersion(this.installed)) <= 0) return 'not-newer';
+    return 'newer';
+  }
+
+  /** Installs ring; returns the one it replaced. */
+  install(ring: RingState): RingState | undefined {
+    const previous = this.installed;
+    this.installed = ring;
+    this.epochs = [...this.epochs, ring].slice(-this.historyLength);
+    return previous;
+  }
+
+  claimant(table: MemberLookup): NodeId | undefined {
+    return electClaimant(this.installed?.ring, table);
+  }
+
+  /**
+   * The ring `self` commits now, when it is the claimant, the member set should change and every
+   * ring member is reachable and on the current ring; else undefined.
+   */
+  nextCommit(self: NodeId, table: MemberLookup, replicationFactor: number): RingState | undefined {
+    const current = this.installed;
+    if (current === undefined || this.claimant(table) !== self) return undefined;
+    const planned = plannedMembers(current.ring, table);
+    if (planned === undefined || !ringReadiness(current, table).ready) return undefined;
+    return { epoch: current.epoch + 1, claimant: self, ring: reclaimRing(current.ring, planned, replicationFactor) };
+  }
+}
