@@ -3,7 +3,7 @@
  * node, claimed in proportion to node weight. A cluster's first ring is a pure function of the member
  * list (ids, weights, zones) and Q (buildRing): every node that knows the same members, in any order,
  * builds the same ring. Later rings are claimed from the current one (reclaimRing), so a change moves
- * only its share; the claimant commits them as ring epochs (src/core/membership/ring-state.ts).
+ * only its share; the claimant commits them as ring epochs (src/core/membership/ring-epoch.ts).
  */
 import { RingkvError } from './errors.js';
 import { assertValidPartitionCount, keyBytes, murmur3x86_128, partitionOf } from './hash.js';

@@ -17,7 +17,7 @@ import { RingkvError } from '../../core/errors.js';
 import type { NodeId } from '../../core/member.js';
 import { MAX_DIGEST_ROWS, parseDigest, type Digest } from '../../core/membership/digest.js';
 import { isValidNodeId, parseMemberEntry, type MemberEntry } from '../../core/membership/member-entry.js';
-import { parseRingState, parseRingVersion, type RingState, type RingStateWire, type RingVersion } from '../../core/membership/ring-state.js';
+import { parseRingEpoch, parseRingVersion, type RingEpoch, type RingEpochWire, type RingVersion } from '../../core/membership/ring-epoch.js';
 import type { Message } from '../runtime.js';
 
 export const GOSSIP_TYPES = Object.freeze({
@@ -44,13 +44,13 @@ export interface GossipSyn {
 export interface GossipAck {
   entries: MemberEntry[];
   requests: NodeId[];
-  ring?: RingState;
+  ring?: RingEpoch;
   wantRing: boolean;
 }
 
 export interface GossipRows {
   entries: MemberEntry[];
-  ring?: RingState;
+  ring?: RingEpoch;
 }
 
 export interface PingReq {
@@ -82,7 +82,7 @@ export function gossipCodec(clusterName: string) {
     if (raw.length > MAX_DIGEST_ROWS) throw malformed(what, `${raw.length} entries, the limit is ${MAX_DIGEST_ROWS}`);
     return raw.map(parseMemberEntry);
   };
-  const optionalRing = (raw: unknown): RingState | undefined => (raw === undefined || raw === null ? undefined : parseRingState(raw));
+  const optionalRing = (raw: unknown): RingEpoch | undefined => (raw === undefined || raw === null ? undefined : parseRingEpoch(raw));
   const envelope = (type: string, body: Record<string, unknown>): Message => ({ type, cluster: clusterName, ...body });
 
   return {
@@ -95,7 +95,7 @@ export function gossipCodec(clusterName: string) {
       return { ...msg, digest: parseDigest(msg.digest), ring: parseRingVersion(msg.ring) };
     },
 
-    ack: (a: { entries: MemberEntry[]; requests: NodeId[]; ring?: RingStateWire; wantRing: boolean }): Message =>
+    ack: (a: { entries: MemberEntry[]; requests: NodeId[]; ring?: RingEpochWire; wantRing: boolean }): Message =>
       envelope(GOSSIP_TYPES.ack, { entries: a.entries, requests: a.requests, ring: a.ring ?? null, wantRing: a.wantRing }),
     parseAck(msg: Message): GossipAck {
       if (msg.type !== GOSSIP_TYPES.ack) throw malformed('gossip_ack', `unexpected reply type ${String(msg.type)}`);
@@ -108,7 +108,7 @@ export function gossipCodec(clusterName: string) {
       return { entries: rows('gossip_ack', msg.entries), requests: requests as NodeId[], ring: optionalRing(msg.ring), wantRing: msg.wantRing };
     },
 
-    rows: (type: string, r: { entries: MemberEntry[]; ring?: RingStateWire }): Message => envelope(type, { entries: r.entries, ring: r.ring ?? null }),
+    rows: (type: string, r: { entries: MemberEntry[]; ring?: RingEpochWire }): Message => envelope(type, { entries: r.entries, ring: r.ring ?? null }),
     parseRows(msg: Message): Message & GossipRows {
       checkCluster(msg);
       return { ...msg, entries: rows(String(msg.type), msg.entries), ring: optionalRing(msg.ring) };

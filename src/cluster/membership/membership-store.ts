@@ -9,7 +9,7 @@
  */
 import { Packr } from 'msgpackr';
 import { parseMemberEntry, type MemberEntry } from '../../core/membership/member-entry.js';
-import { encodeRingState, parseRingState, type RingState, type RingStateWire } from '../../core/membership/ring-state.js';
+import { encodeRingEpoch, parseRingEpoch, type RingEpoch, type RingEpochWire } from '../../core/membership/ring-epoch.js';
 import type { Logger, NodeStateStore } from '../runtime.js';
 
 export type MembershipStore = NodeStateStore;
@@ -17,20 +17,20 @@ export type MembershipStore = NodeStateStore;
 export interface StoredMembership {
   entries: MemberEntry[];
   /** oldest first; the last is the ring the node had installed */
-  rings: RingState[];
+  rings: RingEpoch[];
 }
 
 interface StoredRecord {
   format: 1;
   cluster: string;
   entries: MemberEntry[];
-  rings: RingStateWire[];
+  rings: RingEpochWire[];
 }
 
 const packr = new Packr({ useRecords: false });
 
 export function encodeMembership(cluster: string, state: StoredMembership): Uint8Array {
-  const record: StoredRecord = { format: 1, cluster, entries: state.entries, rings: state.rings.map(encodeRingState) };
+  const record: StoredRecord = { format: 1, cluster, entries: state.entries, rings: state.rings.map(encodeRingEpoch) };
   return packr.pack(record);
 }
 
@@ -57,7 +57,7 @@ export function decodeMembership(bytes: Uint8Array | undefined, cluster: string,
     return undefined;
   }
   try {
-    return { entries: record.entries.map(parseMemberEntry), rings: record.rings.map(parseRingState) };
+    return { entries: record.entries.map(parseMemberEntry), rings: record.rings.map(parseRingEpoch) };
   } catch (e) {
     logger.warn({ err: (e as Error).message }, 'membership record invalid: starting from configuration');
     return undefined;

@@ -4,7 +4,7 @@
  */
 import type { Member, NodeId } from '../../core/member.js';
 import type { MemberEntry, MemberStatus } from '../../core/membership/member-entry.js';
-import type { RingState } from '../../core/membership/ring-state.js';
+import type { RingEpoch } from '../../core/membership/ring-epoch.js';
 import type { Ring } from '../../core/ring.js';
 import type { MessageRouter } from '../message-router.js';
 import type { Clock, Logger, Random, Transport } from '../runtime.js';
@@ -53,7 +53,7 @@ export interface MembershipOptions {
 export type MembershipEvent =
   /** a member's row changed other than by a heartbeat (new member, status, address, zone, weight, incarnation) */
   | { kind: 'member'; id: NodeId; previous: MemberEntry | undefined; current: MemberEntry }
-  | { kind: 'ring'; previous: RingState | undefined; current: RingState }
+  | { kind: 'ring'; previous: RingEpoch | undefined; current: RingEpoch }
   /** an operator removed this node (its row says `left`): it must stop serving */
   | { kind: 'removed' };
 

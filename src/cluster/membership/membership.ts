@@ -22,7 +22,7 @@ import { isLive, isNewerLife, versionOf, withOptional, type MemberEntry, type Me
 import { DIGEST_STRIDE, type Digest } from '../../core/membership/digest.js';
 import { MemberTable } from '../../core/membership/member-table.js';
 import { WatchRing } from '../../core/membership/watch-ring.js';
-import { compareRingVersions, encodeRingState, ringVersion, type RingState } from '../../core/membership/ring-state.js';
+import { compareRingVersions, encodeRingEpoch, ringVersion, type RingEpoch } from '../../core/membership/ring-epoch.js';
 import { judgeRowAboutSelf } from '../../core/membership/self-row.js';
 import type { MessageRouter } from '../message-router.js';
 import { silentLogger, type Logger, type Message, type TimerHandle } from '../runtime.js';
@@ -106,7 +106,7 @@ export class Membership {
     private readonly options: MembershipOptions,
     config: GossipConfig,
     storedEntries: readonly MemberEntry[],
-    storedRings: readonly RingState[],
+    storedRings: readonly RingEpoch[],
   ) {
     const { self } = options;
     if (!Number.isSafeInteger(options.incarnation) || options.incarnation < 1) {
@@ -227,12 +227,12 @@ export class Membership {
   }
 
   /** the installed ring (undefined until a joining node has heard one) */
-  ring(): RingState | undefined {
+  ring(): RingEpoch | undefined {
     return this.rings.current;
   }
 
   /** installed rings, oldest first (the last is ring()) */
-  ringEpochs(): readonly RingState[] {
+  ringEpochs(): readonly RingEpoch[] {
     return this.rings.history;
   }
 
@@ -436,7 +436,7 @@ export class Membership {
     this.absorb(peer, ack.entries, ack.ring);
     const current = this.rings.current;
     if (ack.requests.length > 0 || (ack.wantRing && current !== undefined)) {
-      const ring = ack.wantRing && current !== undefined ? encodeRingState(current) : undefined;
+      const ring = ack.wantRing && current !== undefined ? encodeRingEpoch(current) : undefined;
       this.options.transport.send(peer, this.codec.rows(GOSSIP_TYPES.ack2, { entries: this.table.rowsFor(ack.requests), ring }));
     }
   }
@@ -460,7 +460,7 @@ export class Membership {
       return c.ack({
         entries: delta.entries,
         requests: delta.requests,
-        ring: order > 0 ? encodeRingState(current!) : undefined,
+        ring: order > 0 ? encodeRingEpoch(current!) : undefined,
         wantRing: order < 0 && msg.ring.epoch > 0,
       });
     });
@@ -498,7 +498,7 @@ export class Membership {
   // ---- merging --------------------------------------------------------------------------------
 
   /** Merges rows (and a ring) a peer sent; pushes what was news here on to a few peers. */
-  private absorb(from: NodeId, entries: readonly MemberEntry[], ring: RingState | undefined): void {
+  private absorb(from: NodeId, entries: readonly MemberEntry[], ring: RingEpoch | undefined): void {
     const news: MemberEntry[] = [];
     for (const e of entries) {
       if (e.id === this.self) {
@@ -612,11 +612,11 @@ export class Membership {
   // ---- rumors ---------------------------------------------------------------------------------
 
   /** Pushes rows (and a ring) to rumorFanout random live peers other than `except`. */
-  private rumor(entries: MemberEntry[], ring: RingState | undefined, except?: NodeId): void {
+  private rumor(entries: MemberEntry[], ring: RingEpoch | undefined, except?: NodeId): void {
     if (this.config.rumorFanout === 0 || !this.running) return;
     const peers = pickDistinct(this.livePeers(), this.config.rumorFanout, this.options.random, new Set(except === undefined ? [] : [except]));
     if (peers.length === 0) return;
-    const msg = this.codec.rows(GOSSIP_TYPES.push, { entries, ring: ring === undefined ? undefined : encodeRingState(ring) });
+    const msg = this.codec.rows(GOSSIP_TYPES.push, { entries, ring: ring === undefined ? undefined : encodeRingEpoch(ring) });
     for (const p of peers) this.options.transport.send(p, msg);
     this.stats.rumorsSent += peers.length;
   }
@@ -624,7 +624,7 @@ export class Membership {
   // ---- rings and the claimant ------------------------------------------------------------------
 
   /** Installs ring if it is newer than the installed one (the same resolution everywhere); true if so. */
-  private offerRing(ring: RingState, from: NodeId): boolean {
+  private offerRing(ring: RingEpoch, from: NodeId): boolean {
     const offer = this.rings.judge(ring);
     if (offer === 'wrong-partitions') {
       this.stats.ringsRefused++;
@@ -638,7 +638,7 @@ export class Membership {
     return true;
   }
 
-  private install(ring: RingState): void {
+  private install(ring: RingEpoch): void {
     const previous = this.rings.install(ring);
     this.stats.ringsInstalled++;
     this.urgent = true;

@@ -5,20 +5,20 @@
 import { RingkvError } from '../../core/errors.js';
 import type { Member, NodeId } from '../../core/member.js';
 import { electClaimant, plannedMembers, ringReadiness, type MemberLookup } from '../../core/membership/claimant.js';
-import { NO_RING_VERSION, compareRingVersions, ringVersion, type RingState, type RingVersion } from '../../core/membership/ring-state.js';
+import { NO_RING_VERSION, compareRingVersions, ringVersion, type RingEpoch, type RingVersion } from '../../core/membership/ring-epoch.js';
 import { buildRing, reclaimRing, type Ring } from '../../core/ring.js';
 
 export type RingOffer = 'newer' | 'not-newer' | 'wrong-partitions';
 
 export class RingKeeper {
-  private installed: RingState | undefined;
-  private epochs: RingState[];
+  private installed: RingEpoch | undefined;
+  private epochs: RingEpoch[];
 
   /** throws BAD_PARAMETER when the stored ring has another partition count than the node's */
   constructor(
     readonly partitions: number,
     private readonly historyLength: number,
-    stored: readonly RingState[],
+    stored: readonly RingEpoch[],
   ) {
     this.epochs = stored.slice(-historyLength);
     this.installed = this.epochs.at(-1);
@@ -27,12 +27,12 @@ export class RingKeeper {
     }
   }
 
-  get current(): RingState | undefined {
+  get current(): RingEpoch | undefined {
     return this.installed;
   }
 
   /** installed rings, oldest first */
-  get history(): readonly RingState[] {
+  get history(): readonly RingEpoch[] {
     return this.epochs;
   }
 
@@ -53,14 +53,14 @@ export class RingKeeper {
     return true;
   }
 
-  judge(ring: RingState): RingOffer {
+  judge(ring: RingEpoch): RingOffer {
     if (ring.ring.partitions !== this.partitions) return 'wrong-partitions';
     if (this.installed !== undefined && compareRingVersions(ringVersion(ring), ringVersion(this.installed)) <= 0) return 'not-newer';
     return 'newer';
   }
 
   /** Installs ring; returns the one it replaced. */
-  install(ring: RingState): RingState | undefined {
+  install(ring: RingEpoch): RingEpoch | undefined {
     const previous = this.installed;
     this.installed = ring;
     this.epochs = [...this.epochs, ring].slice(-this.historyLength);
@@ -75,7 +75,7 @@ export class RingKeeper {
    * The ring `self` commits now, when it is the claimant, the member set should change and every
    * ring member is reachable and on the current ring; else undefined.
    */
-  nextCommit(self: NodeId, table: MemberLookup, replicationFactor: number): RingState | undefined {
+  nextCommit(self: NodeId, table: MemberLookup, replicationFactor: number): RingEpoch | undefined {
     const current = this.installed;
     if (current === undefined || this.claimant(table) !== self) return undefined;
     const planned = plannedMembers(current.ring, table);

@@ -14,7 +14,7 @@
 import type { NodeId } from '../member.js';
 import type { Ring, RingMember } from '../ring.js';
 import type { MemberEntry } from './member-entry.js';
-import type { RingState } from './ring-state.js';
+import type { RingEpoch } from './ring-epoch.js';
 
 /** The table as the claimant rules read it. */
 export interface MemberLookup {
@@ -38,7 +38,7 @@ export interface Readiness {
   waitingFor: NodeId[];
 }
 
-export function ringReadiness(state: RingState, table: MemberLookup): Readiness {
+export function ringReadiness(state: RingEpoch, table: MemberLookup): Readiness {
   const waitingFor: NodeId[] = [];
   for (const id of state.ring.nodeIds) {
     const row = table.get(id);

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { convergedCluster, nodeIds, spreadTime } from '../../../src/sim/gossip-experiments.js';
 import { GossipSimCluster } from '../../../src/sim/gossip-cluster.js';
-import { resolveRings } from '../../../src/core/membership/ring-state.js';
+import { resolveRings } from '../../../src/core/membership/ring-epoch.js';
 
 const INTERVAL = 500;
 

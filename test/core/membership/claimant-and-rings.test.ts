@@ -7,20 +7,20 @@ import { MemberTable } from '../../../src/core/membership/member-table.js';
 import {
   NO_RING_VERSION,
   compareRingVersions,
-  encodeRingState,
-  parseRingState,
+  encodeRingEpoch,
+  parseRingEpoch,
   parseRingVersion,
   resolveRings,
   ringVersion,
-  type RingState,
-} from '../../../src/core/membership/ring-state.js';
+  type RingEpoch,
+} from '../../../src/core/membership/ring-epoch.js';
 import { WatchRing } from '../../../src/core/membership/watch-ring.js';
 import { buildRing, reclaimRing } from '../../../src/core/ring.js';
 import { row } from './rows.js';
 
 const members = (ids: string[]) => ids.map((id) => ({ id, address: `${id}:1`, weight: 1 }));
-const ring1 = (ids: string[]): RingState => ({ epoch: 1, claimant: '', ring: buildRing(members(ids), 64) });
-const installed = (state: RingState) => ({ ringEpoch: state.epoch, ringFingerprint: state.ring.fingerprint });
+const ring1 = (ids: string[]): RingEpoch => ({ epoch: 1, claimant: '', ring: buildRing(members(ids), 64) });
+const installed = (state: RingEpoch) => ({ ringEpoch: state.epoch, ringFingerprint: state.ring.fingerprint });
 
 test('the claimant is the lowest ring member not down or left', () => {
   const state = ring1(['n1', 'n2', 'n3']);
@@ -88,7 +88,7 @@ test('ring versions: a newer epoch wins; equal epochs resolve the same way every
       claimant: fc.constantFrom('', 'a', 'b'),
       members: fc.subarray(ids, { minLength: 1 }),
     })
-    .map(({ epoch, claimant, members: m }): RingState => ({ epoch, claimant, ring: buildRing(members(m), 16) }));
+    .map(({ epoch, claimant, members: m }): RingEpoch => ({ epoch, claimant, ring: buildRing(members(m), 16) }));
   fc.assert(
     fc.property(arbitraryState, arbitraryState, arbitraryState, (a, b, c) => {
       assert.deepEqual(ringVersion(resolveRings(a, b)), ringVersion(resolveRings(b, a)));
@@ -109,13 +109,13 @@ test('ring versions: a newer epoch wins; equal epochs resolve the same way every
 
 test('ring states round-trip through their wire form; malformed ones are refused', () => {
   const first = ring1(['n1', 'n2', 'n3']);
-  const next: RingState = { epoch: 2, claimant: 'n1', ring: reclaimRing(first.ring, [...members(['n1', 'n2', 'n3']), { id: 'n4', address: 'x', weight: 2, zone: 'z' }]) };
-  const back = parseRingState(JSON.parse(JSON.stringify(encodeRingState(next))));
+  const next: RingEpoch = { epoch: 2, claimant: 'n1', ring: reclaimRing(first.ring, [...members(['n1', 'n2', 'n3']), { id: 'n4', address: 'x', weight: 2, zone: 'z' }]) };
+  const back = parseRingEpoch(JSON.parse(JSON.stringify(encodeRingEpoch(next))));
   assert.equal(back.epoch, 2);
   assert.equal(back.claimant, 'n1');
   assert.deepEqual(back.ring.toJSON(), next.ring.toJSON());
   assert.equal(back.ring.fingerprint, next.ring.fingerprint);
-  const wire = encodeRingState(next);
+  const wire = encodeRingEpoch(next);
   const isMalformed = (e: unknown): boolean => e instanceof RingkvError && e.code === 'MALFORMED_REQUEST';
   const bad: unknown[] = [
     null,
@@ -130,7 +130,7 @@ test('ring states round-trip through their wire form; malformed ones are refused
     { ...wire, owners: wire.owners.map(() => 99) },
     { ...wire, owners: wire.owners.map(() => 'n1') },
   ];
-  for (const raw of bad) assert.throws(() => parseRingState(raw), isMalformed, JSON.stringify(raw)?.slice(0, 100));
+  for (const raw of bad) assert.throws(() => parseRingEpoch(raw), isMalformed, JSON.stringify(raw)?.slice(0, 100));
   assert.deepEqual(parseRingVersion(ringVersion(next)), ringVersion(next));
   for (const raw of [null, { epoch: -1, claimant: '', members: 0, fingerprint: '' }, { epoch: 1, claimant: '', members: 0, fingerprint: 3 }]) {
     assert.throws(() => parseRingVersion(raw), isMalformed);

@@ -14,7 +14,7 @@ import { ringFromOwners, type Ring, type RingMember } from '../ring.js';
 import { MAX_FINGERPRINT_CHARS, MAX_ZONE_CHARS, isCounter, isValidNodeId } from './member-entry.js';
 import { MAX_DIGEST_ROWS } from './digest.js';
 
-export interface RingState {
+export interface RingEpoch {
   /** 1 = the first ring; each committed change adds one */
   readonly epoch: number;
   /** the node that committed it; '' for the first ring (built from configuration, not committed) */
@@ -31,7 +31,7 @@ export interface RingVersion {
 }
 
 /** A ring as it travels and is stored: owners as indexes into the id-sorted members. */
-export interface RingStateWire {
+export interface RingEpochWire {
   epoch: number;
   claimant: string;
   partitions: number;
@@ -39,7 +39,7 @@ export interface RingStateWire {
   owners: number[];
 }
 
-export function ringVersion(state: RingState): RingVersion {
+export function ringVersion(state: RingEpoch): RingVersion {
   return { epoch: state.epoch, claimant: state.claimant, members: state.ring.members.length, fingerprint: state.ring.fingerprint };
 }
 
@@ -53,11 +53,11 @@ export function compareRingVersions(a: RingVersion, b: RingVersion): number {
 }
 
 /** The ring every node keeps of the two (commutative: resolve(a, b) === resolve(b, a) for different rings). */
-export function resolveRings(a: RingState, b: RingState): RingState {
+export function resolveRings(a: RingEpoch, b: RingEpoch): RingEpoch {
   return compareRingVersions(ringVersion(a), ringVersion(b)) >= 0 ? a : b;
 }
 
-export function encodeRingState(state: RingState): RingStateWire {
+export function encodeRingEpoch(state: RingEpoch): RingEpochWire {
   const indexOf = new Map(state.ring.nodeIds.map((id, i) => [id, i]));
   return {
     epoch: state.epoch,
@@ -73,7 +73,7 @@ function malformed(why: string): RingkvError {
 }
 
 /** Validates a ring from a peer or the store; throws MALFORMED_REQUEST. */
-export function parseRingState(raw: unknown): RingState {
+export function parseRingEpoch(raw: unknown): RingEpoch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw malformed('not an object');
   const r = raw as Record<string, unknown>;
   if (!isCounter(r.epoch) || r.epoch < 1) throw malformed('epoch must be an integer >= 1');
