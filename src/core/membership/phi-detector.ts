@@ -10,7 +10,7 @@
  * - `exponential` (Cassandra's): phi = silence / mean × log10(e), so phi 8 needs 18.4 mean intervals
  *   (≈ 9 s at 500 ms) whatever the spread. Far too slow for the target, but robust to the bursty,
  *   multi-hop arrivals of heartbeats learned through gossip, where the normal model measured
- *   deviations of 250–400 ms and raised about 14 false suspicions per node-minute at 64 nodes.
+ *   deviations of 250–410 ms and raised about 14 false suspicions per node-minute at 64 nodes.
  *
  * Intervals longer than maxSampleMs are not recorded: they are outages or pauses, not jitter, and
  * would make the detector slow for a long time after one (Cassandra drops them the same way).
