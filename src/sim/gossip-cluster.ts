@@ -127,6 +127,8 @@ export class GossipSimCluster {
       config: this.options.config,
     });
     membership.onEvent((e) => {
+      // no data here: a receiver of a pending ring has nothing to pull, so its transfers are done at once
+      if (e.kind === 'ring' && e.current.pending) membership.reportTransfersDone(e.current.epoch);
       for (const l of this.listeners) l(id, e, this.sim.elapsedMs);
     });
     this.running.set(id, { membership, clock: scoped, gate, router });

@@ -22,7 +22,7 @@ import { isLive, isNewerLife, versionOf, withOptional, type MemberEntry, type Me
 import { DIGEST_STRIDE, type Digest } from '../../core/membership/digest.js';
 import { MemberTable } from '../../core/membership/member-table.js';
 import { WatchRing } from '../../core/membership/watch-ring.js';
-import { compareRingVersions, encodeRingEpoch, ringVersion, type RingEpoch } from '../../core/membership/ring-epoch.js';
+import { compareRingVersions, encodeRingEpoch, epochFingerprint, ringVersion, type RingEpoch } from '../../core/membership/ring-epoch.js';
 import { judgeRowAboutSelf } from '../../core/membership/self-row.js';
 import type { MessageRouter } from '../message-router.js';
 import { silentLogger, type Logger, type Message, type TimerHandle } from '../runtime.js';
@@ -171,7 +171,8 @@ export class Membership {
           heartbeat: 1,
           status: 'up',
           ringEpoch: this.rings.current?.epoch ?? 0,
-          ringFingerprint: this.rings.current?.ring.fingerprint ?? '',
+          ringFingerprint: this.rings.current ? epochFingerprint(this.rings.current) : '',
+          transfersDone: 0,
         },
         self.httpAddress,
         self.zone,
@@ -599,7 +600,7 @@ export class Membership {
     if (this.mergeRow(e) !== undefined) this.rumor([this.table.get(e.id)!], undefined);
   }
 
-  private updateSelf(change: Partial<Pick<MemberEntry, 'status' | 'ringEpoch' | 'ringFingerprint'>>): void {
+  private updateSelf(change: Partial<Pick<MemberEntry, 'status' | 'ringEpoch' | 'ringFingerprint' | 'transfersDone'>>): void {
     const previous = this.selfRow;
     const current = { ...previous, ...change, heartbeat: previous.heartbeat + 1 };
     this.table.replace(current);
@@ -642,9 +643,19 @@ export class Membership {
     const previous = this.rings.install(ring);
     this.stats.ringsInstalled++;
     this.urgent = true;
-    this.updateSelf({ ringEpoch: ring.epoch, ringFingerprint: ring.ring.fingerprint });
+    this.updateSelf({ ringEpoch: ring.epoch, ringFingerprint: epochFingerprint(ring) });
     this.logger.info({ epoch: ring.epoch, claimant: ring.claimant, members: ring.ring.nodeIds.length }, 'membership: ring installed');
     this.emit({ kind: 'ring', previous, current: ring });
+  }
+
+  /**
+   * Tells the cluster this node has finished every inbound partition transfer of the pending ring of
+   * `epoch` (the claimant flips ownership once every receiver has).
+   */
+  reportTransfersDone(epoch: number): void {
+    if (this.selfRow.transfersDone >= epoch) return;
+    this.updateSelf({ transfersDone: epoch });
+    this.rumor([this.selfRow], undefined);
   }
 
   /** When this node is the claimant and the ring is ready, commits the planned member set as the next epoch. */
@@ -676,7 +687,7 @@ export class Membership {
 
 function placeholderRow(m: Member): MemberEntry {
   return withOptional(
-    { id: m.id, address: m.address, weight: m.weight, incarnation: 0, heartbeat: 0, status: 'up', ringEpoch: 0, ringFingerprint: '' },
+    { id: m.id, address: m.address, weight: m.weight, incarnation: 0, heartbeat: 0, status: 'up', ringEpoch: 0, ringFingerprint: '', transfersDone: 0 },
     m.httpAddress,
     m.zone,
   );

@@ -4,7 +4,7 @@
  */
 import { RingkvError } from '../../core/errors.js';
 import type { Member, NodeId } from '../../core/member.js';
-import { electClaimant, plannedMembers, ringReadiness, type MemberLookup } from '../../core/membership/claimant.js';
+import { electClaimant, plannedMembers, ringReadiness, transfersComplete, type MemberLookup } from '../../core/membership/claimant.js';
 import { NO_RING_VERSION, compareRingVersions, ringVersion, type RingEpoch, type RingVersion } from '../../core/membership/ring-epoch.js';
 import { buildRing, reclaimRing, type Ring } from '../../core/ring.js';
 
@@ -72,14 +72,26 @@ export class RingKeeper {
   }
 
   /**
-   * The ring `self` commits now, when it is the claimant, the member set should change and every
-   * ring member is reachable and on the current ring; else undefined.
+   * The ring `self` commits now, when it is the claimant and every member of the current epoch is
+   * reachable and on it; else undefined. A change takes two commits:
+   * 1. the member set should change → the current ring plus a pending ring for the planned members
+   *    (leaving members left out): writes then reach both rings' replicas, receivers pull their data;
+   * 2. every receiver reports its transfers done → the pending ring becomes the ring.
+   * A member-set change during the transfers (a receiver removed, another join) re-plans the pending ring.
    */
   nextCommit(self: NodeId, table: MemberLookup, replicationFactor: number): RingEpoch | undefined {
     const current = this.installed;
     if (current === undefined || this.claimant(table) !== self) return undefined;
-    const planned = plannedMembers(current.ring, table);
-    if (planned === undefined || !ringReadiness(current, table).ready) return undefined;
-    return { epoch: current.epoch + 1, claimant: self, ring: reclaimRing(current.ring, planned, replicationFactor) };
+    if (!ringReadiness(current, table).ready) return undefined;
+    const epoch = current.epoch + 1;
+    if (current.pending) {
+      const replanned = plannedMembers(current.pending, table, { withoutLeaving: true });
+      if (replanned !== undefined) return { epoch, claimant: self, ring: current.ring, pending: reclaimRing(current.pending, replanned, replicationFactor) };
+      if (!transfersComplete(current, table, replicationFactor)) return undefined;
+      return { epoch, claimant: self, ring: current.pending };
+    }
+    const planned = plannedMembers(current.ring, table, { withoutLeaving: true });
+    if (planned === undefined) return undefined;
+    return { epoch, claimant: self, ring: current.ring, pending: reclaimRing(current.ring, planned, replicationFactor) };
   }
 }

@@ -8,13 +8,15 @@
  *   has installed the current ring. A member that cannot be reached blocks changes until an operator
  *   removes it, so the two sides of a partition cannot both commit: each sees the other side down;
  * - the next member set: the ring's members without the removed (left) ones, plus nodes that gossip
- *   themselves up but are not on the ring yet (a joining node). Leaving members stay until their
- *   partitions are handed off (the transfer machinery decides when; see the membership README notes).
+ *   themselves up but are not on the ring yet (a joining node). A change goes in two commits: first a
+ *   pending ring (without leaving members) is committed beside the current one, and receivers pull
+ *   their new partitions; once every receiver reports its transfers done, the pending ring becomes
+ *   the ring.
  */
 import type { NodeId } from '../member.js';
 import type { Ring, RingMember } from '../ring.js';
 import type { MemberEntry } from './member-entry.js';
-import type { RingEpoch } from './ring-epoch.js';
+import { epochFingerprint, type RingEpoch } from './ring-epoch.js';
 
 /** The table as the claimant rules read it. */
 export interface MemberLookup {
@@ -40,26 +42,57 @@ export interface Readiness {
 
 export function ringReadiness(state: RingEpoch, table: MemberLookup): Readiness {
   const waitingFor: NodeId[] = [];
-  for (const id of state.ring.nodeIds) {
+  const fingerprint = epochFingerprint(state);
+  for (const id of epochMembers(state)) {
     const row = table.get(id);
     if (row?.status === 'left') continue;
     const reachable = row !== undefined && (row.status === 'up' || row.status === 'leaving');
-    const installed = row !== undefined && row.ringEpoch === state.epoch && row.ringFingerprint === state.ring.fingerprint;
+    const installed = row !== undefined && row.ringEpoch === state.epoch && row.ringFingerprint === fingerprint;
     if (!reachable || !installed) waitingFor.push(id);
   }
   return { ready: waitingFor.length === 0, waitingFor };
+}
+
+/** the members of a ring epoch: its ring's, and its pending ring's */
+export function epochMembers(state: RingEpoch): NodeId[] {
+  if (!state.pending) return [...state.ring.nodeIds];
+  return [...new Set([...state.ring.nodeIds, ...state.pending.nodeIds])].sort();
+}
+
+/**
+ * The nodes that receive partitions when a pending ring takes over: for each partition, the nodes on
+ * its pending preference list that are not on its current one.
+ */
+export function transferReceivers(state: RingEpoch, n: number): Set<NodeId> {
+  const out = new Set<NodeId>();
+  if (!state.pending) return out;
+  for (let p = 0; p < state.ring.partitions; p++) {
+    const now = state.ring.preferenceList(p, n).primaries;
+    for (const id of state.pending.preferenceList(p, n).primaries) if (!now.includes(id)) out.add(id);
+  }
+  return out;
+}
+
+/** true when every receiver of the pending ring reports its transfers for this epoch done */
+export function transfersComplete(state: RingEpoch, table: MemberLookup, n: number): boolean {
+  for (const id of transferReceivers(state, n)) {
+    const row = table.get(id);
+    if (row?.status === 'left') continue; // removed meanwhile: the claimant re-plans
+    if (row === undefined || row.transfersDone < state.epoch) return false;
+  }
+  return true;
 }
 
 /**
  * The member set the claimant should commit next, or undefined when the ring already has it. Zone
  * and weight come from each member's own row (a member restarted with a new weight is re-claimed).
  */
-export function plannedMembers(ring: Ring, table: MemberLookup): RingMember[] | undefined {
+export function plannedMembers(ring: Ring, table: MemberLookup, opts: { withoutLeaving?: boolean } = {}): RingMember[] | undefined {
   const out: RingMember[] = [];
   for (const m of ring.members) {
     const row = table.get(m.id);
     if (row === undefined) out.push({ ...m });
-    else if (row.status !== 'left') out.push(placementOf(row));
+    else if (row.status !== 'left' && !(opts.withoutLeaving && row.status === 'leaving')) out.push(placementOf(row));
   }
   for (const row of table.entries()) {
     if (row.status === 'up' && row.incarnation > 0 && !ring.hasMember(row.id)) out.push(placementOf(row));

@@ -56,13 +56,14 @@ export function sameContent(a: MemberEntry, b: MemberEntry): boolean {
     a.zone === b.zone &&
     a.weight === b.weight &&
     a.ringEpoch === b.ringEpoch &&
-    a.ringFingerprint === b.ringFingerprint
+    a.ringFingerprint === b.ringFingerprint &&
+    a.transfersDone === b.transfersDone
   );
 }
 
 /** FNV-1a over the fields a row's version does not cover. */
 export function contentHash(e: MemberEntry): number {
-  const text = `${e.address}\u0000${e.httpAddress ?? '\u0001'}\u0000${e.zone ?? '\u0001'}\u0000${e.weight}\u0000${e.ringEpoch}\u0000${e.ringFingerprint}`;
+  const text = `${e.address}\u0000${e.httpAddress ?? '\u0001'}\u0000${e.zone ?? '\u0001'}\u0000${e.weight}\u0000${e.ringEpoch}\u0000${e.ringFingerprint}\u0000${e.transfersDone}`;
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

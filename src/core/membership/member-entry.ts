@@ -41,6 +41,11 @@ export interface MemberEntry {
   readonly ringEpoch: number;
   /** fingerprint of that ring ('' = none) */
   readonly ringFingerprint: string;
+  /**
+   * the epoch of the pending ring whose inbound partition transfers this member has finished (0 =
+   * none): the claimant flips ownership only when every receiving member reports it
+   */
+  readonly transfersDone: number;
 }
 
 /** Precedence of statuses at equal (incarnation, heartbeat); also the status code digests carry. */
@@ -91,6 +96,7 @@ export function compareEntries(a: MemberEntry, b: MemberEntry): number {
     (a.weight === b.weight ? 0 : a.weight < b.weight ? -1 : 1) ||
     (a.ringEpoch === b.ringEpoch ? 0 : a.ringEpoch < b.ringEpoch ? -1 : 1) ||
     compareText(a.ringFingerprint, b.ringFingerprint) ||
+    (a.transfersDone === b.transfersDone ? 0 : a.transfersDone < b.transfersDone ? -1 : 1) ||
     // both undefined vs '' compare equal above; this keeps the order total even for that pair
     (a.httpAddress === undefined ? 0 : 1) - (b.httpAddress === undefined ? 0 : 1) ||
     (a.zone === undefined ? 0 : 1) - (b.zone === undefined ? 0 : 1)
@@ -117,7 +123,7 @@ export function isLive(status: MemberStatus): boolean {
 export const MAX_ID_CHARS = 64;
 export const MAX_ADDRESS_CHARS = 255;
 export const MAX_ZONE_CHARS = 64;
-export const MAX_FINGERPRINT_CHARS = 64;
+export const MAX_FINGERPRINT_CHARS = 80;
 /** heartbeats and incarnations are counters; past 2^53 they would stop being exact */
 const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 
@@ -169,6 +175,7 @@ export function parseMemberEntry(raw: unknown): MemberEntry {
     status: status as MemberStatus,
     ringEpoch: counter(r, 'ringEpoch'),
     ringFingerprint: text(r, 'ringFingerprint', MAX_FINGERPRINT_CHARS, false) ?? '',
+    transfersDone: r.transfersDone === undefined ? 0 : counter(r, 'transfersDone'),
   };
   const httpAddress = text(r, 'httpAddress', MAX_ADDRESS_CHARS, false);
   const zone = text(r, 'zone', MAX_ZONE_CHARS, false);
@@ -186,6 +193,7 @@ export function withOptional(entry: MemberEntry, httpAddress: string | undefined
     status: entry.status,
     ringEpoch: entry.ringEpoch,
     ringFingerprint: entry.ringFingerprint,
+    transfersDone: entry.transfersDone,
   };
   if (httpAddress !== undefined) out.httpAddress = httpAddress;
   if (zone !== undefined) out.zone = zone;

@@ -20,6 +20,17 @@ export interface RingEpoch {
   /** the node that committed it; '' for the first ring (built from configuration, not committed) */
   readonly claimant: NodeId | '';
   readonly ring: Ring;
+  /**
+   * the ring taking over, while partitions are transferred to their new replicas: writes reach the
+   * replicas of both rings (W of each), reads stay with `ring`; the claimant commits the next epoch
+   * with `pending` as its ring once every receiver has its data
+   */
+  readonly pending?: Ring;
+}
+
+/** what members acknowledge having installed: the ring's fingerprint, and the pending ring's */
+export function epochFingerprint(state: RingEpoch): string {
+  return state.pending ? `${state.ring.fingerprint}>${state.pending.fingerprint}` : state.ring.fingerprint;
 }
 
 /** What a gossip message says about the ring its sender holds: enough to tell whose is newer. */
@@ -37,10 +48,12 @@ export interface RingEpochWire {
   partitions: number;
   members: RingMember[];
   owners: number[];
+  /** the pending ring, when one is taking over */
+  pending?: { members: RingMember[]; owners: number[] };
 }
 
 export function ringVersion(state: RingEpoch): RingVersion {
-  return { epoch: state.epoch, claimant: state.claimant, members: state.ring.members.length, fingerprint: state.ring.fingerprint };
+  return { epoch: state.epoch, claimant: state.claimant, members: state.ring.members.length, fingerprint: epochFingerprint(state) };
 }
 
 /** Positive when a is the ring to keep over b. */
@@ -57,14 +70,18 @@ export function resolveRings(a: RingEpoch, b: RingEpoch): RingEpoch {
   return compareRingVersions(ringVersion(a), ringVersion(b)) >= 0 ? a : b;
 }
 
+function encodePlacement(ring: Ring): { members: RingMember[]; owners: number[] } {
+  const indexOf = new Map(ring.nodeIds.map((id, i) => [id, i]));
+  return { members: ring.members.map((m) => ({ ...m })), owners: ring.owners().map((id) => indexOf.get(id)!) };
+}
+
 export function encodeRingEpoch(state: RingEpoch): RingEpochWire {
-  const indexOf = new Map(state.ring.nodeIds.map((id, i) => [id, i]));
   return {
     epoch: state.epoch,
     claimant: state.claimant,
     partitions: state.ring.partitions,
-    members: state.ring.members.map((m) => ({ ...m })),
-    owners: state.ring.owners().map((id) => indexOf.get(id)!),
+    ...encodePlacement(state.ring),
+    ...(state.pending ? { pending: encodePlacement(state.pending) } : {}),
   };
 }
 
@@ -79,6 +96,15 @@ export function parseRingEpoch(raw: unknown): RingEpoch {
   if (!isCounter(r.epoch) || r.epoch < 1) throw malformed('epoch must be an integer >= 1');
   if (r.claimant !== '' && !isValidNodeId(r.claimant)) throw malformed('bad claimant');
   if (typeof r.partitions !== 'number' || !isValidPartitionCount(r.partitions) || r.partitions > MAX_PARTITIONS) throw malformed('bad partition count');
+  const ring = parsePlacement(r.members, r.owners, r.partitions);
+  if (r.pending === undefined || r.pending === null) return { epoch: r.epoch, claimant: r.claimant as NodeId | '', ring };
+  if (typeof r.pending !== 'object' || Array.isArray(r.pending)) throw malformed('pending is not an object');
+  const pending = r.pending as Record<string, unknown>;
+  return { epoch: r.epoch, claimant: r.claimant as NodeId | '', ring, pending: parsePlacement(pending.members, pending.owners, r.partitions) };
+}
+
+function parsePlacement(rawMembers: unknown, rawOwners: unknown, partitions: number): Ring {
+  const r = { members: rawMembers, owners: rawOwners, partitions };
   if (!Array.isArray(r.members) || r.members.length === 0 || r.members.length > MAX_DIGEST_ROWS) throw malformed('members must be a non-empty array');
   const members: RingMember[] = r.members.map((m: unknown, i: number) => {
     if (m === null || typeof m !== 'object') throw malformed(`member ${i} is not an object`);
@@ -101,7 +127,7 @@ export function parseRingEpoch(raw: unknown): RingEpoch {
   } catch (e) {
     throw malformed((e as Error).message);
   }
-  return { epoch: r.epoch, claimant: r.claimant as NodeId | '', ring };
+  return ring;
 }
 
 /** Validates a RingVersion from a peer; throws MALFORMED_REQUEST. */

@@ -8,7 +8,8 @@ test('the claimant election survives the claimant dying mid-change; the dead cla
   assert.ok(ids.every((o) => cluster.node(o).claimant() === n1));
   // a change in flight: a node joins and the claimant dies before everyone acknowledged the new epoch
   await cluster.start('n9', { seeds: [n2] });
-  assert.ok(await cluster.sim.runUntil(() => cluster.node(n1).ring()!.epoch === 2, 20_000), 'n1 committed the join');
+  assert.ok(await cluster.sim.runUntil(() => cluster.node(n1).ring()!.epoch === 2, 20_000), 'n1 committed the join (its first step: a pending ring)');
+  assert.ok(cluster.node(n1).ring()!.pending?.hasMember('n9'));
   cluster.crash(n1);
   const live = [...ids.slice(1), 'n9'];
   // everyone learns epoch 2 (from whoever has it) and, once n1 is down, elects n2
@@ -18,17 +19,18 @@ test('the claimant election survives the claimant dying mid-change; the dead cla
   await cluster.sim.runFor(10_000);
   assert.ok(live.every((o) => cluster.node(o).ring()!.epoch === 2), 'no commit while a member is down');
   assert.deepEqual(cluster.node(n2).readiness()?.waitingFor, [n1]);
-  // the operator removes the dead n1: n2 commits a ring without n1 and with n8
+  // the operator removes the dead n1: n2 re-plans the pending ring without n1 and with n8 (epoch 3),
+  // then, the receivers' transfers done, makes it the ring (epoch 4)
   cluster.node(ids[3]).remove(n1);
   const all = [...live, 'n8'];
   const done = (): boolean =>
     all.every((o) => {
       const r = cluster.node(o).ring()!;
-      return r.epoch === 3 && r.claimant === n2 && !r.ring.hasMember(n1) && r.ring.hasMember('n8');
+      return r.epoch === 4 && r.claimant === n2 && r.pending === undefined && !r.ring.hasMember(n1) && r.ring.hasMember('n8') && r.ring.hasMember('n9');
     });
   assert.ok(await cluster.sim.runUntil(done, 20_000));
-  assert.deepEqual(cluster.node('n8').ringEpochs().map((r) => r.epoch), [2, 3], 'a joiner keeps the rings it installed');
-  assert.deepEqual(cluster.node(n2).ringEpochs().map((r) => r.epoch), [1, 2, 3]);
+  assert.deepEqual(cluster.node('n8').ringEpochs().map((r) => r.epoch), [2, 3, 4], 'a joiner keeps the rings it installed');
+  assert.deepEqual(cluster.node(n2).ringEpochs().map((r) => r.epoch), [1, 2, 3, 4]);
   // n1 restarts on its old data: it learns it was removed while away, and stops being a member
   let removedEvent = false;
   cluster.onEvent((observer, e) => {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { RingkvError } from '../../../src/core/errors.js';
 import { MemberTable } from '../../../src/core/membership/member-table.js';
 import { buildRing } from '../../../src/core/ring.js';
+import { epochFingerprint } from '../../../src/core/membership/ring-epoch.js';
+import { transferReceivers } from '../../../src/core/membership/claimant.js';
 import { RingKeeper } from '../../../src/cluster/membership/ring-keeper.js';
 import { StallGuard } from '../../../src/cluster/membership/stall-guard.js';
 import { row } from '../../core/membership/rows.js';
@@ -37,9 +39,17 @@ test('the claimant commits the planned ring only when it is the claimant and the
   table.merge(row('n4'));
   assert.equal(keeper.nextCommit('n2', table, 3), undefined, 'n2 is not the claimant');
   const next = keeper.nextCommit('n1', table, 3);
-  assert.ok(next !== undefined && next.epoch === 2 && next.claimant === 'n1' && next.ring.hasMember('n4'));
+  assert.ok(next !== undefined && next.epoch === 2 && next.claimant === 'n1' && !next.ring.hasMember('n4') && next.pending?.hasMember('n4'), 'first a pending ring beside the current one');
   table.merge(row('n3', { ...acked, status: 'suspect' }));
   assert.equal(keeper.nextCommit('n1', table, 3), undefined, 'n3 unreachable: not ready');
+  table.merge(row('n3', { ...acked, heartbeat: 2 }));
+  keeper.install(next);
+  const ack2 = { ringEpoch: 2, ringFingerprint: epochFingerprint(next) };
+  for (const id of ['n1', 'n2', 'n3', 'n4']) table.merge(row(id, { ...ack2, heartbeat: 3 }));
+  assert.equal(keeper.nextCommit('n1', table, 3), undefined, 'receivers have not reported their transfers');
+  for (const id of transferReceivers(next, 3)) table.merge(row(id, { ...ack2, heartbeat: 4, transfersDone: 2 }));
+  const flip = keeper.nextCommit('n1', table, 3);
+  assert.ok(flip !== undefined && flip.epoch === 3 && flip.ring === next.pending && flip.pending === undefined, 'then the pending ring becomes the ring');
 });
 
 test('the stall guard reports a gap past its threshold once, less the expected gap', () => {

@@ -96,7 +96,7 @@ test('parseMemberEntry refuses malformed rows with MALFORMED_REQUEST', () => {
     { ...good, heartbeat: '3' },
     { ...good, ringEpoch: undefined },
     { ...good, zone: 5 },
-    { ...good, ringFingerprint: 'f'.repeat(65) },
+    { ...good, ringFingerprint: 'f'.repeat(81) },
   ];
   for (const raw of bad) {
     assert.throws(() => parseMemberEntry(raw), (e: unknown) => e instanceof RingkvError && e.code === 'MALFORMED_REQUEST', JSON.stringify(raw));

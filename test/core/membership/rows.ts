@@ -12,6 +12,7 @@ export function row(id: string, fields: Partial<MemberEntry> = {}): MemberEntry 
     status: 'up',
     ringEpoch: 0,
     ringFingerprint: '',
+    transfersDone: 0,
     ...fields,
   };
   return withOptional(base, fields.httpAddress, fields.zone);
@@ -30,6 +31,7 @@ export function arbitraryRow(id: string): fc.Arbitrary<MemberEntry> {
       weight: fc.constantFrom(1, 2),
       ringEpoch: fc.integer({ min: 0, max: 2 }),
       ringFingerprint: fc.constantFrom('', 'f1'),
+      transfersDone: fc.integer({ min: 0, max: 2 }),
     })
     .map((r) => row(id, r));
 }
