@@ -137,15 +137,25 @@ async function inside(o: CliOptions, runId: string): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // if the launcher is killed outright (kill -9), stop as on Ctrl-C rather than run on unwatched
+  const launcher = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== launcher) {
+      log('the launching process is gone');
+      onSignal();
+    }
+  }, 500);
+  watch.unref();
   try {
     return await runInside(runId, ro, controller.signal, log);
   } finally {
+    clearInterval(watch);
     const report = await cleanupRun(runId);
     if (report.errors.length > 0) log(`cleanup problems: ${report.errors.join('; ')}`);
   }
 }
 
-async function launch(o: CliOptions, argv: string[]): Promise<number> {
+async function launch(o: CliOptions): Promise<number> {
   const runId = newRunId();
   await reapStaleRuns(log);
   const pre = await preflight(`${runId}-probe`);
@@ -173,7 +183,7 @@ async function launch(o: CliOptions, argv: string[]): Promise<number> {
   try {
     await createHub(runId);
     const code = await new Promise<number>((resolveExit) => {
-      child = spawn('nsenter', [`--net=/run/netns/${hubNamespace(runId)}`, process.execPath, ...process.execArgv, process.argv[1], ...argv], {
+      child = spawn('nsenter', [`--net=/run/netns/${hubNamespace(runId)}`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
         stdio: ['ignore', 'inherit', 'inherit'],
         env: { ...process.env, [INSIDE_ENV]: runId, [CAPS_ENV]: JSON.stringify(pre.caps), [RUN_ENV]: runId },
       });
@@ -220,5 +230,6 @@ export async function chaosMain(argv: string[]): Promise<number> {
     return 0;
   }
   const insideRun = process.env[INSIDE_ENV];
-  return insideRun ? inside(o, insideRun) : launch(o, argv);
+  // the inner process is started with this process's own command line (npm run chaos or ringkv chaos)
+  return insideRun ? inside(o, insideRun) : launch(o);
 }
