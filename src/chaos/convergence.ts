@@ -11,7 +11,7 @@ import { httpGet } from './http-kv.js';
 import type { ReplicaProbe, ReplicaState } from './replica-probe.js';
 import { RespConnection } from './resp-client.js';
 import { pause } from './sys.js';
-import { decodeElements, unionOfSiblings } from './workloads/elements.js';
+import { compactElements, decodeElements, unionOfSiblings } from './workloads/elements.js';
 import type { TargetNode } from './workloads/env.js';
 
 /** how a key's value reads: a set of elements (union of siblings), plain values, a counter, the RESP register */
@@ -35,12 +35,14 @@ export interface ConvergenceEnv {
 }
 
 const CONCURRENCY = 16;
+/** one key may take this long, so a key that never converges cannot starve the others of the check's time */
+const KEY_TIME_LIMIT_MS = 5000;
 /** between polls of a key's replicas, while read repair catches a stale one up */
 const RETRY_PAUSE_MS = 50;
 
 function valueOf(kind: KeyKind, siblings: Buffer[]): string[] | string | null {
   if (siblings.length === 0) return null;
-  if (kind === 'elements' || kind === 'register') return unionOfSiblings(siblings).sort();
+  if (kind === 'elements' || kind === 'register') return compactElements(unionOfSiblings(siblings));
   if (kind === 'counter') return siblings.map((s) => s.toString('utf8')).join(',');
   return siblings.map((s) => s.toString('utf8')).sort();
 }
@@ -71,11 +73,12 @@ async function readRegisterEverywhere(env: ConvergenceEnv, key: string): Promise
   );
 }
 
-async function checkKey(env: ConvergenceEnv, check: number, k: KeyToCheck, deadline: number, turn: number): Promise<ConvergenceRecord> {
+async function checkKey(env: ConvergenceEnv, check: number, k: KeyToCheck, checkDeadline: number, turn: number): Promise<ConvergenceRecord> {
+  const deadline = Math.min(checkDeadline, Date.now() + KEY_TIME_LIMIT_MS);
   const timeouts = { r: env.n, serverTimeoutMs: env.requestTimeoutMs, clientTimeoutMs: env.clientTimeoutMs };
   let value: ConvergenceRecord['value'] = null;
   let readOk = false;
-  let detail = 'not checked: out of time';
+  let detail = 'not checked: the check ran out of time';
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     if (attempt > 0) await pause(RETRY_PAUSE_MS);
     const node = env.nodes[(turn + attempt) % env.nodes.length];
@@ -119,7 +122,7 @@ async function checkKey(env: ConvergenceEnv, check: number, k: KeyToCheck, deadl
         detail = `RESP GET through different nodes answered differently: ${seen.map((s, i) => `${env.nodes[i].id}: ${s === undefined ? 'error' : `${s.split(' ').length} elements`}`).join(', ')}`;
         continue;
       }
-      value = seen[0] === '' ? null : (seen[0] as string).split(' ');
+      value = seen[0] === '' ? null : compactElements((seen[0] as string).split(' '));
     }
     return { type: 'converge', check, workload: k.workload, key: k.key, converged: true, read: true, value, atMs: env.history.nowMs() };
   }

@@ -12,6 +12,7 @@
  *   acknowledgement to the start of the last read that still missed it (0 when none did).
  */
 import type { ConvergenceRecord, OpRecord, WorkloadName } from '../history.js';
+import { forEachElement } from '../workloads/elements.js';
 import { groupBy, percentile, type HistoryIndex } from './history-index.js';
 
 export interface LostElement {
@@ -47,62 +48,79 @@ export interface ElementsResult {
   staleness: Map<OpRecord, number | undefined>;
 }
 
-function readElements(r: OpRecord | ConvergenceRecord): string[] {
+/** the elements a read or a convergence record returned, as history tokens (see compactElements) */
+function tokensOf(r: OpRecord | ConvergenceRecord): string[] {
   const v = r.type === 'op' ? r.result : r.value;
   if (v === undefined || v === null) return [];
   return Array.isArray(v) ? v : [v];
 }
 
+/** one read of a key, as a bitset over that key's adds */
+interface ReadBits {
+  atMs: number;
+  invokeMs: number;
+  bits: Uint8Array;
+}
+
+const has = (r: ReadBits, i: number): boolean => (r.bits[i >> 3] & (1 << (i & 7))) !== 0;
+
 export function checkElements(ix: HistoryIndex, workload: WorkloadName): ElementsResult {
   const ops = ix.opsOf(workload);
-  const adds = ops.filter((o) => o.f === 'add');
-  const addsByKey = groupBy(adds, (o) => o.key);
+  const addsByKey = groupBy(ops.filter((o) => o.f === 'add'), (o) => o.key);
   const readsByKey = groupBy(ops.filter((o) => o.f === 'read' && o.outcome === 'ok'), (o) => o.key);
   const convergeByKey = groupBy(ix.convergeOf(workload).filter((c) => c.read), (c) => c.key);
   const res: ElementsResult = { workload, acknowledged: 0, lost: [], unverified: 0, phantoms: [], failedButVisible: [], duplicateReads: 0, staleness: new Map() };
 
   for (const [key, keyAdds] of addsByKey) {
-    const byElement = new Map(keyAdds.map((a) => [String(a.value), a]));
-    const reads = readsByKey.get(key) ?? [];
-    const checks = (convergeByKey.get(key) ?? []).map((c) => ({ rec: c, startMs: ix.checkStartMs(c.check), present: new Set(readElements(c)) }));
-
-    // what reads returned: never an element nobody had tried to add yet, never one whose add failed
-    const seen = new Set<string>();
-    for (const r of [...reads, ...checks.map((c) => c.rec)]) {
-      const elements = readElements(r);
+    const index = new Map(keyAdds.map((a, i) => [String(a.value), i]));
+    const seenEver = new Uint8Array(keyAdds.length);
+    /** decodes a read into a bitset, noting phantoms and duplicates on the way */
+    const toBits = (r: OpRecord | ConvergenceRecord): ReadBits => {
       const atMs = r.type === 'op' ? r.completeMs : r.atMs;
-      if (new Set(elements).size !== elements.length) res.duplicateReads++;
-      for (const e of elements) {
-        seen.add(e);
-        const add = byElement.get(e);
-        if (!add || add.invokeMs > atMs) res.phantoms.push({ key, element: e, atMs });
-      }
-    }
-    for (const a of keyAdds) if (a.outcome === 'fail' && seen.has(String(a.value))) res.failedButVisible.push({ key, element: String(a.value), op: a.id });
+      const bits = new Uint8Array((keyAdds.length >> 3) + 1);
+      let duplicate = false;
+      forEachElement(tokensOf(r), (e) => {
+        const i = index.get(e);
+        if (i === undefined || keyAdds[i].invokeMs > atMs) {
+          res.phantoms.push({ key, element: e, atMs });
+          return;
+        }
+        if (bits[i >> 3] & (1 << (i & 7))) duplicate = true;
+        bits[i >> 3] |= 1 << (i & 7);
+        seenEver[i] = 1;
+      });
+      if (duplicate) res.duplicateReads++;
+      return { atMs, invokeMs: r.type === 'op' ? r.invokeMs : r.atMs, bits };
+    };
+    const reads = (readsByKey.get(key) ?? []).map(toBits).sort((a, b) => a.invokeMs - b.invokeMs);
+    const checks = (convergeByKey.get(key) ?? []).map((c) => ({ check: c.check, startMs: ix.checkStartMs(c.check), read: toBits(c) }));
 
-    for (const a of keyAdds) {
-      if (a.outcome !== 'ok') continue;
+    keyAdds.forEach((a, i) => {
+      if (a.outcome === 'fail' && seenEver[i]) res.failedButVisible.push({ key, element: String(a.value), op: a.id });
+      if (a.outcome !== 'ok') return;
       res.acknowledged++;
-      const element = String(a.value);
       const later = checks.filter((c) => c.startMs > a.completeMs);
       if (later.length === 0) {
         res.unverified++;
-        continue;
+        return;
       }
-      const missing = later.find((c) => !c.present.has(element));
+      const missing = later.find((c) => !has(c.read, i));
       if (missing) {
-        res.lost.push({ key, element, node: a.node, invokeMs: a.invokeMs, ackMs: a.completeMs, missingAtCheck: missing.rec.check });
-        continue;
+        res.lost.push({ key, element: String(a.value), node: a.node, invokeMs: a.invokeMs, ackMs: a.completeMs, missingAtCheck: missing.check });
+        return;
       }
-      let lastStaleMs: number | undefined;
+      // the latest read invoked after the acknowledgement that still missed the element
       let observed = false;
-      for (const r of reads) {
-        if (r.invokeMs <= a.completeMs) continue;
+      let staleMs = 0;
+      for (let j = reads.length - 1; j >= 0 && reads[j].invokeMs > a.completeMs; j--) {
         observed = true;
-        if (!readElements(r).includes(element)) lastStaleMs = r.invokeMs - a.completeMs;
+        if (!has(reads[j], i)) {
+          staleMs = reads[j].invokeMs - a.completeMs;
+          break;
+        }
       }
-      res.staleness.set(a, observed ? (lastStaleMs ?? 0) : undefined);
-    }
+      res.staleness.set(a, observed ? staleMs : undefined);
+    });
   }
   return res;
 }

@@ -5,7 +5,7 @@
  * 30–70 % for Riak with LWW), it does not fail the run for them.
  */
 import { classifyRespWrite, classifyThrown } from './outcome.js';
-import { decodeElements, encodeElements } from './elements.js';
+import { compactElements, decodeElements, encodeElements } from './elements.js';
 import { recordOp, type TargetNode, type WorkloadEnv } from './env.js';
 import { respWorkerPerNode, type RespPool } from './resp-pool.js';
 
@@ -35,7 +35,7 @@ export class RegisterWorkload {
         const reply = await pool.to(node).call(['GET', REGISTER_KEY], this.env.clientTimeoutMs);
         if (reply.kind === 'bulk') {
           seen = reply.value ? decodeElements(reply.value) : [];
-          return { outcome: 'ok', result: seen };
+          return { outcome: 'ok', result: compactElements(seen) };
         }
         return { outcome: 'fail', error: reply.kind === 'error' ? reply.value.slice(0, 120) : `unexpected reply ${reply.kind}` };
       } catch (e) {

@@ -7,7 +7,7 @@
  * With siblings, no acknowledged element may ever be lost.
  */
 import { classifyHttpStatus, classifyThrown } from './outcome.js';
-import { encodeElements, unionOfSiblings } from './elements.js';
+import { compactElements, encodeElements, unionOfSiblings } from './elements.js';
 import { pick, recordOp, workerLoop, type TargetNode, type WorkloadEnv } from './env.js';
 import { httpGet, httpPut } from '../http-kv.js';
 
@@ -86,7 +86,7 @@ export class SetFullWorkload {
         if (!a.siblings) return classifyHttpStatus(a.res, []);
         context = a.context;
         seen = unionOfSiblings(a.siblings);
-        return { outcome: 'ok', result: seen };
+        return { outcome: 'ok', result: compactElements(seen) };
       } catch (e) {
         return classifyThrown(e);
       }
