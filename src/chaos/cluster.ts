@@ -4,13 +4,20 @@
  * nemeses pull: kill, restart, pause, resume, iptables drops, packet loss, netem delay, clock offsets,
  * full and wiped disks. Every lever has an undo, and healAll() pulls them all back.
  */
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalCluster, type LocalNode, type LocalNodeSpec } from '../cli/local-cluster.js';
 import { fillDisk, freeDisk, mountNodeDisk, wipeDataDir, type NodeDisk } from './disk.js';
 import { nodeAddress, nodeNamespace, RUN_ENV } from './names.js';
-import { addNodeNetwork, LOSS_CHAIN, NODE_INTERFACE, PARTITION_CHAIN } from './netns.js';
-import { inNetns, run } from './sys.js';
+import { addNodeNetwork, DELAY_CHAIN, LOSS_CHAIN, NODE_INTERFACE, PARTITION_CHAIN } from './netns.js';
+import { inNetns, run, waitUntil } from './sys.js';
+
+/** the userspace delayer used where the kernel has no sch_netem (compiled layout first, then source) */
+const NFQUEUE_DELAYER = [new URL('../../../scripts/chaos/nfqueue-delay.py', import.meta.url), new URL('../../scripts/chaos/nfqueue-delay.py', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p));
 
 export const HTTP_PORT = 8001;
 export const INTERNAL_PORT = 9001;
@@ -29,6 +36,8 @@ export interface ClusterOptions {
   diskMiB: number;
   /** libfaketime library: nodes run under it so their clocks can be moved (undefined = real clocks) */
   faketimeLib?: string;
+  /** how setDelay delays packets (see preflight) */
+  delayMethod?: 'netem' | 'nfqueue';
   /** a node process ended without being asked to */
   onUnexpectedExit: (nodeId: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -57,6 +66,7 @@ export class ChaosCluster {
   private readonly offsets = new Map<string, number>();
   private readonly filled = new Set<string>();
   private delayed = false;
+  private delayers: ChildProcess[] = [];
 
   constructor(readonly opts: ClusterOptions) {}
 
@@ -183,8 +193,17 @@ export class ChaosCluster {
     }
   }
 
-  /** tc netem delay (with normal-distributed jitter) on every packet a node sends; null removes it */
+  /**
+   * delays every packet a node sends by delayMs with normal jitter; null removes it. tc netem where the
+   * kernel has it, else an iptables NFQUEUE rule and scripts/chaos/nfqueue-delay.py in each namespace.
+   */
   async setDelay(spec: DelaySpec | null): Promise<void> {
+    if (spec && !this.opts.delayMethod) throw new Error('no way to delay packets here (neither tc netem nor NFQUEUE)');
+    if (this.opts.delayMethod === 'nfqueue') {
+      if (spec) await this.startDelayers(spec);
+      else await this.stopDelayers();
+      return;
+    }
     for (const n of this.nodes) {
       if (spec) {
         await inNetns(n.ns, 'tc', ['qdisc', 'replace', 'dev', NODE_INTERFACE, 'root', 'netem', 'delay', `${spec.delayMs}ms`, `${spec.jitterMs}ms`, 'distribution', 'normal']);
@@ -193,6 +212,33 @@ export class ChaosCluster {
       }
     }
     this.delayed = spec !== null;
+  }
+
+  private async startDelayers(spec: DelaySpec): Promise<void> {
+    if (!NFQUEUE_DELAYER) throw new Error('scripts/chaos/nfqueue-delay.py not found');
+    for (const n of this.nodes) {
+      const child = spawn('nsenter', [`--net=/run/netns/${n.ns}`, 'python3', NFQUEUE_DELAYER, '--queue', '0', '--delay-ms', String(spec.delayMs), '--jitter-ms', String(spec.jitterMs), '--max-seconds', '900'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, [RUN_ENV]: this.opts.runId },
+      });
+      let started = false;
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('nfqueue-delay: queue')) started = true;
+      });
+      child.stderr!.on('data', (d: Buffer) => this.logs.get(n.id)?.write(`--- delayer: ${d.toString()}`));
+      this.delayers.push(child);
+      if (!(await waitUntil(() => started || child.exitCode !== null, 5000)) || !started) throw new Error(`the packet delayer in ${n.ns} did not start`);
+      // --queue-bypass: should the delayer die, packets flow undelayed rather than stop
+      await inNetns(n.ns, 'iptables', ['-w', '-A', DELAY_CHAIN, '-o', NODE_INTERFACE, '-j', 'NFQUEUE', '--queue-num', '0', '--queue-bypass']);
+    }
+  }
+
+  private async stopDelayers(): Promise<void> {
+    for (const n of this.nodes) await inNetns(n.ns, 'iptables', ['-w', '-F', DELAY_CHAIN]);
+    const exits = this.delayers.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()))));
+    for (const c of this.delayers) c.kill('SIGTERM');
+    await Promise.all(exits);
+    this.delayers = [];
   }
 
   // ---- clocks and disks --------------------------------------------------------------------------

@@ -81,8 +81,8 @@ const log = (line: string): void => void process.stderr.write(`chaos: ${line}\n`
 function capabilitySet(caps: Capabilities): { have: Set<Capability>; why: Partial<Record<Capability, string>> } {
   const have = new Set<Capability>();
   const why: Partial<Record<Capability, string>> = { membership: 'membership is static (issue 9)' };
-  if (caps.netem) have.add('netem');
-  else why.netem = caps.netemMissing ?? 'tc netem unavailable';
+  if (caps.delay) have.add('delay');
+  else why.delay = caps.delayMissing ?? 'no way to delay packets';
   if (caps.faketimeLib) have.add('faketime');
   else why.faketime = 'libfaketime not installed (Debian package faketime)';
   return { have, why };
@@ -118,6 +118,7 @@ function runOptions(o: CliOptions, caps: Capabilities): RunOptions {
     seed: o.seed,
     outDir: resolve(o.out ?? join('chaos-out', `${scheduleName}-${stamp}`)),
     ...(have.has('faketime') && selection.run.includes('clock-bump') ? { faketimeLib: caps.faketimeLib } : {}),
+    ...(caps.delay ? { delayMethod: caps.delay } : {}),
   };
 }
 
@@ -128,7 +129,7 @@ async function replay(path: string): Promise<number> {
 }
 
 async function inside(o: CliOptions, runId: string): Promise<number> {
-  const caps = JSON.parse(process.env[CAPS_ENV] ?? '{"netem":false}') as Capabilities;
+  const caps = JSON.parse(process.env[CAPS_ENV] ?? '{}') as Capabilities;
   const ro = runOptions(o, caps);
   const controller = new AbortController();
   const onSignal = (): void => {
@@ -212,7 +213,7 @@ export async function chaosMain(argv: string[]): Promise<number> {
   if (o.replay) return replay(o.replay);
   if (o.list) {
     const pre = process.getuid?.() === 0 ? await preflight(`${newRunId()}-probe`) : undefined;
-    const caps: Capabilities = pre?.ok ? pre.caps : { netem: false, netemMissing: 'unknown (not root)' };
+    const caps: Capabilities = pre?.ok ? pre.caps : { delayMissing: 'unknown (not root)' };
     const { have, why } = capabilitySet(caps);
     for (const n of NEMESES) {
       const missing = n.needs.filter((c) => !have.has(c));

@@ -7,7 +7,7 @@
  */
 import type { ChaosCluster } from './cluster.js';
 
-export type Capability = 'netem' | 'faketime' | 'membership';
+export type Capability = 'delay' | 'faketime' | 'membership';
 
 export interface ActiveFault {
   description: string;
@@ -125,12 +125,12 @@ export const NEMESES: Nemesis[] = [
   }),
   {
     name: 'delay',
-    summary: 'tc netem on every node: 50 ms ± 10 ms (normal) on each packet sent',
+    summary: 'every packet a node sends delayed 50 ms ± 10 ms (normal): tc netem, or an NFQUEUE delayer where the kernel lacks netem',
     minNodes: 1,
-    needs: ['netem'],
+    needs: ['delay'],
     async start(cluster) {
       await cluster.setDelay({ delayMs: 50, jitterMs: 10 });
-      return { description: 'netem delay 50ms 10ms on every node', affected: [], heal: () => cluster.setDelay(null) };
+      return { description: `50 ms ± 10 ms delay on every node (${cluster.opts.delayMethod})`, affected: [], heal: () => cluster.setDelay(null) };
     },
   },
   {

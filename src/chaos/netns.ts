@@ -7,9 +7,10 @@
 import { hubNamespace, HUB_ADDRESS, nodeNamespace } from './names.js';
 import { inNetns, must } from './sys.js';
 
-/** the iptables chains the nemeses fill (partitions, packet loss); INPUT jumps to both */
+/** the iptables chains the nemeses fill: partitions and packet loss (from INPUT), the NFQUEUE delay (from OUTPUT) */
 export const PARTITION_CHAIN = 'RKC_PARTITION';
 export const LOSS_CHAIN = 'RKC_LOSS';
+export const DELAY_CHAIN = 'RKC_DELAY';
 /** the node's side of its veth pair */
 export const NODE_INTERFACE = 'eth0';
 
@@ -34,9 +35,9 @@ export async function addNodeNetwork(runId: string, nodeId: string, index: numbe
   await must('ip', ['-n', hub, 'link', 'set', hubSide, 'up']);
   await must('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', NODE_INTERFACE]);
   await must('ip', ['-n', ns, 'link', 'set', NODE_INTERFACE, 'up']);
-  for (const chain of [PARTITION_CHAIN, LOSS_CHAIN]) {
+  for (const [chain, from] of [[PARTITION_CHAIN, 'INPUT'], [LOSS_CHAIN, 'INPUT'], [DELAY_CHAIN, 'OUTPUT']]) {
     await inNetns(ns, 'iptables', ['-w', '-N', chain]);
-    await inNetns(ns, 'iptables', ['-w', '-A', 'INPUT', '-j', chain]);
+    await inNetns(ns, 'iptables', ['-w', '-A', from, '-j', chain]);
   }
   return ns;
 }

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { findExecutable, run } from './sys.js';
 
 export interface Capabilities {
-  /** tc qdisc netem works in a fresh namespace (kernel CONFIG_NET_SCH_NETEM) */
-  netem: boolean;
-  /** why not, when netem is false */
-  netemMissing?: string;
+  /** how the delay nemesis delays packets: tc netem, or (a kernel without sch_netem) iptables NFQUEUE and a userspace delayer */
+  delay?: 'netem' | 'nfqueue';
+  /** why there is no way to delay packets */
+  delayMissing?: string;
   /** libfaketime's LD_PRELOAD library (Debian package faketime) */
   faketimeLib?: string;
 }
@@ -53,10 +53,14 @@ export async function preflight(probeNs: string): Promise<Preflight> {
     if (veth.code !== 0) return { ok: false, reason: `cannot create a veth pair: ${veth.stderr.trim()}` };
     const ipt = await run('ip', ['netns', 'exec', probeNs, 'iptables', '-w', '-A', 'INPUT', '-s', '192.0.2.1', '-j', 'DROP']);
     if (ipt.code !== 0) return { ok: false, reason: `iptables does not work in a namespace: ${ipt.stderr.trim()}` };
-    const caps: Capabilities = { netem: false };
+    const caps: Capabilities = {};
     const netem = await run('ip', ['netns', 'exec', probeNs, 'tc', 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms']);
-    if (netem.code === 0) caps.netem = true;
-    else caps.netemMissing = findExecutable('tc') ? `tc netem: ${netem.stderr.trim() || 'failed'} (the kernel lacks sch_netem?)` : 'tc not installed';
+    const nfqueue = await run('ip', ['netns', 'exec', probeNs, 'iptables', '-w', '-A', 'OUTPUT', '-o', 'p0', '-j', 'NFQUEUE', '--queue-num', '0', '--queue-bypass']);
+    if (netem.code === 0) caps.delay = 'netem';
+    else if (nfqueue.code === 0 && findExecutable('python3')) caps.delay = 'nfqueue';
+    else {
+      caps.delayMissing = `no tc netem (${findExecutable('tc') ? netem.stderr.trim() || 'failed' : 'tc not installed'}) and no NFQUEUE delayer (${findExecutable('python3') ? nfqueue.stderr.trim() : 'python3 not installed'})`;
+    }
     const lib = findFaketimeLib();
     if (lib) caps.faketimeLib = lib;
     return { ok: true, caps };

@@ -44,6 +44,7 @@ export interface RunOptions {
   seed: number;
   outDir: string;
   faketimeLib?: string;
+  delayMethod?: 'netem' | 'nfqueue';
 }
 
 export class Interrupted extends Error {}
@@ -82,6 +83,7 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
     commitlogSync: o.commitlogSync,
     diskMiB: o.diskMiB,
     ...(o.faketimeLib ? { faketimeLib: o.faketimeLib } : {}),
+    ...(o.delayMethod ? { delayMethod: o.delayMethod } : {}),
     onUnexpectedExit: (node, code, sig) => {
       log(`!! ${node} exited by itself (code ${code}, signal ${sig})`);
       history.add({ type: 'node-exit', node, code, signal: sig, atMs: history.nowMs() });

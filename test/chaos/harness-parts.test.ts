@@ -87,7 +87,7 @@ test('schedules: each fault is followed by a quiet period and a convergence chec
   const steps = buildSchedule(['isolate-one', 'kill-one'], 1000, 500);
   assert.deepEqual(steps.map((s) => s.kind), ['quiet', 'fault', 'quiet', 'check', 'fault', 'quiet', 'check']);
   assert.throws(() => buildSchedule(['no-such'], 1, 1), /unknown nemesis/);
-  const sel = selectNemeses('all', 3, new Set(), { netem: 'no netem here' });
+  const sel = selectNemeses('all', 3, new Set(), { delay: 'no netem here' });
   assert.ok(sel.run.includes('isolate-one'));
   assert.ok(!sel.run.includes('delay'));
   assert.deepEqual(sel.skipped.find((s) => s.nemesis === 'delay'), { nemesis: 'delay', why: 'no netem here' });
