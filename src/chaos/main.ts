@@ -40,6 +40,7 @@ interface CliOptions {
   out?: string;
   commitlogSync: 'batch' | 'periodic';
   maxOps: number;
+  diskMib: number;
   replay?: string;
   list?: boolean;
   cleanup?: boolean;
@@ -67,6 +68,7 @@ function parseArgs(argv: string[]): CliOptions {
       return v;
     }, 'batch')
     .option('--max-ops <n>', 'operations each workload may start in the whole run', int('--max-ops', 1, 10_000_000), 200_000)
+    .option('--disk-mib <n>', 'size of each node\'s tmpfs data directory', int('--disk-mib', 16, 65_536), 512)
     .option('--replay <history.jsonl>', 'judge a recorded history again, offline (no root needed)')
     .option('--list', 'list the nemeses and whether this machine can run them')
     .option('--cleanup', 'remove what killed earlier runs left behind, then exit')
@@ -111,7 +113,7 @@ function runOptions(o: CliOptions, caps: Capabilities): RunOptions {
     requestTimeoutMs: 1500,
     clientTimeoutMs: 3000,
     commitlogSync: o.commitlogSync,
-    diskMiB: 256,
+    diskMiB: o.diskMib,
     checkTimeLimitMs: o.checkSeconds * 1000,
     maxOpsPerWorkload: o.maxOps,
     recheckSample: 300,
