@@ -90,7 +90,7 @@ async function checkKey(env: ConvergenceEnv, check: number, k: KeyToCheck, check
       continue;
     }
     if (!read.siblings) {
-      detail = `r=${env.n} read through ${node.id} answered ${read.res.status} ${read.res.body.toString('utf8').slice(0, 120)}`;
+      detail = `r=${env.n} read through ${node.id} answered ${read.res.status} ${read.res.body.toString('utf8').slice(0, 400)}`;
       continue;
     }
     value = valueOf(k.kind, read.siblings);

@@ -13,15 +13,23 @@ export interface Classified {
   error?: string;
 }
 
+/** a write's answer: a 5xx may have been stored (unknown), a 4xx was not (fail) */
 export function classifyHttpStatus(res: HttpResponse, okStatuses: number[]): Classified {
   if (okStatuses.includes(res.status)) return { outcome: 'ok' };
-  let code = `HTTP ${res.status}`;
+  return { outcome: res.status >= 500 ? 'unknown' : 'fail', error: errorCode(res) };
+}
+
+/** a read's error answer: it returned nothing and changed nothing, so it failed whatever the status */
+export function classifyHttpReadError(res: HttpResponse): Classified {
+  return { outcome: 'fail', error: errorCode(res) };
+}
+
+function errorCode(res: HttpResponse): string {
   try {
-    code = `${res.status} ${(JSON.parse(res.body.toString('utf8')) as { error: { code: string } }).error.code}`;
+    return `${res.status} ${(JSON.parse(res.body.toString('utf8')) as { error: { code: string } }).error.code}`;
   } catch {
-    // not an error body
+    return `HTTP ${res.status}`;
   }
-  return { outcome: res.status >= 500 ? 'unknown' : 'fail', error: code };
 }
 
 /** a thrown client error: unknown when the request may have reached the node */

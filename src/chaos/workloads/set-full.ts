@@ -6,7 +6,7 @@
  *    adds its element and writes with the read's context (the merge ringkv's siblings exist for).
  * With siblings, no acknowledged element may ever be lost.
  */
-import { classifyHttpStatus, classifyThrown } from './outcome.js';
+import { classifyHttpReadError, classifyHttpStatus, classifyThrown } from './outcome.js';
 import { compactElements, encodeElements, unionOfSiblings } from './elements.js';
 import { pick, recordOp, workerLoop, type TargetNode, type WorkloadEnv } from './env.js';
 import { httpGet, httpPut } from '../http-kv.js';
@@ -69,7 +69,7 @@ export class SetFullWorkload {
     await recordOp(this.env, { workload: 'set-full', f: 'read', key, node: node.id }, async () => {
       try {
         const a = await httpGet(node.httpUrl, key, { ...this.timeouts(), r: this.opts.readerR });
-        if (!a.siblings) return classifyHttpStatus(a.res, []);
+        if (!a.siblings) return classifyHttpReadError(a.res);
         return { outcome: 'ok', result: a.siblings.map((s) => s.toString('utf8')) };
       } catch (e) {
         return classifyThrown(e);
@@ -83,7 +83,7 @@ export class SetFullWorkload {
     const read = await recordOp(this.env, { workload: 'set-full', f: 'read', key: SHARED_SET_KEY, node: node.id }, async () => {
       try {
         const a = await httpGet(node.httpUrl, SHARED_SET_KEY, this.timeouts());
-        if (!a.siblings) return classifyHttpStatus(a.res, []);
+        if (!a.siblings) return classifyHttpReadError(a.res);
         context = a.context;
         seen = unionOfSiblings(a.siblings);
         return { outcome: 'ok', result: compactElements(seen) };
