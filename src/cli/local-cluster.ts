@@ -71,6 +71,11 @@ export interface LocalClusterOptions {
   ownProcessGroup?: boolean;
   /** how long start() waits for every node's /health @default 20000 */
   startTimeoutMs?: number;
+  /**
+   * runs each node under a wrapper command with extra environment, e.g. `nsenter --net=…` into the
+   * node's own network namespace (the fault harness, src/chaos) @default none
+   */
+  launcher?: (spec: LocalNodeSpec) => { command: string; args: string[]; env?: NodeJS.ProcessEnv };
 }
 
 /** How to run the CLI: compiled main.js beside this file, or main.ts through tsx when run from source. */
@@ -122,8 +127,11 @@ export class LocalNode {
   spawn(): void {
     if (this.child) throw new Error(`${this.id} is already running`);
     const { execPath, args } = cliCommand();
-    const child = spawn(execPath, [...args, 'start', ...this.flags], {
-      env: { ...(this.opts.env ?? process.env), RINGKV_EXIT_ON_STDIN_CLOSE: '1' },
+    const launch = this.opts.launcher?.(this.spec);
+    const command = launch ? launch.command : execPath;
+    const commandArgs = [...(launch ? [...launch.args, execPath] : []), ...args, 'start', ...this.flags];
+    const child = spawn(command, commandArgs, {
+      env: { ...(this.opts.env ?? process.env), ...launch?.env, RINGKV_EXIT_ON_STDIN_CLOSE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: this.opts.ownProcessGroup ?? false,
     });
@@ -175,6 +183,11 @@ export class LocalNode {
     this.expectingExit = true;
     child.kill(signal);
     await this.exitPromise;
+  }
+
+  /** sends a signal without waiting for anything (SIGSTOP / SIGCONT to pause and resume the node) */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
   }
 
   /** SIGTERM (clean stop), then SIGKILL if it has not exited after graceMs */

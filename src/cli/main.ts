@@ -26,5 +26,16 @@ const program = new Command()
 registerStartCommand(program);
 registerDevCommand(program);
 registerClientCommands(program);
+program
+  .command('chaos')
+  .description('the real-network fault harness (needs root): `ringkv chaos --help`, or `npm run chaos -- --help`')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async () => {
+    // loaded here: the harness is a development tool, not part of a node
+    const { chaosMain } = await import('../chaos/main.js');
+    process.exit(await chaosMain(process.argv.slice(process.argv.indexOf('chaos') + 1)));
+  });
 
 await program.parseAsync(process.argv);

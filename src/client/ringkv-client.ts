@@ -1,10 +1,11 @@
 /**
- * A small client for the ringkv HTTP API over the global fetch. Give it one node's URL or several:
+ * A small client for the ringkv HTTP API over node:http (see http-request.ts for why not fetch). Give it one node's URL or several:
  * requests rotate over the nodes (any node coordinates any key) and move on to the next node when
  * one cannot be reached. Every error the server sends arrives as a RingkvClientError with the
  * server's code, message and status.
  */
 import type { ReadOptions, WriteOptions } from '../cluster/kv-service.js';
+import { headerOf, httpRequest, type HttpResponse } from './http-request.js';
 import { encodeKeyForPath } from './key-path.js';
 
 export interface RingkvClientOptions {
@@ -71,34 +72,32 @@ export class RingkvClient {
 
   async get(key: string | Uint8Array, opts: GetOptions = {}): Promise<GetResponse> {
     const res = await this.request('GET', kvPath(key, { r: opts.r, timeout_ms: opts.timeoutMs }), {});
-    const context = res.headers.get(CONTEXT_HEADER) ?? '';
-    if (res.status === 200) return { found: true, siblings: [new Uint8Array(await res.arrayBuffer())], context };
+    const context = headerOf(res, CONTEXT_HEADER);
+    if (res.status === 200) return { found: true, siblings: [new Uint8Array(res.body)], context };
     if (res.status === 300) {
-      const body = (await res.json()) as { context: string; siblings: { value: string }[] };
+      const body = JSON.parse(res.body.toString('utf8')) as { context: string; siblings: { value: string }[] };
       return { found: true, siblings: body.siblings.map((s) => new Uint8Array(Buffer.from(s.value, 'base64'))), context: body.context };
     }
     if (res.status === 404) {
-      const error = await errorOf(res);
+      const error = errorOf(res);
       if (error.code === 'NOT_FOUND') return { found: false, siblings: [], context };
       throw error;
     }
-    throw await errorOf(res);
+    throw errorOf(res);
   }
 
   async put(key: string | Uint8Array, value: string | Uint8Array, opts: WriteOptions = {}): Promise<{ context: string }> {
     const body = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     const headers = writeHeaders(opts, { 'content-type': 'application/octet-stream' });
     const res = await this.request('PUT', kvPath(key, { w: opts.w, timeout_ms: opts.timeoutMs }), headers, body);
-    if (res.status !== 204) throw await errorOf(res);
-    await res.arrayBuffer();
-    return { context: res.headers.get(CONTEXT_HEADER) ?? '' };
+    if (res.status !== 204) throw errorOf(res);
+    return { context: headerOf(res, CONTEXT_HEADER) };
   }
 
   async delete(key: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
     const headers = writeHeaders(opts);
     const res = await this.request('DELETE', kvPath(key, { w: opts.w, timeout_ms: opts.timeoutMs }), headers);
-    if (res.status !== 204) throw await errorOf(res);
-    await res.arrayBuffer();
+    if (res.status !== 204) throw errorOf(res);
   }
 
   async health(): Promise<{ node: string; status: string }> {
@@ -115,12 +114,12 @@ export class RingkvClient {
 
   private async json<T>(path: string): Promise<T> {
     const res = await this.request('GET', path, {});
-    if (res.status !== 200) throw await errorOf(res);
-    return (await res.json()) as T;
+    if (res.status !== 200) throw errorOf(res);
+    return JSON.parse(res.body.toString('utf8')) as T;
   }
 
   /** Tries each node once, starting with the next in rotation, until one answers at all. */
-  private async request(method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Response> {
+  private async request(method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<HttpResponse> {
     if (this.authorization) headers.authorization = this.authorization;
     const start = this.next;
     this.next = (this.next + 1) % this.urls.length;
@@ -128,12 +127,12 @@ export class RingkvClient {
     for (let i = 0; i < this.urls.length; i++) {
       const url = this.urls[(start + i) % this.urls.length];
       try {
-        return await fetch(url + path, { method, headers, ...(body ? { body: body as unknown as BodyInit } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
+        return await httpRequest(url, { method, path, headers, ...(body ? { body } : {}), timeoutMs: this.timeoutMs });
       } catch (e) {
         lastError = e;
       }
     }
-    const reason = lastError instanceof Error ? ((lastError.cause as Error | undefined)?.message ?? lastError.message) : String(lastError);
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
     throw new RingkvClientError('UNREACHABLE', `no node answered ${method} ${path} (${this.urls.join(', ')}): ${reason}`, 0);
   }
 }
@@ -143,13 +142,13 @@ function kvPath(key: string | Uint8Array, query: Record<string, number | undefin
   return `/kv/${encodeKeyForPath(key)}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }
 
-async function errorOf(res: Response): Promise<RingkvClientError> {
-  const text = await res.text();
+function errorOf(res: HttpResponse): RingkvClientError {
+  const text = res.body.toString('utf8');
   try {
     const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
     if (parsed.error?.code) return new RingkvClientError(parsed.error.code, parsed.error.message ?? '', res.status);
   } catch {
     // not our JSON shape: fall through
   }
-  return new RingkvClientError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
+  return new RingkvClientError(`HTTP_${res.status}`, text.slice(0, 200) || `HTTP ${res.status}`, res.status);
 }

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { freePorts } from '../../src/cli/free-port.js';
 import { LocalCluster, planLocalCluster, type LocalNode, type LocalNodeSpec, type Settings } from '../../src/cli/local-cluster.js';
 import { formatLogLine } from '../../src/cli/log-format.js';
+export { waitFor } from './wait.js';
 import { RingkvClient } from '../../src/client/ringkv-client.js';
 
 export interface TestClusterOptions {
@@ -99,21 +100,6 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   };
 }
 
-/** Polls fn until it returns a truthy value or timeoutMs passes (then throws, naming what). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 /** A raw HTTP request to a node, for asserting statuses and headers the client hides. */
 export async function http(

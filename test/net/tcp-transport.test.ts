@@ -117,11 +117,12 @@ test('simultaneous dial keeps a single connection, used both ways', async (t) =>
   const dials = (log: typeof logA): number => log.records.filter((r) => r.msg === 'dialling peer').length;
   assert.deepEqual([dials(logA), dials(logB)], [1, 1], 'both sides dialled');
   await waitFor(() => a.connectionCount() === 1 && b.connectionCount() === 1, 'a single connection');
-  // it stays single under traffic in both directions
-  await Promise.all([a.request('b', { type: 'echo', n: 1 }, 5000), b.request('a', { type: 'echo', n: 2 }, 5000)]);
-  await sleep(50);
-  assert.equal(a.connectionCount(), 1);
-  assert.equal(b.connectionCount(), 1);
+  // it stays single under traffic in both directions (checked after each round, not after a pause)
+  for (let round = 0; round < 20; round++) {
+    await Promise.all([a.request('b', { type: 'echo', n: round }, 5000), b.request('a', { type: 'echo', n: round }, 5000)]);
+    assert.equal(a.connectionCount(), 1, `round ${round}`);
+    assert.equal(b.connectionCount(), 1, `round ${round}`);
+  }
 });
 
 test('a request that gets no reply rejects with TIMEOUT after its timeout; a late reply is ignored', async (t) => {
@@ -136,8 +137,9 @@ test('a request that gets no reply rejects with TIMEOUT after its timeout; a lat
     return echoHandler(from, msg);
   });
   await assert.rejects(a.request('b', { type: 'slow' }, 50), hasCode('TIMEOUT', /slow to b timed out after 50 ms/));
+  const framesBefore = a.stats().framesReceived;
   release();
-  await sleep(20);
+  await waitFor(() => a.stats().framesReceived > framesBefore, 'the late reply to arrive');
   const reply = await a.request('b', { type: 'echo', n: 7 }, 2000);
   assert.equal(reply.n, 7);
   assert.equal(a.pendingRequestCount(), 0);
@@ -181,8 +183,9 @@ test('peer down: in-flight requests fail with CONNECTION_LOST (may have been app
   const a = await cluster.start('a');
   const b = await cluster.start('b');
   await a.request('b', { type: 'echo' }, 2000);
+  const bReceived = b.stats().framesReceived;
   const inFlight = a.request('b', { type: 'hang' }, 60_000);
-  await sleep(20);
+  await waitFor(() => b.stats().framesReceived > bReceived, 'b to receive the request');
   const started = Date.now();
   const inFlightChecked = assert.rejects(inFlight, hasCode('CONNECTION_LOST', /in flight: the peer may have applied it/));
   await b.close();
@@ -404,9 +407,11 @@ test('close rejects requests in flight (outcome unknown: CONNECTION_LOST) and re
   const cluster = new TestCluster();
   t.after(() => cluster.closeAll());
   const a = await cluster.start('a');
-  await cluster.start('b');
+  const b = await cluster.start('b');
+  await a.request('b', { type: 'echo' }, 2000); // connected, so the next frame b reads is the request
+  const bReceived = b.stats().framesReceived;
   const inFlight = a.request('b', { type: 'hang' }, 60_000);
-  await sleep(20);
+  await waitFor(() => b.stats().framesReceived > bReceived, 'b to receive the request');
   const inFlightChecked = assert.rejects(inFlight, hasCode('CONNECTION_LOST'));
   await a.close();
   await inFlightChecked;

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { http, startTestCluster, type TestCluster } from '../../helpers/cluster.js';
+import { testNeeding } from '../../helpers/required-tool.js';
 import { hasBinary, missingTool, redisBenchmarkWithoutErrors } from './redis-tools-kit.js';
 
 const haveBenchmark = await hasBinary('redis-benchmark');
@@ -93,9 +94,10 @@ test('concurrent SETs of one key through every node: all nodes then return the s
   assert.equal(after.text, 'final');
 });
 
-test(
+testNeeding(
   'redis-benchmark -t set,get,incr -n 100000 -c 50 against one node of the cluster completes without errors',
-  { skip: haveBenchmark ? false : missingTool('redis-benchmark'), timeout: 150_000 },
+  { ok: haveBenchmark, message: missingTool('redis-benchmark') },
+  { timeout: 150_000 },
   async () => {
     await redisBenchmarkWithoutErrors(tc.nodes[0].spec.respPort, ['set', 'get', 'incr'], 100_000, 50, 140_000);
     // the counter redis-benchmark incremented through n1 is exact on another node

@@ -1,7 +1,8 @@
 /**
  * The real Redis tools (Debian redis-tools: redis-cli, redis-benchmark) for tests: whether they are
  * installed, and a redis-benchmark run that fails on any error reply. .ci/run installs them; without
- * them the tests that need them skip with the message from `missingTool`.
+ * them the tests that need them skip with the message from `missingTool` (fail in CI: see
+ * test/helpers/required-tool.ts).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

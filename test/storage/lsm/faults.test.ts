@@ -9,6 +9,7 @@ import { SimFS } from '../../../src/storage/fs/sim-fs.js';
 import { LsmEngine } from '../../../src/storage/lsm/lsm-engine.js';
 import { readManifest } from '../../../src/storage/lsm/manifest.js';
 import { PreadNodeFS } from '../../../src/storage/lsm/pread-fs.js';
+import { waitFor } from '../../helpers/wait.js';
 import { collect, crashEngine, DIR, seededRandom, smallOptions } from './helpers.js';
 
 const key = (i: number): Buffer => Buffer.from(`key-${String(i).padStart(5, '0')}`);
@@ -33,10 +34,10 @@ test('a flipped bit in a data block: detected, table moved aside, older tables s
   fs.flipBit(posix.join(DIR, newer), 3, 2); // inside the first data block (key-00000 lives there)
   assert.equal(text(await engine.get(1, key(0))), value(0, 1).toString(), 'the read falls back to the older table');
   assert.equal(engine.stats().corruptTables, 1);
-  await engine.idle();
-  await new Promise((r) => setTimeout(r, 10));
-  const names = await fs.list(DIR);
-  assert.ok(names.includes(`${newer}.corrupt`), `moved aside: ${names.join(', ')}`);
+  const names = await waitFor('the corrupt table moved aside', async () => {
+    const list = await fs.list(DIR);
+    return list.includes(`${newer}.corrupt`) && list;
+  });
   assert.ok(!names.includes(newer));
   assert.deepEqual((await readManifest(fs, DIR))?.tables, [older]);
   // everything else is still served, from the remaining table
@@ -141,8 +142,7 @@ test('a failing flush keeps the memtable and retries until it succeeds', async (
   const engine = await LsmEngine.open(fs, smallOptions({ memtableSizeBytes: 1 << 20 }));
   for (let i = 0; i < 50; i++) await engine.put(0, key(i), value(i));
   const flushed = engine.flush();
-  await new Promise((r) => setTimeout(r, 120));
-  assert.ok((engine.stats().flushFailures ?? 0) >= 1, 'the flush failed at least once');
+  await waitFor('the flush to fail at least once', () => (engine.stats().flushFailures ?? 0) >= 1);
   for (let i = 0; i < 50; i++) assert.equal(text(await engine.get(0, key(i))), value(i).toString());
   await engine.put(0, key(50), value(50));
   failTables = false;
@@ -194,9 +194,7 @@ test('sync block reads (PreadNodeFS on a real directory): values served, a flipp
     const third = await LsmEngine.open(new PreadNodeFS(), options);
     assert.equal(text(await third.get(3, key(0))), value(0, 1).toString(), 'falls back to the older table');
     assert.equal(third.stats().corruptTables, 1);
-    await third.idle();
-    await new Promise((r) => setTimeout(r, 20));
-    assert.ok(readdirSync(dir).includes(`${newer}.corrupt`));
+    await waitFor('the corrupt table moved aside', () => readdirSync(dir).includes(`${newer}.corrupt`));
     assert.ok(readdirSync(dir).includes(older));
     await third.close();
   } finally {
