@@ -30,6 +30,8 @@ export interface CoordinateWriteMsg extends Message {
   counter?: PnCounter;
   w: number;
   timeoutMs: number;
+  /** the sender's ring epoch (a refusal names it beside the receiver's) */
+  epoch?: number;
 }
 
 export type Mutation = { kind: 'set'; value: SiblingValue } | { kind: 'increment'; delta: string };
@@ -54,6 +56,8 @@ export interface ReplicateMsg extends Message {
   dot?: Dot;
   /** answer with the merged object (counters: the coordinator's answer must include what replicas hold) */
   wantObject?: boolean;
+  /** the sender's ring epoch */
+  epoch?: number;
 }
 
 /** a replicate's answer: `object` (encoded, after the merge) only when asked for */
@@ -66,6 +70,8 @@ export interface ReadMsg extends Message {
   type: 'read';
   partition: number;
   key: Uint8Array;
+  /** the sender's ring epoch */
+  epoch?: number;
 }
 
 export interface ReadReply extends Message {

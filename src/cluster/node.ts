@@ -18,7 +18,10 @@ import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
 import { ReplicaHandlers } from './replica-handlers.js';
 import { ReplicationStats } from './replication-stats.js';
-import { RingView } from './ring-view.js';
+import { RingView, type RingState } from './ring-view.js';
+import { ClusterMembership, type MembershipSettings } from './cluster-membership.js';
+import { MessageRouter } from './message-router.js';
+import { PartitionTransfers } from './transfers/partition-transfers.js';
 import { silentLogger, type Clock, type Logger, type Message, type Random, type Transport } from './runtime.js';
 import { WriteCoordinator, type Placement, type WriteOutcome } from './write-coordinator.js';
 
@@ -36,6 +39,10 @@ export interface ClusterNodeDeps {
    * NodeIdentity.open() before the node is built; absent = NodeIdentity.ephemeral (a fresh actor)
    */
   identity?: NodeIdentity;
+  /** gossip membership (failure detection, ring changes, transfers); absent = the static `members` */
+  membership?: MembershipSettings;
+  /** transfers: how long a partition handed away keeps serving before its data is dropped @default 60000 */
+  drainGraceMs?: number;
 }
 
 /**
@@ -50,6 +57,10 @@ export class ClusterNode implements KvService {
   readonly identity: NodeIdentity;
   readonly recentWrites: RecentWrites;
   readonly antiEntropy: AntiEntropy;
+  readonly transfers: PartitionTransfers;
+  readonly router: MessageRouter;
+  /** the gossip membership, once started (undefined for a static cluster) */
+  cluster: ClusterMembership | undefined;
   readonly ringView: RingView;
   private readonly transport: Transport;
   private readonly logger: Logger;
@@ -57,8 +68,12 @@ export class ClusterNode implements KvService {
   private readonly writes: WriteCoordinator;
   private readonly handlers: ReplicaHandlers;
   private stopped = false;
+  /** an operator removed this node: it must not serve (its data may be stale for ever) */
+  private removed = false;
+  private readonly deps: ClusterNodeDeps;
 
   constructor(deps: ClusterNodeDeps) {
+    this.deps = deps;
     this.self = deps.self;
     this.config = deps.config;
     this.transport = deps.transport;
@@ -71,7 +86,7 @@ export class ClusterNode implements KvService {
     const replica: Replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats, (p, key, before, after) =>
       trees.onStored(p, key, before, after),
     );
-    const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger };
+    const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger, epoch: () => this.ringView.current.epoch };
     this.reads = new ReadCoordinator(common);
     this.writes = new WriteCoordinator({ ...common, config: deps.config, random: deps.random, recentWrites: this.recentWrites });
     this.handlers = new ReplicaHandlers({
@@ -83,6 +98,8 @@ export class ClusterNode implements KvService {
       recentWrites: this.recentWrites,
       partitions: () => this.ringView.current.ring.partitions,
       placementOf: (key) => this.placementOf(key),
+      holds: (p) => this.holds(p),
+      epoch: () => this.ringView.current.epoch,
     });
     this.antiEntropy = new AntiEntropy(
       {
@@ -102,23 +119,103 @@ export class ClusterNode implements KvService {
       },
       deps.config,
     );
+    this.transfers = new PartitionTransfers(
+      {
+        self: deps.self,
+        view: this.ringView,
+        antiEntropy: this.antiEntropy,
+        membership: () => this.cluster,
+        dropPartition: async (p) => {
+          const keys = await replica.dropPartition(p);
+          trees.drop(p);
+          return keys;
+        },
+        clock: deps.clock,
+        logger: this.logger,
+      },
+      { n: deps.config.n, requestTimeoutMs: deps.config.requestTimeoutMs, drainGraceMs: deps.drainGraceMs ?? 60_000, stallAfterMs: 60_000 },
+    );
+    this.router = new MessageRouter({ logger: this.logger });
+    this.router.setFallback((from, msg) => this.handle(from, msg));
     for (const warning of this.healthWarnings()) this.logger.warn({ n: deps.config.n, members: deps.members.length }, warning);
   }
 
-  start(): void {
-    this.transport.onRequest((from, msg) => this.handle(from, msg));
+  /**
+   * Starts serving peers; with gossip membership, opens it first (its stored ring, or the first ring
+   * of the configured members, becomes the placement) and resumes any transfers of a ring change.
+   */
+  async start(): Promise<void> {
+    this.router.attach(this.transport);
+    const settings = this.deps.membership;
+    if (settings) {
+      const selfMember = this.deps.members.find((m) => m.id === this.self)!;
+      this.cluster = await ClusterMembership.open({
+        self: selfMember,
+        others: this.deps.members.filter((m) => m.id !== this.self),
+        identity: this.identity,
+        partitions: this.config.partitions,
+        n: this.config.n,
+        settings,
+        clock: this.deps.clock,
+        random: this.deps.random,
+        transport: this.transport,
+        router: this.router,
+        logger: this.logger,
+        view: this.ringView,
+      });
+      this.cluster.membership.onEvent((e) => {
+        if (e.kind === 'removed') {
+          this.removed = true;
+          this.logger.error({}, 'this node was removed from the cluster by an operator: it stops serving');
+        }
+      });
+      this.ringView.onChange((next) => this.finishLeaveIfDone(next));
+      this.transfers.resume();
+      this.cluster.membership.start();
+    }
     if (this.config.aaeEnabled) this.antiEntropy.start({ lostState: this.identity.mayHaveLostState });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.antiEntropy.stop();
+    this.transfers.stop();
+    // a graceful stop tells the peers at once (they need not wait for the detector)
+    await this.cluster?.membership.stop({ announce: true });
+  }
+
+  /** Starts a graceful leave: the claimant hands this node's partitions to others, then it is `left`. */
+  leave(): void {
+    if (!this.cluster) throw new RingkvError('BAD_PARAMETER', 'this node runs with a static member list: nothing to leave');
+    this.cluster.membership.leave();
+  }
+
+  /** An operator's remove of a (normally dead) member: the surviving replicas rebuild its partitions on new owners. */
+  remove(id: NodeId): void {
+    if (!this.cluster) throw new RingkvError('BAD_PARAMETER', 'this node runs with a static member list: nothing to remove');
+    this.cluster.membership.remove(id);
+  }
+
+  /** the end of a leave: once no ring (current or pending) holds this leaving node, it is `left` */
+  private finishLeaveIfDone(next: RingState): void {
+    const m = this.cluster?.membership;
+    if (!m || m.selfRow.status !== 'leaving') return;
+    if (next.ring.hasMember(this.self) || next.pending?.hasMember(this.self)) return;
+    this.logger.info({ epoch: next.epoch }, 'leave: every partition handed over; this node has left the cluster');
+    m.left();
+  }
+
+  /** true when the node may serve requests: not removed, and it has a ring */
+  private checkServing(): void {
+    if (this.removed) throw new RingkvError('PEER_UNREACHABLE', `node ${this.self} was removed from the cluster and does not serve requests`);
+    if (this.cluster?.joining) throw new RingkvError('PEER_UNREACHABLE', `node ${this.self} is joining the cluster and has not received its ring yet`);
   }
 
   // ---- KvService -------------------------------------------------------------------------------
 
   async get(key: Uint8Array, opts: ReadOptions = {}): Promise<GetResult> {
     this.checkKey(key);
+    this.checkServing();
     const r = this.quorumParam('r', opts.r ?? this.config.r);
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
     const placement = this.placementOf(key);
@@ -154,6 +251,7 @@ export class ClusterNode implements KvService {
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
     if (opts.writeId !== undefined) checkClientWriteId(opts.writeId);
     const context = decodeContext(contextToken, key);
+    this.checkServing();
     const placement = this.placementOf(key);
     this.requireReplicas('w', w, placement);
     return this.writes.write(placement, { key, mutation, context, w, timeoutMs, ...(opts.writeId !== undefined ? { clientWriteId: opts.writeId } : {}) });
@@ -173,17 +271,27 @@ export class ClusterNode implements KvService {
 
   ringJson(): object {
     const n = this.config.n;
-    const { ring, members, epoch } = this.ringView.current;
+    const { ring, members, epoch, pending } = this.ringView.current;
     const partitions = [];
+    const moves = [];
+    const inbound = new Map(this.transfers.status().map((t) => [t.partition, t]));
     for (let p = 0; p < ring.partitions; p++) {
       const pl = ring.preferenceList(p, n);
       partitions.push({ partition: p, owner: ring.ownerOf(p), preferenceList: pl.primaries, fallbacks: pl.fallbacks });
+      if (!pending) continue;
+      const next = pending.preferenceList(p, n).primaries;
+      const to = next.filter((id) => !pl.primaries.includes(id));
+      if (to.length === 0) continue;
+      // progress is known to the receiving node; other nodes show it as null
+      const mine = to.includes(this.self) ? inbound.get(p) : undefined;
+      moves.push({ partition: p, from: pl.primaries.filter((id) => !next.includes(id)), to, percent: mine ? mine.percent : null, ...(mine?.stalled ? { stalled: true, lastError: mine.lastError ?? null } : {}) });
     }
-    return { Q: ring.partitions, N: n, epoch, members: members.map((m) => m.id), partitions };
+    return { Q: ring.partitions, N: n, epoch, members: members.map((m) => m.id), partitions, pending: moves };
   }
 
   membersJson(): object[] {
-    // Static membership until gossip lands: every configured member is reported up.
+    if (this.cluster) return this.cluster.members();
+    // a static member list: every configured member is reported up
     return this.ringView.current.members.map((m) => ({
       id: m.id,
       address: m.address,
@@ -199,14 +307,24 @@ export class ClusterNode implements KvService {
 
   // ---- placement and peers ---------------------------------------------------------------------
 
+  /** a replica of the partition under the current or pending ring, or still serving it after handing it away */
+  private holds(partition: number): boolean {
+    const { ring, pending } = this.ringView.current;
+    const n = this.config.n;
+    return ring.preferenceList(partition, n).primaries.includes(this.self) || (pending?.preferenceList(partition, n).primaries.includes(this.self) ?? false) || this.transfers.isDraining(partition);
+  }
+
   private placementOf(key: Uint8Array): Placement {
-    const { ring } = this.ringView.current;
+    const { ring, pending } = this.ringView.current;
     const partition = partitionOf(key, ring.partitions);
-    return { partition, replicas: ring.preferenceList(partition, this.config.n).primaries };
+    const replicas = ring.preferenceList(partition, this.config.n).primaries;
+    if (!pending) return { partition, replicas };
+    const next = pending.preferenceList(partition, this.config.n).primaries;
+    return next.length === replicas.length && next.every((id) => replicas.includes(id)) ? { partition, replicas } : { partition, replicas, pending: next };
   }
 
   private handle(from: NodeId, msg: Message): Promise<Message> {
-    if (this.stopped) return Promise.reject(new RingkvError('PEER_UNREACHABLE', `node ${this.self} is stopping`));
+    if (this.stopped || this.removed) return Promise.reject(new RingkvError('PEER_UNREACHABLE', `node ${this.self} is ${this.removed ? 'removed' : 'stopping'}`));
     if (typeof msg.type === 'string' && msg.type.startsWith('aae_')) return this.antiEntropy.handle(from, msg);
     return this.handlers.handle(from, msg);
   }

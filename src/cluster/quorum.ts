@@ -21,12 +21,20 @@ function outcomeUnknown(e: RingkvError): boolean {
  * QUORUM_NOT_MET (503). Either way the message says the write may be stored on some replicas — the
  * version was minted and stored on one before it was sent to the others.
  */
+/** a set of replicas of which `needed` must answer (a write during a ring change needs W of each ring) */
+export interface QuorumGroup {
+  members: readonly string[];
+  needed: number;
+}
+
 export function awaitQuorum<T>(
   clock: Clock,
   calls: Array<{ from: string; promise: Promise<T> }>,
   needed: number,
   timeoutMs: number,
   what: 'read' | 'write',
+  /** when given, every group must reach its own quorum too (joint quorum during a ring change) */
+  groups: readonly QuorumGroup[] = [],
 ): Promise<QuorumOutcome<T>> {
   return new Promise((resolve, reject) => {
     const replies: Array<{ from: string; reply: T }> = [];
@@ -62,21 +70,27 @@ export function awaitQuorum<T>(
       finish(new RingkvError('QUORUM_NOT_MET', `${what} quorum not met: only ${calls.length} replicas exist for this key, ${needed} required`, { answered: 0, needed }));
       return;
     }
+    const answered = new Set<string>();
+    const failed = new Set<string>();
+    const groupsMet = (): boolean => groups.every((g) => g.members.filter((m) => answered.has(m)).length >= g.needed);
+    const groupsPossible = (): boolean => groups.every((g) => g.members.filter((m) => !failed.has(m)).length >= g.needed);
     const settle = (): void => {
-      if (replies.length >= needed) finish();
-      else if (calls.length - failures.length < needed) impossible = true;
+      if (replies.length >= needed && groupsMet()) finish();
+      else if (calls.length - failures.length < needed || !groupsPossible()) impossible = true;
       if (impossible && replies.length + failures.length === calls.length) finish(notMet());
     };
     for (const call of calls) {
       call.promise.then(
         (reply) => {
           replies.push({ from: call.from, reply });
+          answered.add(call.from);
           settle();
         },
         (e: unknown) => {
           const err = toRingkvError(e);
           if (outcomeUnknown(err)) unknown++;
           failures.push(`${call.from}: ${err.message}`);
+          failed.add(call.from);
           settle();
         },
       );

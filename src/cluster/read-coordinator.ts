@@ -15,6 +15,8 @@ export interface ReadCoordinatorDeps {
   replica: Replica;
   stats: ReplicationStats;
   logger: Logger;
+  /** the ring epoch of this node's view, carried by replica messages */
+  epoch(): number;
 }
 
 /**
@@ -35,7 +37,7 @@ export class ReadCoordinator {
 
   private async readFrom(from: NodeId, partition: number, key: Uint8Array, timeoutMs: number): Promise<VersionedObject | undefined> {
     if (from === this.deps.self) return this.deps.replica.read(partition, key);
-    const reply = await this.deps.transport.request(from, { type: 'read', partition, key } satisfies ReadMsg, timeoutMs);
+    const reply = await this.deps.transport.request(from, { type: 'read', partition, key, epoch: this.deps.epoch() } satisfies ReadMsg, timeoutMs);
     if (reply.type !== 'read_ok') throw bad(`unexpected reply ${reply.type} to read`);
     const bytes = optionalObjectBytes(reply);
     return bytes === null ? undefined : decodeObject(bytes, from);
@@ -56,7 +58,7 @@ export class ReadCoordinator {
       stats.staleReplies++;
       stats.readRepairs++;
       if (a.from === self) void replica.merge(partition, key, merged).catch((e) => logger.warn({ err: String(e) }, 'local read repair failed'));
-      else transport.send(a.from, { type: 'replicate', partition, key, object: (mergedBytes ??= encodeObject(merged)) } satisfies ReplicateMsg);
+      else transport.send(a.from, { type: 'replicate', partition, key, object: (mergedBytes ??= encodeObject(merged)), epoch: this.deps.epoch() } satisfies ReplicateMsg);
     }
   }
 }

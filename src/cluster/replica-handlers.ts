@@ -33,6 +33,13 @@ export interface ReplicaHandlerDeps {
   /** Q of the current ring */
   partitions(): number;
   placementOf(key: Uint8Array): Placement;
+  /**
+   * does this node hold the partition: a replica under the current or the pending ring, or one it
+   * handed away that still serves until dropped? A request for one it does not hold is refused
+   * (never applied against the wrong owners), naming this node's ring epoch.
+   */
+  holds(partition: number): boolean;
+  epoch(): number;
 }
 
 /**
@@ -50,12 +57,14 @@ export class ReplicaHandlers {
       case 'read': {
         const partition = requirePartition(msg, partitions);
         const key = requireKey(msg, config.maxKeyBytes);
+        this.requireHeld(partition, msg);
         return { type: 'read_ok', object: (await replica.readEncoded(partition, key)) ?? null } satisfies ReadReply;
       }
       case 'replicate': {
         const partition = requirePartition(msg, partitions);
         const key = requireKey(msg, config.maxKeyBytes);
         const bytes = requireObjectBytes(msg);
+        this.requireHeld(partition, msg);
         const incoming = decodeObject(bytes, from);
         if (msg.writeId !== undefined) {
           // remembered, so a client's retry of this write through another replica is not minted again
@@ -69,7 +78,9 @@ export class ReplicaHandlers {
         const w = requireInt(msg, 'w', 1, config.n);
         const timeoutMs = requireInt(msg, 'timeoutMs', 1, 600_000);
         const placement = this.deps.placementOf(key);
-        if (!placement.replicas.includes(this.deps.self)) throw bad(`node ${this.deps.self} is not a replica of that key`);
+        if (!placement.replicas.includes(this.deps.self)) {
+          throw new RingkvError('NOT_A_REPLICA', `node ${this.deps.self} is not a replica of that key at ring epoch ${this.deps.epoch()}${senderEpoch(msg)}`);
+        }
         const outcome = await this.deps.writes.coordinate(
           placement,
           { key, mutation: mutationFromMessage(msg, config.maxValueBytes), context: contextFromMessage(msg), w, timeoutMs },
@@ -81,6 +92,17 @@ export class ReplicaHandlers {
         throw new RingkvError('UNKNOWN_MESSAGE', `unknown internode message type ${JSON.stringify(String(msg.type)).slice(0, 80)}`);
     }
   }
+
+  /** refuses a request for a partition this node does not hold */
+  private requireHeld(partition: number, msg: Message): void {
+    if (!this.deps.holds(partition)) {
+      throw new RingkvError('NOT_A_REPLICA', `node ${this.deps.self} does not hold partition ${partition} at ring epoch ${this.deps.epoch()}${senderEpoch(msg)}`);
+    }
+  }
+}
+
+function senderEpoch(msg: Message): string {
+  return typeof msg.epoch === 'number' ? ` (the sender is at epoch ${msg.epoch})` : '';
 }
 
 function contextFromMessage(msg: Message): CausalContext {

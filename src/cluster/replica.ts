@@ -52,6 +52,18 @@ export class Replica {
     return this.lock.run(slot(partition, key), () => this.read(partition, key));
   }
 
+  /**
+   * Deletes every key of a partition this node no longer replicates (its new replicas have it), each
+   * under its key lock; returns how many. A key written again later is minted under a fresh per-key
+   * actor (it is absent here), so the dropped history can never be reused.
+   */
+  async dropPartition(partition: number): Promise<number> {
+    const keys: Uint8Array[] = [];
+    for await (const e of this.engine.scan(partition, partition + 1)) keys.push(e.key);
+    for (const key of keys) await this.lock.run(slot(partition, key), () => this.engine.delete(partition, key));
+    return keys.length;
+  }
+
   /** keys of a partition with a read-merge-write in progress */
   keysInFlight(partition: number): Uint8Array[] {
     const prefix = `${partition}:`;

@@ -4,8 +4,11 @@ import { buildRing, type Ring } from '../core/ring.js';
 /** One agreed placement: the members, the ring they claim, and its epoch (0 = the configured ring). */
 export interface RingState {
   readonly epoch: number;
+  /** every member of the ring and of the pending ring */
   readonly members: readonly Member[];
   readonly ring: Ring;
+  /** the ring taking over during a ring change (transfers in progress), if any */
+  readonly pending?: Ring;
 }
 
 export type RingListener = (next: RingState, previous: RingState) => void;
@@ -32,9 +35,9 @@ export class RingView {
     return this.state;
   }
 
-  /** swaps in a newer placement; an older or equal epoch is ignored (returns false) */
+  /** swaps in the placement the membership installed (it decides which ring wins); false when unchanged */
   replace(next: RingState): boolean {
-    if (next.epoch <= this.state.epoch) return false;
+    if (next === this.state) return false;
     const previous = this.state;
     this.state = next;
     for (const l of this.listeners) l(next, previous);

@@ -16,6 +16,12 @@ import type { Clock, Logger, Message, Random, Transport } from './runtime.js';
 export interface Placement {
   partition: number;
   replicas: readonly NodeId[];
+  /**
+   * during a ring change: the replicas under the pending ring, when they differ. Writes then need W
+   * acknowledgements from each ring's replicas (a joint quorum), so whichever ring reads come from
+   * after the change, they meet every acknowledged write.
+   */
+  pending?: readonly NodeId[];
 }
 
 export interface WriteRequest {
@@ -46,6 +52,8 @@ export interface WriteCoordinatorDeps {
   recentWrites: RecentWrites;
   stats: ReplicationStats;
   logger: Logger;
+  /** the ring epoch of this node's view, carried by replica messages */
+  epoch(): number;
 }
 
 /** between retries of a forward whose outcome is unknown (the same replica is asked again) */
@@ -103,12 +111,14 @@ export class WriteCoordinator {
     const wantObject = req.mutation.kind === 'increment';
     // the other replicas learn a client's write id, so a retry through them is not minted again
     const clientId = writeId?.startsWith('c:') ? { writeId, dot } : {};
-    const msg: ReplicateMsg = { type: 'replicate', partition, key: req.key, object: local.bytes, ...clientId, ...(wantObject ? { wantObject: true } : {}) };
+    const msg: ReplicateMsg = { type: 'replicate', partition, key: req.key, object: local.bytes, epoch: this.deps.epoch(), ...clientId, ...(wantObject ? { wantObject: true } : {}) };
     const calls: Array<{ from: NodeId; promise: Promise<VersionedObject | undefined> }> = [{ from: self, promise: Promise.resolve(local.object) }];
-    for (const to of replicas) {
+    const targets = placement.pending ? [...new Set([...replicas, ...placement.pending])] : replicas;
+    for (const to of targets) {
       if (to !== self) calls.push({ from: to, promise: transport.request(to, msg, req.timeoutMs).then((reply) => ackedObject(reply, to, wantObject)) });
     }
-    const outcome = await awaitQuorum(clock, calls, req.w, req.timeoutMs, 'write');
+    const groups = placement.pending ? [{ members: replicas, needed: req.w }, { members: placement.pending, needed: Math.min(req.w, placement.pending.length) }] : [];
+    const outcome = await awaitQuorum(clock, calls, req.w, req.timeoutMs, 'write', groups);
     if (!wantObject) return { dot, merged: local.object, mergedBytes: local.bytes };
     // a counter's answer includes every increment acknowledged before it: with W + W > N some
     // acknowledging replica holds each of them, so merge what they all hold
@@ -145,6 +155,7 @@ export class WriteCoordinator {
         ...(req.context.counter ? { counter: req.context.counter } : {}),
         w: req.w,
         timeoutMs: remaining,
+        epoch: this.deps.epoch(),
       };
       try {
         const reply = await transport.request(target, msg, remaining);

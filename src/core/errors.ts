@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   TIMEOUT: { httpStatus: 504, respPrefix: 'TIMEOUT' },
   /** the request was not delivered (no connection, refused, closed before it was sent): safe to try elsewhere */
   PEER_UNREACHABLE: { httpStatus: 503, respPrefix: 'UNAVAILABLE' },
+  /** internode: the node does not hold that key's partition at its ring epoch (the sender's view is older or newer) */
+  NOT_A_REPLICA: { httpStatus: 503, respPrefix: 'UNAVAILABLE' },
   /** the connection failed after the request was sent: the peer may have applied it (outcome unknown) */
   CONNECTION_LOST: { httpStatus: 504, respPrefix: 'TIMEOUT' },
   // internode protocol
