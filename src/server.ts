@@ -15,6 +15,7 @@ import { membersFromConfig, splitHostPort, toClusterConfig } from './config/clus
 import type { RingkvConfig } from './config/schema.js';
 import { createNodeClock, createNodeRandom } from './net/node-runtime.js';
 import { TcpTransport } from './net/tcp-transport.js';
+import { identifyPeer } from './net/identify-peer.js';
 import type { Engine } from './storage/engine.js';
 import { LsmEngine } from './storage/lsm/lsm-engine.js';
 import { PreadNodeFS } from './storage/lsm/pread-fs.js';
@@ -182,11 +183,31 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     // closed last: a clean stop is recorded only once the engine has closed cleanly
     opened.unshift({ close: () => (engineClosed ? identity.closeClean() : undefined) });
 
+    // --join: ask each address who it is (its node id), so gossip can reach it by id
+    const joinSeeds: string[] = [];
+    for (const address of config.join ? config.join.split(',') : []) {
+      const { host, port } = splitHostPort(address);
+      try {
+        const id = await identifyPeer(host, port, config.nodeId);
+        addressOf.set(id, { host, port });
+        joinSeeds.push(id);
+      } catch (e) {
+        logger.warn({ address, err: (e as Error).message }, 'join: a member address did not answer');
+      }
+    }
+    if (config.join && joinSeeds.length === 0) throw new Error(`cannot join: none of ${config.join} answered`);
+    // peers are found through the configured list, then through the gossiped member table
+    const nodeRef: { current?: ClusterNode } = {};
     const transport = new TcpTransport({
       self: config.nodeId,
       listenHost: config.host,
       listenPort: config.internalPort,
-      resolvePeer: (id) => addressOf.get(id),
+      resolvePeer: (id) => {
+        const known = addressOf.get(id);
+        if (known) return known;
+        const gossiped = nodeRef.current?.cluster?.addressOf(id);
+        return gossiped ? splitHostPort(gossiped) : undefined;
+      },
       logger,
     });
     await transport.listen();
@@ -202,8 +223,17 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
       engine,
       logger,
       identity,
+      membership: {
+        ...(config.engine === 'lsm' ? { store: new FileStateStore(new NodeFS(), config.dataDir!, 'MEMBERSHIP') } : {}),
+        clusterName: config.clusterName,
+        config: { gossipIntervalMs: config.gossipIntervalMs, phiThreshold: config.phiThreshold },
+        // a joining node takes the cluster's ring; a node of a static list builds the first one
+        ...(joinSeeds.length > 0 ? { bootstrapRing: false, seeds: [...joinSeeds, ...members.filter((m) => m.id !== config.nodeId).map((m) => m.id)] } : {}),
+      },
+      drainGraceMs: config.drainGraceMs,
     });
-    node.start();
+    nodeRef.current = node;
+    await node.start();
     registerNodeMetrics(metrics, node, engine);
     opened.push({ close: () => node.stop() });
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerMembershipCommands } from './membership-commands.js';
 import { registerStartCommand } from './start-command.js';
 
 function packageVersion(): string {
@@ -26,6 +27,7 @@ const program = new Command()
 registerStartCommand(program);
 registerDevCommand(program);
 registerClientCommands(program);
+registerMembershipCommands(program);
 program
   .command('chaos')
   .description('the real-network fault harness (needs root): `ringkv chaos --help`, or `npm run chaos -- --help`')

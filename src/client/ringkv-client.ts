@@ -108,8 +108,15 @@ export class RingkvClient {
     return this.json('/cluster/members');
   }
 
-  async ring(): Promise<Record<string, unknown>> {
+  async ring(): Promise<Record<string, any>> {
     return this.json('/cluster/ring');
+  }
+
+  /** an administrative POST (membership changes): resolves with the JSON answer of a 2xx */
+  async admin(method: 'POST', path: string): Promise<unknown> {
+    const res = await this.request(method, path, {});
+    if (res.status < 200 || res.status > 299) throw errorOf(res);
+    return res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;
   }
 
   private async json<T>(path: string): Promise<T> {

@@ -82,6 +82,20 @@ export const configFields = {
   writeDedupMaxBytes: z.number().int().min(0).default(8 * 1024 * 1024).describe('memory for remembered write ids (bytes)'),
   /** how long a write id is remembered (ms) @default 600000 */
   writeDedupMaxAgeMs: z.number().int().min(0).default(600_000).describe('how long write ids are remembered (ms)'),
+  /**
+   * join a running cluster through the internode addresses of any of its members
+   * ("host:port[,host:port…]"): the node learns the cluster's ring and the claimant adds it, moving its
+   * share of the partitions to it @default undefined
+   */
+  join: z.string().regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'expected host:port[,host:port…]').optional().describe('join a running cluster through these members\' internode addresses (host:port,...)'),
+  /** the cluster's name: gossip from a cluster with another name is refused @default "ringkv" */
+  clusterName: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('ringkv').describe('cluster name (gossip from another cluster is refused)'),
+  /** gossip: one push-pull exchange and one heartbeat per interval (ms) @default 500 */
+  gossipIntervalMs: z.number().int().min(10).max(60_000).default(500).describe('gossip interval (ms)'),
+  /** failure detection: phi at which a member is suspected (Cassandra's phi_convict_threshold) @default 8 */
+  phiThreshold: z.number().min(1).max(64).default(8).describe('failure detector phi threshold'),
+  /** transfers: a partition handed to new replicas keeps serving this long before its data is dropped (ms) @default 60000 */
+  drainGraceMs: z.number().int().min(0).default(60_000).describe('a handed-away partition serves this long before it is dropped (ms)'),
   /** run anti-entropy exchanges (tictac Merkle trees per partition) @default true */
   aaeEnabled: z.boolean().default(true).describe('run anti-entropy exchanges between replicas'),
   /** every replica pair of every partition exchanges trees within this period (ms) @default 600000 */

@@ -25,6 +25,10 @@ export interface ClusterIntrospection {
   membersJson(): object[];
   /** problems an operator should see (e.g. n larger than the member count) */
   healthWarnings(): string[];
+  /** starts this node's graceful leave */
+  leave?(): void;
+  /** an operator's remove of a (dead) member */
+  remove?(id: string): void;
 }
 
 export interface HttpApiOptions {
@@ -189,6 +193,19 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
   app.get('/cluster/members', async () => {
     if (opts.cluster === undefined) throw new RingkvError('INTERNAL', 'this node has no member table to show');
     return opts.cluster.membersJson();
+  });
+
+  // membership changes: 202, the change goes on in the background (watch /cluster/members, /cluster/ring)
+  app.post('/cluster/leave', async (_request, reply) => {
+    if (opts.cluster?.leave === undefined) throw new RingkvError('BAD_PARAMETER', 'this node cannot leave (no gossip membership)');
+    opts.cluster.leave();
+    return reply.code(202).send({ node: opts.nodeId, status: 'leaving' });
+  });
+
+  app.post('/cluster/remove/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    if (opts.cluster?.remove === undefined) throw new RingkvError('BAD_PARAMETER', 'this node cannot remove members (no gossip membership)');
+    opts.cluster.remove(request.params.id);
+    return reply.code(202).send({ node: request.params.id, status: 'left' });
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -130,8 +130,9 @@ export class AntiEntropy {
 
   /** starts the schedule; with lostState, first exchanges every partition this node replicates */
   start(opts: { lostState: boolean }): void {
-    if (opts.lostState) this.enqueue(() => this.repairAll('this node may have lost state'));
-    else this.enqueue(() => this.rebuildAll());
+    // repairAll queues its own work (calling it from inside the queue would wait on itself)
+    if (opts.lostState) void this.repairAll('this node may have lost state').catch(() => undefined);
+    else void this.enqueue(() => this.rebuildAll()).catch(() => undefined);
     if (this.config.aaeEnabled) this.scheduleNextExchange();
     this.scheduleRebuild();
   }

@@ -60,7 +60,10 @@ const RETRY_MS = 1000;
  * then it reports its transfers done, and the claimant makes the pending ring the ring.
  *
  * A partition this node no longer replicates after a change keeps serving for drainGraceMs (for
- * coordinators that have not seen the new ring yet), then its data is dropped.
+ * coordinators that have not seen the new ring yet); then it is handed off — an exchange with each of
+ * its current replicas pushes whatever they lack (after a normal change, nothing: they pulled it) —
+ * and only then dropped. So a ring replaced without transfers (two rings of one epoch from groups
+ * started apart) moves data too, and nothing is dropped that its new replicas do not hold.
  */
 export class PartitionTransfers {
   private readonly inbound = new Map<number, TransferStatus>();
@@ -217,6 +220,7 @@ export class PartitionTransfers {
       // still handed away? (a later change may have given it back meanwhile)
       if (!this.draining.has(p)) continue;
       try {
+        await this.handOff(p);
         const keys = await this.deps.dropPartition(p);
         this.draining.delete(p);
         this.stats.partitionsDropped++;
@@ -226,6 +230,17 @@ export class PartitionTransfers {
         this.deps.logger.warn({ partition: p, err: toRingkvError(e).message }, 'transfers: could not drop a partition; will retry');
         this.draining.set(p, now + RETRY_MS);
       }
+    }
+  }
+
+  /** pushes what the partition's current replicas lack; throws while one of them cannot be reached */
+  private async handOff(partition: number): Promise<void> {
+    const { ring } = this.deps.view.current;
+    for (const to of ring.preferenceList(partition, this.config.n).primaries) {
+      if (to === this.deps.self || this.deps.membership()?.isRemoved(to)) continue;
+      const r = await this.deps.antiEntropy.exchangeNow(partition, to);
+      if (!r.compared) throw new Error(`${to} could not compare partition ${partition} yet`);
+      if (r.pushed > 0) this.deps.logger.info({ partition, to, objects: r.pushed }, 'transfers: handed off objects the new replica lacked');
     }
   }
 

@@ -161,3 +161,18 @@ test('the byte-rate limiter paces to its rate and never stalls on a take larger 
   await run(limiter.take(5000));
   assert.ok(now < 3000, `a huge take waits for a full bucket, not for ever (${now})`);
 });
+
+test('a node started on an empty disk repairs itself on its own (through start, not a direct call)', async () => {
+  const h = loopbackCluster(3, { partitions: 8, requestTimeoutMs: 1000, aaeEnabled: true, aaeExchangePeriodMs: 3_600_000 });
+  try {
+    for (let i = 0; i < 60; i++) await h.nodes[0].put(k(`key-${i}`), k(`v-${i}`), { w: 3 });
+    await h.nodes[2].stop();
+    h.wipe(2);
+    const deadline = Date.now() + 20_000;
+    while ((await storedObjects(h.engines[2])).size < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await storedObjects(h.engines[2])).size, 60);
+    assert.equal(h.nodes[2].antiEntropy.stats.fullRepairDone, h.nodes[2].antiEntropy.stats.fullRepairTotal);
+  } finally {
+    for (const n of h.nodes) await n.stop();
+  }
+});

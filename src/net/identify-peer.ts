@@ -1,0 +1,40 @@
+import { connect } from 'node:net';
+import { RingkvError } from '../core/errors.js';
+import type { NodeId } from '../core/member.js';
+import { helloEnvelope, KIND_HELLO, parseEnvelope } from './envelope.js';
+import { encodeFrame, FrameDecoder } from './frame-codec.js';
+
+/**
+ * Asks the node listening at host:port for its id: the internode handshake (our hello, its hello),
+ * then the connection is closed. Used to join a cluster through `--join host:port`, where only an
+ * address is known. Rejects with PEER_UNREACHABLE when nothing answers with a hello in time.
+ */
+export function identifyPeer(host: string, port: number, selfId: NodeId, timeoutMs = 3000): Promise<NodeId> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const decoder = new FrameDecoder();
+    let done = false;
+    const finish = (err: RingkvError | undefined, id?: NodeId): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(id!);
+    };
+    const timer = setTimeout(() => finish(new RingkvError('PEER_UNREACHABLE', `no ringkv node answered at ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('connect', () => socket.write(encodeFrame(helloEnvelope(selfId))));
+    socket.on('error', (e: NodeJS.ErrnoException) => finish(new RingkvError('PEER_UNREACHABLE', `cannot reach ${host}:${port}: ${e.code ?? e.message}`)));
+    socket.on('close', () => finish(new RingkvError('PEER_UNREACHABLE', `${host}:${port} closed the connection before saying who it is`)));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const value of decoder.push(chunk)) {
+          const env = parseEnvelope(value);
+          if (env.kind === KIND_HELLO) return finish(undefined, env.nodeId);
+        }
+      } catch (e) {
+        finish(new RingkvError('PEER_UNREACHABLE', `${host}:${port} does not speak the ringkv internode protocol: ${(e as Error).message}`));
+      }
+    });
+  });
+}
