@@ -164,7 +164,10 @@ export class WriteCoordinator {
         return { dot: requireDot(reply.dot, 'coordinate_write_ok'), merged: decodeObject(mergedBytes, target), mergedBytes };
       } catch (e) {
         const err = toRingkvError(e);
-        if (err.code === 'PEER_UNREACHABLE' && !uncertain) {
+        // certainly not stored there: not delivered, or refused before minting (its disk is full, or
+        // it does not hold the key at its ring epoch) — the next replica may take it
+        const certainlyNotStored = err.code === 'PEER_UNREACHABLE' || err.code === 'STORAGE_FULL' || err.code === 'NOT_A_REPLICA';
+        if (certainlyNotStored && !uncertain) {
           refused.push(`${target}: ${err.message}`);
           next++;
           continue;

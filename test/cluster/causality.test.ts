@@ -94,6 +94,15 @@ test('case 3: a forward refused before delivery moves on to the next replica; if
   assert.ok(second);
 });
 
+test('a forward refused with STORAGE_FULL (nothing minted there) moves on to the next replica', async () => {
+  const h = cluster(5);
+  const key = keyWhere(h, 'n1', false);
+  const [first] = replicasOf(h, key);
+  h.net.faults.push({ from: 'n1', to: first, type: 'coordinate_write', kind: 'storage-full' });
+  await h.nodes[0].put(key, k('elsewhere'));
+  assert.deepEqual(values(await h.nodes[0].get(key, { r: 3 })), ['elsewhere']);
+});
+
 test('a client write id (X-Ringkv-Write-Id) is applied once even when retried through another node', async () => {
   const h = cluster(5);
   const key = keyWhere(h, 'n1', false);

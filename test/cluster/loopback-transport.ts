@@ -5,13 +5,14 @@ import type { Message, RequestHandler, Transport } from '../../src/cluster/runti
  * A scripted fault on the next matching request:
  * - 'reset-after-delivery': the request is delivered and handled, then the caller gets CONNECTION_LOST
  *   (the reply was lost with the connection);
- * - 'refuse': the caller gets PEER_UNREACHABLE and nothing is delivered.
+ * - 'refuse': the caller gets PEER_UNREACHABLE and nothing is delivered;
+ * - 'storage-full': the peer answers STORAGE_FULL without applying anything (its disk is full).
  */
 export interface ScriptedFault {
   from?: string;
   to?: string;
   type?: string;
-  kind: 'reset-after-delivery' | 'refuse';
+  kind: 'reset-after-delivery' | 'refuse' | 'storage-full';
   /** how many matching requests it hits @default 1 */
   times?: number;
 }
@@ -36,6 +37,7 @@ export class LoopbackNetwork {
         if (!h || net.down.has(to) || net.down.has(self)) throw new RingkvError('PEER_UNREACHABLE', `${to} is down`);
         const fault = net.takeFault(self, to, msg.type);
         if (fault === 'refuse') throw new RingkvError('PEER_UNREACHABLE', `${to} refused (scripted)`);
+        if (fault === 'storage-full') throw new RingkvError('STORAGE_FULL', `${to}: storage full (scripted)`);
         net.delivered.set(msg.type, (net.delivered.get(msg.type) ?? 0) + 1);
         const reply = await h(self, structuredClone(msg));
         if (fault === 'reset-after-delivery') throw new RingkvError('CONNECTION_LOST', `connection to ${to} reset after delivery (scripted)`);

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import type { NodeStateStore } from '../../cluster/runtime.js';
 import { crc32c } from '../crc32c.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { toStorageError } from '../lsm/lsm-engine.js';
 import type { FS } from './fs.js';
 
 /**
@@ -26,11 +27,16 @@ export class FileStateStore implements NodeStateStore {
     return crc32c(body) === stored ? body : undefined;
   }
 
+  /** durable on resolve; a full disk is STORAGE_FULL (507), any other failure STORAGE_IO */
   async write(bytes: Uint8Array): Promise<void> {
-    await this.fs.mkdirp(this.dir);
     const out = Buffer.alloc(bytes.length + 4);
     out.set(bytes, 0);
     out.writeUInt32LE(crc32c(bytes) >>> 0, bytes.length);
-    await writeFileAtomic(this.fs, this.dir, this.name, out);
+    try {
+      await this.fs.mkdirp(this.dir);
+      await writeFileAtomic(this.fs, this.dir, this.name, out);
+    } catch (e) {
+      throw toStorageError(e, 'write');
+    }
   }
 }
