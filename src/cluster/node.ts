@@ -88,7 +88,16 @@ export class ClusterNode implements KvService {
     );
     const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger, epoch: () => this.ringView.current.epoch };
     this.reads = new ReadCoordinator(common);
-    this.writes = new WriteCoordinator({ ...common, config: deps.config, random: deps.random, recentWrites: this.recentWrites });
+    this.writes = new WriteCoordinator({
+      ...common,
+      config: deps.config,
+      random: deps.random,
+      recentWrites: this.recentWrites,
+      isLive: (id) => {
+        const status = this.cluster?.membership.statusOf(id);
+        return status === undefined || status === 'up' || status === 'leaving';
+      },
+    });
     this.handlers = new ReplicaHandlers({
       self: deps.self,
       config: deps.config,

@@ -54,6 +54,8 @@ export interface WriteCoordinatorDeps {
   logger: Logger;
   /** the ring epoch of this node's view, carried by replica messages */
   epoch(): number;
+  /** false for a peer the failure detector suspects or has marked down (absent: every peer is live) */
+  isLive?(id: NodeId): boolean;
 }
 
 /** between retries of a forward whose outcome is unknown (the same replica is asked again) */
@@ -133,12 +135,16 @@ export class WriteCoordinator {
     const deadline = clock.nowMs() + req.timeoutMs;
     const refused: string[] = [];
     let next = 0;
+    // replicas the detector believes live first (a forward to a paused replica would wait out the
+    // timeout, then could only be retried there), in preference order otherwise
+    const live = this.deps.isLive;
+    const targets = live ? [...placement.replicas.filter((id) => live(id)), ...placement.replicas.filter((id) => !live(id))] : placement.replicas;
     /** the replica that may hold the write: the only one that may be asked again */
     let uncertain: { target: NodeId; why: string } | undefined;
     for (;;) {
       const remaining = Math.floor(deadline - clock.nowMs());
       if (remaining < 1) break;
-      const target = uncertain?.target ?? placement.replicas[next];
+      const target = uncertain?.target ?? targets[next];
       if (target === undefined) {
         throw new RingkvError('QUORUM_NOT_MET', `write quorum not met: 0 of ${req.w} required replicas acknowledged — no replica of the key could be reached (${refused.join('; ')}); nothing was stored`, {
           answered: 0,
