@@ -111,6 +111,63 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
       this.set(node.recentWrites.stats().bytes);
     },
   });
+  const hintStats = node.hints.stats;
+  catchUp('ringkv_hints_stored_total', 'hints stored for replicas that were down (as a stand-in or coordinator)', () => hintStats.stored);
+  catchUp('ringkv_hints_delivered_total', 'hints handed back and deleted', () => hintStats.delivered);
+  catchUp('ringkv_hints_dropped_total', 'hints dropped past the hint window or the per-target byte limit', () => hintStats.droppedForAge + hintStats.droppedForBytes);
+  metrics.gauge({
+    name: 'ringkv_hints_pending',
+    help: 'hints held for a down replica, by target',
+    labelNames: ['target'],
+    collect() {
+      this.reset();
+      for (const t of node.hints.pendingTargets()) this.set({ target: t }, node.hints.targetStats(t).count);
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_hints_pending_bytes',
+    help: 'bytes of hints held for a down replica, by target',
+    labelNames: ['target'],
+    collect() {
+      this.reset();
+      for (const t of node.hints.pendingTargets()) this.set({ target: t }, node.hints.targetStats(t).bytes);
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_hints_oldest_age_seconds',
+    help: 'age of the oldest hint held for a target',
+    labelNames: ['target'],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const t of node.hints.pendingTargets()) {
+        const oldest = node.hints.targetStats(t).oldestMs;
+        if (oldest !== undefined) this.set({ target: t }, (now - oldest) / 1000);
+      }
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_hints_replay_rate_per_second',
+    help: 'hints handed back per second in the latest replay',
+    collect() {
+      this.set(node.hintReplayer?.stats.lastReplayPerSec ?? 0);
+    },
+  });
+  const transfers = node.transfers.stats;
+  catchUp('ringkv_transfers_partitions_completed_total', 'inbound partition transfers completed for ring changes', () => transfers.transfersCompleted);
+  catchUp('ringkv_transfers_objects_pulled_total', 'objects pulled by partition transfers', () => transfers.objectsPulled);
+  catchUp('ringkv_transfers_partitions_dropped_total', 'partitions handed to their new replicas and dropped here', () => transfers.partitionsDropped);
+  metrics.gauge({
+    name: 'ringkv_transfers_inbound',
+    help: 'inbound partition transfers of the ring change in progress, by phase',
+    labelNames: ['phase'],
+    collect() {
+      this.reset();
+      const byPhase: Record<string, number> = {};
+      for (const t of node.transfers.status()) byPhase[t.stalled ? 'stalled' : t.phase] = (byPhase[t.stalled ? 'stalled' : t.phase] ?? 0) + 1;
+      for (const [phase, count] of Object.entries(byPhase)) this.set({ phase }, count);
+    },
+  });
   const aae = node.antiEntropy.stats;
   catchUp('ringkv_aae_exchanges_total', 'anti-entropy exchanges started by this node', () => aae.exchanges);
   catchUp('ringkv_aae_exchanges_failed_total', 'anti-entropy exchanges that failed (peer unreachable, timeout)', () => aae.exchangesFailed);

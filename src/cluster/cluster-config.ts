@@ -2,6 +2,12 @@
 import type { AaeConfig } from './anti-entropy/aae-service.js';
 
 export interface ClusterConfig extends AaeConfig {
+  /** hints older than this are dropped (anti-entropy repairs instead) @default 10800000 */
+  hintWindowMs: number;
+  /** hints kept per down node, in bytes @default 1073741824 */
+  hintMaxBytesPerTarget: number;
+  /** hints handed back per second per node (at least 1) @default 1000 */
+  hintReplayObjectsPerSec: number;
   /** partitions on the ring, a power of two @default 256 */
   partitions: number;
   /** replicas per key @default 3 */
@@ -48,6 +54,9 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
   maxClockOffsetMs: 500,
   writeDedupMaxBytes: 8 * 1024 * 1024,
   writeDedupMaxAgeMs: 600_000,
+  hintWindowMs: 3 * 3_600_000,
+  hintMaxBytesPerTarget: 1024 * 1024 * 1024,
+  hintReplayObjectsPerSec: 1000,
   aaeEnabled: true,
   aaeExchangePeriodMs: 600_000,
   aaeRebuildPeriodMs: 7 * 24 * 3_600_000,

@@ -5,12 +5,16 @@
 export interface ReadOptions {
   /** replicas that must answer; 1 <= r <= n; default from config (2) */
   r?: number;
+  /** of those, primaries (reads ask only primaries, so this raises r to at least pr) */
+  pr?: number;
   timeoutMs?: number;
 }
 
 export interface WriteOptions {
-  /** replicas that must acknowledge; 1 <= w <= n; default from config (2) */
+  /** replicas that must acknowledge; 1 <= w <= n; default from config (2) — stand-ins count (sloppy quorum) */
   w?: number;
+  /** strict quorum: of the acknowledgements, this many must come from primaries (Riak's pw); stand-ins do not count */
+  pw?: number;
   timeoutMs?: number;
   /** opaque causal-context token from an earlier read; absent = concurrent with what exists */
   context?: string;

@@ -29,6 +29,8 @@ export interface CoordinateWriteMsg extends Message {
   dots: Dot[];
   counter?: PnCounter;
   w: number;
+  /** strict quorum: acknowledgements that must come from primaries */
+  pw?: number;
   timeoutMs: number;
   /** the sender's ring epoch (a refusal names it beside the receiver's) */
   epoch?: number;
@@ -56,6 +58,8 @@ export interface ReplicateMsg extends Message {
   dot?: Dot;
   /** answer with the merged object (counters: the coordinator's answer must include what replicas hold) */
   wantObject?: boolean;
+  /** sent to a stand-in: keep the object as a hint for this (down) primary, not as data of your own */
+  hintFor?: string;
   /** the sender's ring epoch */
   epoch?: number;
 }

@@ -18,6 +18,8 @@ import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
 import { ReplicaHandlers } from './replica-handlers.js';
 import { ReplicationStats } from './replication-stats.js';
+import { HintStore } from './hints/hint-store.js';
+import { HintReplayer } from './hints/hint-replayer.js';
 import { RingView, type RingState } from './ring-view.js';
 import { ClusterMembership, type MembershipSettings } from './cluster-membership.js';
 import { MessageRouter } from './message-router.js';
@@ -43,6 +45,11 @@ export interface ClusterNodeDeps {
   membership?: MembershipSettings;
   /** transfers: how long a partition handed away keeps serving before its data is dropped @default 60000 */
   drainGraceMs?: number;
+  /**
+   * without gossip membership: who is live (tests drive sloppy quorums and hinted handoff with it);
+   * absent = every member is
+   */
+  liveness?: (id: NodeId) => boolean;
 }
 
 /**
@@ -57,6 +64,9 @@ export class ClusterNode implements KvService {
   readonly identity: NodeIdentity;
   readonly recentWrites: RecentWrites;
   readonly antiEntropy: AntiEntropy;
+  readonly hints: HintStore;
+  private readonly replica: Replica;
+  hintReplayer: HintReplayer | undefined;
   readonly transfers: PartitionTransfers;
   readonly router: MessageRouter;
   /** the gossip membership, once started (undefined for a static cluster) */
@@ -82,10 +92,11 @@ export class ClusterNode implements KvService {
     this.ringView = RingView.of(deps.members, deps.config.partitions);
     this.identity = deps.identity ?? NodeIdentity.ephemeral(deps.self, deps.random);
     this.recentWrites = new RecentWrites({ maxBytes: deps.config.writeDedupMaxBytes, maxAgeMs: deps.config.writeDedupMaxAgeMs });
+    this.hints = new HintStore(deps.engine, { maxAgeMs: deps.config.hintWindowMs, maxBytesPerTarget: deps.config.hintMaxBytesPerTarget }, this.logger);
     const trees = new AaeTrees(deps.engine, DEFAULT_LEAVES, DEFAULT_BRANCH_FANOUT, () => replica);
-    const replica: Replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats, (p, key, before, after) =>
+    const replica: Replica = (this.replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats, (p, key, before, after) =>
       trees.onStored(p, key, before, after),
-    );
+    ));
     const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger, epoch: () => this.ringView.current.epoch };
     this.reads = new ReadCoordinator(common);
     this.writes = new WriteCoordinator({
@@ -93,10 +104,8 @@ export class ClusterNode implements KvService {
       config: deps.config,
       random: deps.random,
       recentWrites: this.recentWrites,
-      isLive: (id) => {
-        const status = this.cluster?.membership.statusOf(id);
-        return status === undefined || status === 'up' || status === 'leaving';
-      },
+      isLive: (id) => this.isLive(id),
+      hints: this.hints,
     });
     this.handlers = new ReplicaHandlers({
       self: deps.self,
@@ -108,6 +117,7 @@ export class ClusterNode implements KvService {
       partitions: () => this.ringView.current.ring.partitions,
       placementOf: (key) => this.placementOf(key),
       holds: (p) => this.holds(p),
+      hints: this.hints,
       epoch: () => this.ringView.current.epoch,
     });
     this.antiEntropy = new AntiEntropy(
@@ -182,6 +192,27 @@ export class ClusterNode implements KvService {
       this.transfers.resume();
       this.cluster.membership.start();
     }
+    // hinted handoff needs a view of who is down: gossip, or a test's liveness
+    if (settings || this.deps.liveness) {
+      await this.hints.open();
+      this.hintReplayer = new HintReplayer(
+        {
+          self: this.self,
+          store: this.hints,
+          transport: this.transport,
+          replica: this.replica,
+          clock: this.deps.clock,
+          logger: this.logger,
+          isLive: (id) => this.isLive(id),
+          replicasOf: (p) => this.replicasNow(p),
+        },
+        { hintReplayObjectsPerSec: this.config.hintReplayObjectsPerSec, hintSweepMs: 1000, requestTimeoutMs: this.config.requestTimeoutMs },
+      );
+      this.cluster?.membership.onEvent((e) => {
+        if (e.kind === 'member' && e.current.status === 'up' && e.previous?.status !== 'up') this.hintReplayer?.onMemberUp(e.id);
+      });
+      this.hintReplayer.start();
+    }
     if (this.config.aaeEnabled) this.antiEntropy.start({ lostState: this.identity.mayHaveLostState });
   }
 
@@ -189,6 +220,7 @@ export class ClusterNode implements KvService {
     this.stopped = true;
     this.antiEntropy.stop();
     this.transfers.stop();
+    this.hintReplayer?.stop();
     // a graceful stop tells the peers at once (they need not wait for the detector)
     await this.cluster?.membership.stop({ announce: true });
   }
@@ -225,7 +257,9 @@ export class ClusterNode implements KvService {
   async get(key: Uint8Array, opts: ReadOptions = {}): Promise<GetResult> {
     this.checkKey(key);
     this.checkServing();
-    const r = this.quorumParam('r', opts.r ?? this.config.r);
+    const pr = opts.pr === undefined ? 0 : this.quorumParam('pr', opts.pr);
+    // reads ask only primaries, so every answer is a primary's: pr raises r
+    const r = Math.max(pr, this.quorumParam('r', opts.r ?? this.config.r));
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
     const placement = this.placementOf(key);
     this.requireReplicas('r', r, placement);
@@ -257,13 +291,14 @@ export class ClusterNode implements KvService {
 
   private async write(key: Uint8Array, mutation: Mutation, opts: Omit<WriteOptions, 'context'>, contextToken: string | undefined): Promise<WriteOutcome> {
     const w = this.quorumParam('w', opts.w ?? this.config.w);
+    const pw = opts.pw === undefined ? 0 : this.quorumParam('pw', opts.pw);
     const timeoutMs = this.timeoutParam(opts.timeoutMs);
     if (opts.writeId !== undefined) checkClientWriteId(opts.writeId);
     const context = decodeContext(contextToken, key);
     this.checkServing();
     const placement = this.placementOf(key);
     this.requireReplicas('w', w, placement);
-    return this.writes.write(placement, { key, mutation, context, w, timeoutMs, ...(opts.writeId !== undefined ? { clientWriteId: opts.writeId } : {}) });
+    return this.writes.write(placement, { key, mutation, context, w, timeoutMs, ...(pw ? { pw } : {}), ...(opts.writeId !== undefined ? { clientWriteId: opts.writeId } : {}) });
   }
 
   // ---- introspection for the HTTP API ----------------------------------------------------------
@@ -316,6 +351,20 @@ export class ClusterNode implements KvService {
 
   // ---- placement and peers ---------------------------------------------------------------------
 
+  /** whether the failure detector believes a peer up (with a static member list, every peer is) */
+  private isLive(id: NodeId): boolean {
+    if (!this.cluster) return this.deps.liveness?.(id) ?? true;
+    const status = this.cluster.membership.statusOf(id);
+    return status === undefined || status === 'up' || status === 'leaving';
+  }
+
+  /** the replicas of a partition now: the current ring's, and the pending ring's during a change */
+  private replicasNow(partition: number): NodeId[] {
+    const { ring, pending } = this.ringView.current;
+    const now = ring.preferenceList(partition, this.config.n).primaries;
+    return pending ? [...new Set([...now, ...pending.preferenceList(partition, this.config.n).primaries])] : [...now];
+  }
+
   /** a replica of the partition under the current or pending ring, or still serving it after handing it away */
   private holds(partition: number): boolean {
     const { ring, pending } = this.ringView.current;
@@ -326,10 +375,12 @@ export class ClusterNode implements KvService {
   private placementOf(key: Uint8Array): Placement {
     const { ring, pending } = this.ringView.current;
     const partition = partitionOf(key, ring.partitions);
-    const replicas = ring.preferenceList(partition, this.config.n).primaries;
-    if (!pending) return { partition, replicas };
+    const list = ring.preferenceList(partition, this.config.n);
+    const replicas = list.primaries;
+    const fallbacks = list.fallbacks;
+    if (!pending) return { partition, replicas, fallbacks };
     const next = pending.preferenceList(partition, this.config.n).primaries;
-    return next.length === replicas.length && next.every((id) => replicas.includes(id)) ? { partition, replicas } : { partition, replicas, pending: next };
+    return next.length === replicas.length && next.every((id) => replicas.includes(id)) ? { partition, replicas, fallbacks } : { partition, replicas, fallbacks, pending: next };
   }
 
   private handle(from: NodeId, msg: Message): Promise<Message> {
@@ -347,7 +398,7 @@ export class ClusterNode implements KvService {
     }
   }
 
-  private quorumParam(name: 'r' | 'w', value: number): number {
+  private quorumParam(name: 'r' | 'w' | 'pr' | 'pw', value: number): number {
     if (!Number.isInteger(value) || value < 1 || value > this.config.n) {
       throw new RingkvError('BAD_PARAMETER', `${name}=${value} is out of range: it must be an integer from 1 to n=${this.config.n}`);
     }

@@ -56,6 +56,12 @@ export function awaitQuorum<T>(
       if (what === 'write' && unknown > 0) return new RingkvError('TIMEOUT', `write quorum not met, outcome unknown on ${unknown}: ${detail}`, { answered: replies.length, needed });
       return new RingkvError('QUORUM_NOT_MET', `${what} quorum not met: ${detail}`, { answered: replies.length, needed });
     };
+    const answered = new Set<string>();
+    const failed = new Set<string>();
+    const groupsMet = (): boolean => groups.every((g) => g.members.filter((m) => answered.has(m)).length >= g.needed);
+    // a member that was not asked at all (believed down) can never answer either
+    const asked = new Set(calls.map((c) => c.from));
+    const groupsPossible = (): boolean => groups.every((g) => g.members.filter((m) => asked.has(m) && !failed.has(m)).length >= g.needed);
     const timer = clock.setTimer(timeoutMs, () =>
       finish(
         impossible
@@ -66,14 +72,18 @@ export function awaitQuorum<T>(
             }),
       ),
     );
-    if (calls.length < needed) {
-      finish(new RingkvError('QUORUM_NOT_MET', `${what} quorum not met: only ${calls.length} replicas exist for this key, ${needed} required`, { answered: 0, needed }));
+    if (calls.length < needed || !groupsPossible()) {
+      finish(
+        new RingkvError(
+          'QUORUM_NOT_MET',
+          calls.length < needed
+            ? `${what} quorum not met: only ${calls.length} of ${needed} required replicas can be asked (the others are down and no stand-in is left)${maybeStored}`
+            : `${what} quorum not met: too few primaries can be asked for a strict quorum (${groups.map((g) => `${g.members.filter((m) => asked.has(m)).length} of ${g.needed} needed`).join(', ')})${maybeStored}`,
+          { answered: 0, needed },
+        ),
+      );
       return;
     }
-    const answered = new Set<string>();
-    const failed = new Set<string>();
-    const groupsMet = (): boolean => groups.every((g) => g.members.filter((m) => answered.has(m)).length >= g.needed);
-    const groupsPossible = (): boolean => groups.every((g) => g.members.filter((m) => !failed.has(m)).length >= g.needed);
     const settle = (): void => {
       if (replies.length >= needed && groupsMet()) finish();
       else if (calls.length - failures.length < needed || !groupsPossible()) impossible = true;

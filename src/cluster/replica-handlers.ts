@@ -22,6 +22,7 @@ import type { RecentWrites } from './recent-writes.js';
 import type { Replica } from './replica.js';
 import type { Clock, Message } from './runtime.js';
 import type { Placement, WriteCoordinator } from './write-coordinator.js';
+import type { HintStore } from './hints/hint-store.js';
 
 export interface ReplicaHandlerDeps {
   self: NodeId;
@@ -40,6 +41,8 @@ export interface ReplicaHandlerDeps {
    */
   holds(partition: number): boolean;
   epoch(): number;
+  /** where hints from coordinators are kept (this node as a stand-in) */
+  hints?: HintStore;
 }
 
 /**
@@ -64,6 +67,15 @@ export class ReplicaHandlers {
         const partition = requirePartition(msg, partitions);
         const key = requireKey(msg, config.maxKeyBytes);
         const bytes = requireObjectBytes(msg);
+        if (msg.hintFor !== undefined) {
+          // a stand-in: keep it as a hint for the primary that is down, apart from this node's own data
+          const target = msg.hintFor;
+          if (typeof target !== 'string' || target.length === 0 || target.length > 64 || target === this.deps.self) throw bad('hintFor must name another node');
+          if (!this.deps.hints) throw bad(`node ${this.deps.self} keeps no hints`);
+          decodeObject(bytes, from); // validated before it is kept
+          await this.deps.hints.add(target, partition, key, bytes, this.deps.clock.nowMs());
+          return ACK;
+        }
         this.requireHeld(partition, msg);
         const incoming = decodeObject(bytes, from);
         if (msg.writeId !== undefined) {
@@ -76,6 +88,7 @@ export class ReplicaHandlers {
       case 'coordinate_write': {
         const key = requireKey(msg, config.maxKeyBytes);
         const w = requireInt(msg, 'w', 1, config.n);
+        const pw = msg.pw === undefined ? undefined : requireInt(msg, 'pw', 1, config.n);
         const timeoutMs = requireInt(msg, 'timeoutMs', 1, 600_000);
         const placement = this.deps.placementOf(key);
         if (!placement.replicas.includes(this.deps.self)) {
@@ -83,7 +96,7 @@ export class ReplicaHandlers {
         }
         const outcome = await this.deps.writes.coordinate(
           placement,
-          { key, mutation: mutationFromMessage(msg, config.maxValueBytes), context: contextFromMessage(msg), w, timeoutMs },
+          { key, mutation: mutationFromMessage(msg, config.maxValueBytes), context: contextFromMessage(msg), w, timeoutMs, ...(pw ? { pw } : {}) },
           requireWriteId(msg.writeId),
         );
         return { type: 'coordinate_write_ok', object: outcome.mergedBytes ?? encodeObject(outcome.merged), dot: outcome.dot } satisfies CoordinateWriteReply;

@@ -10,6 +10,7 @@ import { awaitQuorum } from './quorum.js';
 import type { RecentWrites } from './recent-writes.js';
 import type { MintedObject, Replica } from './replica.js';
 import type { ReplicationStats } from './replication-stats.js';
+import type { HintStore } from './hints/hint-store.js';
 import type { Clock, Logger, Message, Random, Transport } from './runtime.js';
 
 /** where a key lives: its partition and its N primary replicas, first = preferred */
@@ -22,6 +23,8 @@ export interface Placement {
    * after the change, they meet every acknowledged write.
    */
   pending?: readonly NodeId[];
+  /** the nodes after the primaries on the preference list: stand-ins for primaries that are down */
+  fallbacks?: readonly NodeId[];
 }
 
 export interface WriteRequest {
@@ -32,6 +35,8 @@ export interface WriteRequest {
   timeoutMs: number;
   /** the client's X-Ringkv-Write-Id, if it sent one */
   clientWriteId?: string;
+  /** strict: this many of the acknowledgements must come from primaries (Riak's pw); 0 = sloppy */
+  pw?: number;
 }
 
 /** what a coordinated write answers: its dot, and the merge of what the acknowledging replicas hold */
@@ -56,6 +61,8 @@ export interface WriteCoordinatorDeps {
   epoch(): number;
   /** false for a peer the failure detector suspects or has marked down (absent: every peer is live) */
   isLive?(id: NodeId): boolean;
+  /** where this node keeps hints for replicas that are down (absent: no sloppy quorum) */
+  hints?: HintStore;
 }
 
 /** between retries of a forward whose outcome is unknown (the same replica is asked again) */
@@ -115,11 +122,23 @@ export class WriteCoordinator {
     const clientId = writeId?.startsWith('c:') ? { writeId, dot } : {};
     const msg: ReplicateMsg = { type: 'replicate', partition, key: req.key, object: local.bytes, epoch: this.deps.epoch(), ...clientId, ...(wantObject ? { wantObject: true } : {}) };
     const calls: Array<{ from: NodeId; promise: Promise<VersionedObject | undefined> }> = [{ from: self, promise: Promise.resolve(local.object) }];
-    const targets = placement.pending ? [...new Set([...replicas, ...placement.pending])] : replicas;
-    for (const to of targets) {
-      if (to !== self) calls.push({ from: to, promise: transport.request(to, msg, req.timeoutMs).then((reply) => ackedObject(reply, to, wantObject)) });
+    const sloppy = this.sloppyTargets(placement);
+    const targets = [...new Set([...replicas.filter((id) => !sloppy.down.includes(id)), ...(placement.pending ?? [])])];
+    const send = (to: NodeId, m: ReplicateMsg): void => {
+      if (to !== self) calls.push({ from: to, promise: transport.request(to, m, req.timeoutMs).then((reply) => ackedObject(reply, to, wantObject)) });
+    };
+    for (const to of targets) send(to, msg);
+    // a stand-in stores the object as a hint for the primary it stands in for; it counts toward W
+    for (const [standIn, forId] of sloppy.standIns) send(standIn, { ...msg, hintFor: forId });
+    // no stand-in left (a small cluster): this node keeps the hint itself — durably, and it does not
+    // count toward W (this node already did)
+    if (sloppy.keepHere.length > 0 && this.deps.hints) {
+      await Promise.all(sloppy.keepHere.map((d) => this.deps.hints!.add(d, partition, req.key, local.bytes, clock.nowMs())));
     }
-    const groups = placement.pending ? [{ members: replicas, needed: req.w }, { members: placement.pending, needed: Math.min(req.w, placement.pending.length) }] : [];
+    const groups = [
+      ...(placement.pending ? [{ members: replicas, needed: req.w }, { members: placement.pending, needed: Math.min(req.w, placement.pending.length) }] : []),
+      ...(req.pw ? [{ members: replicas, needed: req.pw }] : []),
+    ];
     const outcome = await awaitQuorum(clock, calls, req.w, req.timeoutMs, 'write', groups);
     if (!wantObject) return { dot, merged: local.object, mergedBytes: local.bytes };
     // a counter's answer includes every increment acknowledged before it: with W + W > N some
@@ -127,6 +146,25 @@ export class WriteCoordinator {
     let merged = local.object;
     for (const r of outcome.replies) if (r.reply && r.reply !== local.object) merged = syncObjects(merged, r.reply);
     return { dot, merged };
+  }
+
+  /**
+   * Sloppy quorum: primaries the failure detector believes down are not asked; for each, the next
+   * live node after the primaries on the preference list stands in (stores a hint), and when there is
+   * none left this node keeps the hint. Without a detector or a hint store nothing is sloppy.
+   */
+  private sloppyTargets(placement: Placement): { down: NodeId[]; standIns: Map<NodeId, NodeId>; keepHere: NodeId[] } {
+    const { isLive, hints, self } = this.deps;
+    const out = { down: [] as NodeId[], standIns: new Map<NodeId, NodeId>(), keepHere: [] as NodeId[] };
+    if (!isLive || !hints) return out;
+    out.down = placement.replicas.filter((id) => id !== self && !isLive(id));
+    const spare = (placement.fallbacks ?? []).filter((id) => id !== self && isLive(id) && !placement.replicas.includes(id) && !(placement.pending ?? []).includes(id));
+    for (const d of out.down) {
+      const s = spare.shift();
+      if (s !== undefined) out.standIns.set(s, d);
+      else out.keepHere.push(d);
+    }
+    return out;
   }
 
   /** Not a replica: hand the write to a replica, exactly once (see the class comment). */
@@ -160,6 +198,7 @@ export class WriteCoordinator {
         dots: req.context.dots,
         ...(req.context.counter ? { counter: req.context.counter } : {}),
         w: req.w,
+        ...(req.pw ? { pw: req.pw } : {}),
         timeoutMs: remaining,
         epoch: this.deps.epoch(),
       };

@@ -96,6 +96,12 @@ export const configFields = {
   phiThreshold: z.number().min(1).max(64).default(8).describe('failure detector phi threshold'),
   /** transfers: a partition handed to new replicas keeps serving this long before its data is dropped (ms) @default 60000 */
   drainGraceMs: z.number().int().min(0).default(60_000).describe('a handed-away partition serves this long before it is dropped (ms)'),
+  /** hinted handoff: hints older than this are dropped and anti-entropy repairs instead (ms; Cassandra's max_hint_window) @default 10800000 */
+  hintWindowMs: z.number().int().min(1000).default(3 * 3_600_000).describe('hints older than this are dropped (ms)'),
+  /** hinted handoff: bytes of hints kept per down node @default 1073741824 */
+  hintMaxBytesPerTarget: z.number().int().min(1024).default(1024 * 1024 * 1024).describe('hints kept per down node (bytes)'),
+  /** hinted handoff: hints handed back per second per node (never below 1) @default 1000 */
+  hintReplayObjectsPerSec: z.number().int().min(1).default(1000).describe('hints handed back per second per node'),
   /** run anti-entropy exchanges (tictac Merkle trees per partition) @default true */
   aaeEnabled: z.boolean().default(true).describe('run anti-entropy exchanges between replicas'),
   /** every replica pair of every partition exchanges trees within this period (ms) @default 600000 */

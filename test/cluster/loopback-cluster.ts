@@ -44,16 +44,29 @@ export interface LoopbackCluster {
 
 /**
  * count ClusterNodes (n1…) on memory engines over an in-process network, for cluster unit tests.
- * Anti-entropy's schedule is off (its timers would outlive the test); tests drive it directly.
+ * Anti-entropy's schedule is off (its timers would outlive the test); tests drive it directly. With
+ * liveness, nodes see the network's down set as failure detection would (sloppy quorum, hints) — and
+ * the test must stop the nodes (the hint replayer runs a timer).
  */
-export function loopbackCluster(count: number, overrides: Partial<ClusterConfig> = {}): LoopbackCluster {
+export function loopbackCluster(count: number, overrides: Partial<ClusterConfig> = {}, opts: { liveness?: boolean } = {}): LoopbackCluster {
   const net = new LoopbackNetwork();
   const members = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, address: `n${i + 1}`, weight: 1 }));
   const config = { ...DEFAULT_CLUSTER_CONFIG, requestTimeoutMs: 400, aaeEnabled: false, ...overrides };
   const engines = members.map(() => new MemoryEngine());
   const clocks = members.map(() => new TestClock());
   const build = (i: number, identity?: NodeIdentity): ClusterNode => {
-    const node = new ClusterNode({ self: members[i].id, members, config, clock: clocks[i], random: testRandom(), transport: net.transport(members[i].id), engine: engines[i], ...(identity ? { identity } : {}) });
+    const node = new ClusterNode({
+      self: members[i].id,
+      members,
+      config,
+      clock: clocks[i],
+      random: testRandom(),
+      transport: net.transport(members[i].id),
+      engine: engines[i],
+      ...(identity ? { identity } : {}),
+      // a node the test marks down is believed down by every other (what gossip would tell them)
+      ...(opts.liveness ? { liveness: (id: string) => !net.down.has(id) } : {}),
+    });
     node.start();
     return node;
   };

@@ -52,7 +52,7 @@ const BODY_SLACK_BYTES = 64 * 1024;
 /** what every /kv/{key} URL is rewritten to before routing */
 const KV_ROUTED_PATH = '/kv/k';
 
-type KvQuery = { r?: unknown; w?: unknown; timeout_ms?: unknown };
+type KvQuery = { r?: unknown; w?: unknown; pr?: unknown; pw?: unknown; timeout_ms?: unknown };
 
 export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
   const logger = opts.logger ?? silentLogger;
@@ -130,12 +130,14 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
   /** the write options every write route shares: w, timeout_ms, the context and the client's write id */
   function writeOptionsOf(request: FastifyRequest<{ Querystring: KvQuery }>): WriteOptions {
     const w = parseQuorumParam('w', request.query.w, opts.n);
+    const pw = parseQuorumParam('pw', request.query.pw, opts.n);
     const timeoutMs = parseTimeoutParam(request.query.timeout_ms);
     const context = contextOf(request);
     const writeId = request.headers[WRITE_ID_HEADER];
     if (Array.isArray(writeId)) throw new RingkvError('BAD_PARAMETER', `${WRITE_ID_HEADER} was given ${writeId.length} times; give it once`);
     return {
       ...(w !== undefined ? { w } : {}),
+      ...(pw !== undefined ? { pw } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(context !== undefined ? { context } : {}),
       ...(writeId !== undefined && writeId !== '' ? { writeId: checkClientWriteId(writeId) } : {}),
@@ -145,8 +147,9 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
   app.get('/kv/*', async (request: FastifyRequest<{ Querystring: KvQuery }>, reply: FastifyReply) => {
     const key = keyOf(request);
     const r = parseQuorumParam('r', request.query.r, opts.n);
+    const pr = parseQuorumParam('pr', request.query.pr, opts.n);
     const timeoutMs = parseTimeoutParam(request.query.timeout_ms);
-    const result = await opts.kv.get(key, { ...(r !== undefined ? { r } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    const result = await opts.kv.get(key, { ...(r !== undefined ? { r } : {}), ...(pr !== undefined ? { pr } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
     if (result.context !== '') reply.header(CONTEXT_HEADER, result.context);
     if (result.siblings.length === 0) {
       return sendError(reply, new RingkvError('NOT_FOUND', 'no value for this key'));

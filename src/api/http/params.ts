@@ -16,7 +16,7 @@ function parseIntegerParam(name: string, raw: unknown, min: number, max: number)
 }
 
 /** r or w: replicas that must answer, 1..n. */
-export function parseQuorumParam(name: 'r' | 'w', raw: unknown, n: number): number | undefined {
+export function parseQuorumParam(name: 'r' | 'w' | 'pr' | 'pw', raw: unknown, n: number): number | undefined {
   return parseIntegerParam(name, raw, 1, n);
 }
 
