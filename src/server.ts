@@ -153,6 +153,10 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
       this.set(node.hintReplayer?.stats.lastReplayPerSec ?? 0);
     },
   });
+  const reaper = node.reaper.stats;
+  catchUp('ringkv_tombstones_reaped_total', 'tombstones reaped (every replica held them, past the grace)', () => reaper.reaped);
+  catchUp('ringkv_tombstones_candidates_total', 'tombstones past the grace found by reaping passes', () => reaper.candidates);
+  catchUp('ringkv_tombstones_blocked_total', 'reaping passes or partitions held back (a replica down, the ring changing, versions disagreeing)', () => reaper.blockedNotAllLive + reaper.blockedRingChanging + reaper.disagreements);
   const transfers = node.transfers.stats;
   catchUp('ringkv_transfers_partitions_completed_total', 'inbound partition transfers completed for ring changes', () => transfers.transfersCompleted);
   catchUp('ringkv_transfers_objects_pulled_total', 'objects pulled by partition transfers', () => transfers.objectsPulled);

@@ -8,6 +8,10 @@ export interface ClusterConfig extends AaeConfig {
   hintMaxBytesPerTarget: number;
   /** hints handed back per second per node (at least 1) @default 1000 */
   hintReplayObjectsPerSec: number;
+  /** deleted keys are reaped only this long after the delete (must exceed hintWindowMs) @default 864000000 */
+  tombstoneGraceMs: number;
+  /** how often each node looks for tombstones to reap @default 3600000 */
+  reapIntervalMs: number;
   /** partitions on the ring, a power of two @default 256 */
   partitions: number;
   /** replicas per key @default 3 */
@@ -57,6 +61,8 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
   hintWindowMs: 3 * 3_600_000,
   hintMaxBytesPerTarget: 1024 * 1024 * 1024,
   hintReplayObjectsPerSec: 1000,
+  tombstoneGraceMs: 10 * 24 * 3_600_000,
+  reapIntervalMs: 3_600_000,
   aaeEnabled: true,
   aaeExchangePeriodMs: 600_000,
   aaeRebuildPeriodMs: 7 * 24 * 3_600_000,

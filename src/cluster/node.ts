@@ -20,6 +20,7 @@ import { ReplicaHandlers } from './replica-handlers.js';
 import { ReplicationStats } from './replication-stats.js';
 import { HintStore } from './hints/hint-store.js';
 import { HintReplayer } from './hints/hint-replayer.js';
+import { TombstoneReaper } from './tombstones/tombstone-reaper.js';
 import { RingView, type RingState } from './ring-view.js';
 import { ClusterMembership, type MembershipSettings } from './cluster-membership.js';
 import { MessageRouter } from './message-router.js';
@@ -65,6 +66,8 @@ export class ClusterNode implements KvService {
   readonly recentWrites: RecentWrites;
   readonly antiEntropy: AntiEntropy;
   readonly hints: HintStore;
+  readonly reaper: TombstoneReaper;
+  private ringChangedAtMs: number;
   private readonly replica: Replica;
   hintReplayer: HintReplayer | undefined;
   readonly transfers: PartitionTransfers;
@@ -156,6 +159,31 @@ export class ClusterNode implements KvService {
     );
     this.router = new MessageRouter({ logger: this.logger });
     this.router.setFallback((from, msg) => this.handle(from, msg));
+    this.ringChangedAtMs = deps.clock.nowMs();
+    this.ringView.onChange(() => (this.ringChangedAtMs = deps.clock.nowMs()));
+    this.reaper = new TombstoneReaper(
+      {
+        self: deps.self,
+        engine: deps.engine,
+        replica: this.replica,
+        transport: deps.transport,
+        clock: deps.clock,
+        random: deps.random,
+        logger: this.logger,
+        isLive: (id) => this.isLive(id),
+        stablePrimaries: (p) => (this.ringView.current.pending ? undefined : this.ringView.current.ring.preferenceList(p, this.config.n).primaries),
+        partitions: () => this.ringView.current.ring.partitions,
+        ringChangedAtMs: () => this.ringChangedAtMs,
+      },
+      {
+        tombstoneGraceMs: deps.config.tombstoneGraceMs,
+        reapIntervalMs: deps.config.reapIntervalMs,
+        ringStableMs: 2 * (deps.drainGraceMs ?? 60_000),
+        requestTimeoutMs: deps.config.requestTimeoutMs,
+        reapBatch: 500,
+      },
+    );
+    this.reaper.register(this.router, deps.config.maxKeyBytes);
     for (const warning of this.healthWarnings()) this.logger.warn({ n: deps.config.n, members: deps.members.length }, warning);
   }
 
@@ -214,6 +242,8 @@ export class ClusterNode implements KvService {
       this.hintReplayer.start();
     }
     if (this.config.aaeEnabled) this.antiEntropy.start({ lostState: this.identity.mayHaveLostState });
+    // reaping needs to know every replica is live: gossip, or a test's liveness
+    if (settings || this.deps.liveness) this.reaper.start();
   }
 
   async stop(): Promise<void> {
@@ -221,6 +251,7 @@ export class ClusterNode implements KvService {
     this.antiEntropy.stop();
     this.transfers.stop();
     this.hintReplayer?.stop();
+    this.reaper.stop();
     // a graceful stop tells the peers at once (they need not wait for the detector)
     await this.cluster?.membership.stop({ announce: true });
   }

@@ -12,7 +12,7 @@ import type { ReplicationStats } from './replication-stats.js';
 import type { Clock, Logger } from './runtime.js';
 
 /** told of every object the replica stores, with what it held before (anti-entropy keeps its trees with it) */
-export type StoreObserver = (partition: number, key: Uint8Array, before: VersionedObject | undefined, after: VersionedObject) => void;
+export type StoreObserver = (partition: number, key: Uint8Array, before: VersionedObject | undefined, after: VersionedObject | undefined) => void;
 
 /** A version minted here: the object stored, its encoding, and the new version's dot. */
 export interface MintedObject extends EncodedObject {
@@ -62,6 +62,17 @@ export class Replica {
     for await (const e of this.engine.scan(partition, partition + 1)) keys.push(e.key);
     for (const key of keys) await this.lock.run(slot(partition, key), () => this.engine.delete(partition, key));
     return keys.length;
+  }
+
+  /** deletes the key's object if `still` holds for it, under the key lock (tombstone reaping); true if deleted */
+  deleteIf(partition: number, key: Uint8Array, still: (obj: VersionedObject) => boolean): Promise<boolean> {
+    return this.lock.run(slot(partition, key), async () => {
+      const local = await this.read(partition, key);
+      if (!local || !still(local)) return false;
+      await this.engine.delete(partition, key);
+      this.onStored?.(partition, key, local, undefined);
+      return true;
+    });
   }
 
   /** keys of a partition with a read-merge-write in progress */

@@ -21,6 +21,8 @@ export function toClusterConfig(c: RingkvConfig): ClusterConfig {
     hintWindowMs: c.hintWindowMs,
     hintMaxBytesPerTarget: c.hintMaxBytesPerTarget,
     hintReplayObjectsPerSec: c.hintReplayObjectsPerSec,
+    tombstoneGraceMs: c.tombstoneGraceMs,
+    reapIntervalMs: c.reapIntervalMs,
     aaeEnabled: c.aaeEnabled,
     aaeExchangePeriodMs: c.aaeExchangePeriodMs,
     aaeRebuildPeriodMs: c.aaeRebuildPeriodMs,

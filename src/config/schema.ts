@@ -102,6 +102,10 @@ export const configFields = {
   hintMaxBytesPerTarget: z.number().int().min(1024).default(1024 * 1024 * 1024).describe('hints kept per down node (bytes)'),
   /** hinted handoff: hints handed back per second per node (never below 1) @default 1000 */
   hintReplayObjectsPerSec: z.number().int().min(1).default(1000).describe('hints handed back per second per node'),
+  /** a deleted key's tombstone is reaped only this long after the delete, once every replica holds it (ms; must exceed hintWindowMs; Cassandra's gc_grace_seconds) @default 864000000 */
+  tombstoneGraceMs: z.number().int().min(1000).default(10 * 24 * 3_600_000).describe('tombstones are reaped only this long after the delete (ms)'),
+  /** how often each node looks for tombstones to reap (ms, jittered) @default 3600000 */
+  reapIntervalMs: z.number().int().min(1000).default(3_600_000).describe('how often tombstones are looked for (ms)'),
   /** run anti-entropy exchanges (tictac Merkle trees per partition) @default true */
   aaeEnabled: z.boolean().default(true).describe('run anti-entropy exchanges between replicas'),
   /** every replica pair of every partition exchanges trees within this period (ms) @default 600000 */
@@ -130,6 +134,10 @@ export const configSchema = z
     }
     if (c.siblingWarnCount > c.siblingLimitCount) {
       ctx.addIssue({ code: 'custom', path: ['siblingWarnCount'], message: `must be at most siblingLimitCount (${c.siblingLimitCount})` });
+    }
+    // a hint older than the tombstone grace could bring a deleted version back after the reap
+    if (c.tombstoneGraceMs <= c.hintWindowMs) {
+      ctx.addIssue({ code: 'custom', path: ['tombstoneGraceMs'], message: `must exceed hintWindowMs (${c.hintWindowMs}): a hint older than the grace could bring a reaped delete back` });
     }
     // Every node must build the same ring, so this node's own entry in peers (if listed) must agree
     // with its zone and weight.

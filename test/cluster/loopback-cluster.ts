@@ -48,7 +48,7 @@ export interface LoopbackCluster {
  * liveness, nodes see the network's down set as failure detection would (sloppy quorum, hints) — and
  * the test must stop the nodes (the hint replayer runs a timer).
  */
-export function loopbackCluster(count: number, overrides: Partial<ClusterConfig> = {}, opts: { liveness?: boolean } = {}): LoopbackCluster {
+export function loopbackCluster(count: number, overrides: Partial<ClusterConfig> = {}, opts: { liveness?: boolean; drainGraceMs?: number } = {}): LoopbackCluster {
   const net = new LoopbackNetwork();
   const members = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, address: `n${i + 1}`, weight: 1 }));
   const config = { ...DEFAULT_CLUSTER_CONFIG, requestTimeoutMs: 400, aaeEnabled: false, ...overrides };
@@ -66,6 +66,7 @@ export function loopbackCluster(count: number, overrides: Partial<ClusterConfig>
       ...(identity ? { identity } : {}),
       // a node the test marks down is believed down by every other (what gossip would tell them)
       ...(opts.liveness ? { liveness: (id: string) => !net.down.has(id) } : {}),
+      ...(opts.drainGraceMs !== undefined ? { drainGraceMs: opts.drainGraceMs } : {}),
     });
     node.start();
     return node;

@@ -18,6 +18,7 @@ export function versionDigestText(obj: VersionedObject): string {
   for (const x of obj.siblings) s += `|${x.dot.node}:${x.dot.counter}`;
   s += '#f';
   for (const f of obj.counterFloor ?? []) s += `|${f.node}:${f.inc}:${f.dec}`;
+  if (obj.deletedAtMs !== undefined) s += `#x${obj.deletedAtMs}`;
   return s;
 }
 

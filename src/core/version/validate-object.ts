@@ -31,6 +31,7 @@ export function validateObject(x: unknown, where: string): VersionedObject {
   }
   if (o.seen !== undefined && (!Array.isArray(o.seen) || !o.seen.every(isDot))) throw bad('bad seen dots');
   if (o.counterFloor !== undefined && !isPn(o.counterFloor)) throw bad('bad counter floor');
+  if (o.deletedAtMs !== undefined && (typeof o.deletedAtMs !== 'number' || !Number.isFinite(o.deletedAtMs))) throw bad('bad deletion time');
   return o as unknown as VersionedObject;
 }
 

@@ -31,6 +31,11 @@ export interface VersionedObject {
   siblings: Sibling[];
   seen?: Dot[];
   counterFloor?: PnCounter;
+  /**
+   * when the key was deleted (HLC wall ms of the latest delete), while no live version is left:
+   * tombstones are reaped only a grace period after it
+   */
+  deletedAtMs?: number;
 }
 
 export interface WriteLimits {
@@ -111,10 +116,12 @@ function compactSeen(vv: VersionVector, dots: readonly Dot[]): { vv: VersionVect
 }
 
 /** the stored shape: optional fields only when non-empty, so equal knowledge encodes equally */
-function build(vv: VersionVector, siblings: Sibling[], seen: Dot[], counterFloor: PnCounter | undefined): VersionedObject {
+function build(vv: VersionVector, siblings: Sibling[], seen: Dot[], counterFloor: PnCounter | undefined, deletedAtMs: number | undefined): VersionedObject {
   const obj: VersionedObject = { vv, siblings };
   if (seen.length > 0) obj.seen = seen;
   if (counterFloor && counterFloor.length > 0) obj.counterFloor = counterFloor;
+  // the deletion time matters only while nothing live is left
+  if (siblings.length === 0 && deletedAtMs !== undefined) obj.deletedAtMs = deletedAtMs;
   return obj;
 }
 
@@ -187,7 +194,8 @@ export function applyWrite(
   const vv = vvAdvance(vvMerge(base.vv, context.vv), actor, counter);
   const compacted = compactSeen(vv, [...(base.seen ?? []), ...context.dots]);
   const floor = context.counter && context.counter.length > 0 ? pnMerge(base.counterFloor ?? [], context.counter) : base.counterFloor;
-  return build(compacted.vv, siblings, compacted.seen, floor);
+  const deletedAtMs = value.kind === 'tombstone' ? Math.max(base.deletedAtMs ?? 0, hlc.wallMs) : base.deletedAtMs;
+  return build(compacted.vv, siblings, compacted.seen, floor, deletedAtMs);
 }
 
 /**
@@ -268,7 +276,8 @@ export function syncObjects(a: VersionedObject, b: VersionedObject): VersionedOb
   const vv = vvMerge(a.vv, b.vv);
   const compacted = a.seen || b.seen ? compactSeen(vv, [...(a.seen ?? []), ...(b.seen ?? [])]) : { vv, seen: [] };
   const floor = a.counterFloor && b.counterFloor ? pnMerge(a.counterFloor, b.counterFloor) : (a.counterFloor ?? b.counterFloor);
-  return build(compacted.vv, normalize(out), compacted.seen, floor);
+  const deletedAtMs = a.deletedAtMs === undefined ? b.deletedAtMs : b.deletedAtMs === undefined ? a.deletedAtMs : Math.max(a.deletedAtMs, b.deletedAtMs);
+  return build(compacted.vv, normalize(out), compacted.seen, floor, deletedAtMs);
 }
 
 export function liveSiblings(obj: VersionedObject): Sibling[] {
@@ -284,6 +293,7 @@ export function sameVersion(a: VersionedObject, b: VersionedObject): boolean {
   const bs = b.seen ?? [];
   if (as.length !== bs.length) return false;
   for (let i = 0; i < as.length; i++) if (!sameDot(as[i], bs[i])) return false;
+  if (a.deletedAtMs !== b.deletedAtMs) return false;
   return samePn(a.counterFloor ?? [], b.counterFloor ?? []);
 }
 
