@@ -229,6 +229,29 @@ export class LocalCluster {
     return cluster;
   }
 
+  /**
+   * Adds a node that joins the running cluster (`--join` through the first node's internode address)
+   * instead of being on the peer list, spawns it and waits until it is healthy.
+   */
+  async join(spec: LocalNodeSpec, opts: LocalClusterOptions, settings: Settings = {}): Promise<LocalNode> {
+    const first = this.nodes[0].spec;
+    const flags = [
+      '--node-id', spec.id,
+      '--host', spec.host,
+      '--http-port', String(spec.httpPort),
+      '--internal-port', String(spec.internalPort),
+      '--resp-port', String(spec.respPort),
+      '--data-dir', spec.dataDir,
+      '--join', `${first.host}:${first.internalPort}`,
+      ...settingFlags({ ...opts.settings, ...settings }),
+    ];
+    const node = new LocalNode(spec, flags, opts);
+    this.nodes.push(node);
+    node.spawn();
+    await node.waitHealthy();
+    return node;
+  }
+
   /** Builds the nodes without spawning them. */
   static create(opts: LocalClusterOptions): LocalCluster {
     const perNode = opts.nodes.map((spec, index) => ({ ...opts.settings, ...opts.nodeSettings?.(spec, index) }));
@@ -252,12 +275,8 @@ export class LocalCluster {
         '--resp-port', String(spec.respPort),
         '--data-dir', spec.dataDir,
         '--peers', peers,
+        ...settingFlags(perNode[index]),
       ];
-      for (const [field, value] of Object.entries(perNode[index])) {
-        if (value === undefined || value === false) continue;
-        // boolean fields are bare flags (commander takes no value for them)
-        flags.push(...(value === true ? [flagName(field as ConfigFieldName)] : [flagName(field as ConfigFieldName), String(value)]));
-      }
       return new LocalNode(spec, flags, opts);
     });
     return new LocalCluster(nodes);
@@ -277,6 +296,16 @@ export class LocalCluster {
   async stop(graceMs = 5000): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop(graceMs)));
   }
+}
+
+/** settings as command-line flags; boolean fields are bare flags (commander takes no value for them) */
+function settingFlags(settings: Settings): string[] {
+  const flags: string[] = [];
+  for (const [field, value] of Object.entries(settings)) {
+    if (value === undefined || value === false) continue;
+    flags.push(...(value === true ? [flagName(field as ConfigFieldName)] : [flagName(field as ConfigFieldName), String(value)]));
+  }
+  return flags;
 }
 
 /** true when the compiled CLI (or the source under tsx) is there to spawn */

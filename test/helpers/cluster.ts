@@ -42,6 +42,8 @@ export interface TestCluster {
   client(...ids: string[]): RingkvClient;
   /** recent log lines of every node, for assertion messages */
   logs(): string;
+  /** starts one more node that joins the running cluster with --join (ids n<K+1>, …) */
+  join(settings?: Settings): Promise<LocalNode>;
   /** stops every node and removes the temp dir; safe to call twice */
   stop(): Promise<void>;
 }
@@ -62,22 +64,23 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   const recent: string[] = [];
   const settings: Settings = { engine: 'memory', logLevel: 'warn', ...opts.settings };
   let cluster: LocalCluster;
+  const clusterOptions = {
+    nodes: specs,
+    settings,
+    ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
+    startTimeoutMs: opts.startTimeoutMs ?? 20_000,
+    onLog: (id: string, line: string) => {
+      const text = `${id} | ${formatLogLine(line)}`;
+      recent.push(text);
+      if (recent.length > 200) recent.shift();
+      if (showLogs) process.stderr.write(`${text}\n`);
+    },
+    onExit: (id: string, code: number | null, signal: NodeJS.Signals | null, expected: boolean) => {
+      if (!expected) process.stderr.write(`[test cluster] ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
+    },
+  };
   try {
-    cluster = await LocalCluster.start({
-      nodes: specs,
-      settings,
-      ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
-      startTimeoutMs: opts.startTimeoutMs ?? 20_000,
-      onLog: (id, line) => {
-        const text = `${id} | ${formatLogLine(line)}`;
-        recent.push(text);
-        if (recent.length > 200) recent.shift();
-        if (showLogs) process.stderr.write(`${text}\n`);
-      },
-      onExit: (id, code, signal, expected) => {
-        if (!expected) process.stderr.write(`[test cluster] ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
-      },
-    });
+    cluster = await LocalCluster.start(clusterOptions);
   } catch (e) {
     rmSync(baseDir, { recursive: true, force: true });
     throw e;
@@ -90,6 +93,12 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     node: (id) => cluster.node(id),
     client: (...ids) => new RingkvClient({ url: (ids.length > 0 ? ids.map((id) => cluster.node(id)) : cluster.nodes).map((n) => n.httpUrl), timeoutMs: 15_000 }),
     logs: () => recent.join('\n'),
+    join: async (extra: Settings = {}) => {
+      const [httpPort, internalPort, respPort] = await freePorts(opts.resp ? 3 : 2);
+      const id = `n${cluster.nodes.length + 1}`;
+      const spec: LocalNodeSpec = { id, host: '127.0.0.1', httpPort, internalPort, respPort: opts.resp ? respPort : 0, dataDir: join(baseDir, id) };
+      return cluster.join(spec, clusterOptions, extra);
+    },
     stop: () => {
       stopped ??= (async () => {
         await cluster.stop(3000);

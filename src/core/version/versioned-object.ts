@@ -32,8 +32,8 @@ export interface VersionedObject {
   seen?: Dot[];
   counterFloor?: PnCounter;
   /**
-   * when the key was deleted (HLC wall ms of the latest delete), while no live version is left:
-   * tombstones are reaped only a grace period after it
+   * when the key was last deleted (HLC wall ms of the latest delete this object has seen): a key whose
+   * object holds no live version is reaped only a grace period after it
    */
   deletedAtMs?: number;
 }
@@ -120,8 +120,9 @@ function build(vv: VersionVector, siblings: Sibling[], seen: Dot[], counterFloor
   const obj: VersionedObject = { vv, siblings };
   if (seen.length > 0) obj.seen = seen;
   if (counterFloor && counterFloor.length > 0) obj.counterFloor = counterFloor;
-  // the deletion time matters only while nothing live is left
-  if (siblings.length === 0 && deletedAtMs !== undefined) obj.deletedAtMs = deletedAtMs;
+  // kept (the latest seen) even while a live version exists, so that merges stay a join: dropping it
+  // when some input had a live sibling made the result depend on the order of the merges
+  if (deletedAtMs !== undefined) obj.deletedAtMs = deletedAtMs;
   return obj;
 }
 
