@@ -6,6 +6,8 @@
  */
 import type { ReadOptions, WriteOptions } from '../cluster/kv-service.js';
 import { headerOf, httpRequest, type HttpResponse } from './http-request.js';
+import type { ClusterOverview } from '../ops/cluster-watcher.js';
+import type { NodeStatus } from '../ops/node-status.js';
 import { encodeKeyForPath } from './key-path.js';
 
 export interface RingkvClientOptions {
@@ -117,6 +119,16 @@ export class RingkvClient {
     const res = await this.request(method, path, {});
     if (res.status < 200 || res.status > 299) throw errorOf(res);
     return res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;
+  }
+
+  /** GET /cluster/status: the node's typed status (seriesSeconds adds per-second history) */
+  async status(seriesSeconds?: number): Promise<NodeStatus> {
+    return this.json(`/cluster/status${seriesSeconds !== undefined ? `?series=${seriesSeconds}` : ''}`);
+  }
+
+  /** GET /cluster/overview: every member's status as the node sees them */
+  async overview(seriesSeconds?: number): Promise<ClusterOverview> {
+    return this.json(`/cluster/overview${seriesSeconds !== undefined ? `?series=${seriesSeconds}` : ''}`);
   }
 
   private async json<T>(path: string): Promise<T> {

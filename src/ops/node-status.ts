@@ -203,7 +203,8 @@ export function buildNodeStatus(src: NodeStatusSources, nowMs: number, startedAt
     transport: src.transport?.() ?? null,
     pbs: src.pbs(nowMs),
   };
-  if (opts.seriesSeconds !== undefined && src.series) status.series = src.series(nowMs, opts.seriesSeconds);
+  // no history from before the node started
+  if (opts.seriesSeconds !== undefined && src.series) status.series = src.series(nowMs, Math.min(opts.seriesSeconds, Math.ceil(status.uptimeMs / 1000)));
   if (src.hints) status.hints = src.hints(nowMs);
   if (src.antiEntropy) status.antiEntropy = src.antiEntropy(nowMs);
   if (src.transfers) status.transfers = src.transfers(nowMs);

@@ -11,7 +11,7 @@ import { RingkvError } from '../../core/errors.js';
 
 /** paths served without the password: they hold no cluster data */
 export function isPublicDashboardPath(path: string): boolean {
-  return path === '/ui' || path === '/ui/' || path.startsWith('/ui/assets/');
+  return path === '/ui' || path === '/ui/' || path === '/ui/session' || path.startsWith('/ui/assets/');
 }
 
 interface Asset {
@@ -40,13 +40,20 @@ function loadAssets(): Map<string, Asset> {
   return assets;
 }
 
-export function registerDashboard(app: FastifyInstance): void {
+export interface DashboardOptions {
+  nodeId: string;
+  /** the page asks for the password before it asks for data (so no request of it is refused) */
+  passwordRequired: boolean;
+}
+
+export function registerDashboard(app: FastifyInstance, opts: DashboardOptions): void {
   const assets = loadAssets();
   const send = (reply: FastifyReply, asset: Asset): FastifyReply =>
     reply.header('content-type', asset.contentType).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(asset.body);
   const page = assets.get('index.html')!;
   app.get('/ui', async (_request, reply) => send(reply, page));
   app.get('/ui/', async (_request, reply) => send(reply, page));
+  app.get('/ui/session', async () => ({ node: opts.nodeId, passwordRequired: opts.passwordRequired }));
   app.get('/ui/assets/:name', async (request: FastifyRequest<{ Params: { name: string } }>, reply) => {
     const asset = assets.get(request.params.name);
     if (asset === undefined) throw new RingkvError('NO_SUCH_ROUTE', `no dashboard asset ${JSON.stringify(request.params.name).slice(0, 80)}`);

@@ -217,7 +217,7 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
   });
   if (opts.ops !== undefined) {
     registerOpsRoutes(app, opts.ops);
-    registerDashboard(app);
+    registerDashboard(app, { nodeId: opts.nodeId, passwordRequired: opts.password !== undefined });
   }
 
   app.get('/metrics', async (_request, reply) => {

@@ -1,7 +1,7 @@
 // The ringkv dashboard: loads the cluster overview once with five minutes of history, then follows
 // the node's live stream (one snapshot per poll interval, whatever the number of open dashboards).
 import { colourOf, renderEvents, renderHealing, renderMembers, renderPbs, renderRing } from './render.js';
-import { Unauthorized, getJson, openStream, savePassword } from './stream.js';
+import { Unauthorized, getJson, openStream, savePassword, savedPassword } from './stream.js';
 
 const HISTORY_SECONDS = 300;
 
@@ -89,6 +89,8 @@ function askPassword(message) {
 let stopStream;
 async function start() {
   try {
+    const session = await (await fetch('/ui/session', { cache: 'no-store' })).json();
+    if (session.passwordRequired && !savedPassword()) return askPassword('');
     const overview = await getJson(`/cluster/overview?series=${HISTORY_SECONDS - 1}`);
     document.getElementById('login').hidden = true;
     document.getElementById('dashboard').hidden = false;

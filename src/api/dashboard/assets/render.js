@@ -72,7 +72,7 @@ export function renderMembers(overview) {
       el('td', {}, n?.incarnation ?? self?.incarnation ?? '–'),
       el('td', {}, self?.phi ?? '–'),
       el('td', {}, ring),
-      el('td', {}, n ? bytes(n.storage.bytesOnDisk ?? null) + (n.storage.keys !== null ? ` · ${n.storage.keys} keys` : '') : '–'),
+      el('td', {}, n ? [n.storage.bytesOnDisk !== null ? bytes(n.storage.bytesOnDisk) : '', n.storage.keys !== null ? `${n.storage.keys} keys` : ''].filter(Boolean).join(' · ') || '–' : '–'),
       el('td', {}, n ? totalRate(n).toFixed(1) : '–'),
       el('td', {}, ms(n?.requests.operations.get.p99Ms)),
       el('td', {}, ms(n?.requests.operations.put.p99Ms)),
