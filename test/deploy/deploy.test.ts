@@ -10,14 +10,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_FIELD_NAMES, envVarName, flagName, loadConfig } from '../../src/config/load.js';
 import { fieldKind, type ConfigFieldName } from '../../src/config/schema.js';
 import { parsePeerList } from '../../src/config/peers.js';
+import { cliArgs, repoRoot as root } from '../helpers/paths.js';
 
-const here = fileURLToPath(import.meta.url);
-const root = here.includes('/dist/test/') ? join(here, '..', '..', '..', '..') : join(here, '..', '..', '..');
 const deploy = join(root, 'deploy');
 
 type Obj = Record<string, any>;
@@ -33,8 +31,7 @@ const fieldByFlag = new Map(CONFIG_FIELD_NAMES.map((f) => [flagName(f), f]));
 const fieldByEnv = new Map(CONFIG_FIELD_NAMES.map((f) => [envVarName(f), f]));
 
 function startHelp(): string {
-  const cli = here.endsWith('.ts') ? ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts')] : [join(root, 'dist', 'src', 'cli', 'main.js')];
-  const r = spawnSync(process.execPath, [...cli, 'start', '--help'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [...cliArgs, 'start', '--help'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }

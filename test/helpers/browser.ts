@@ -3,10 +3,9 @@
  * nothing). Where no chromium is installed the tests skip with a message — except under CI=true,
  * where that is a failure (.ci/run installs chromium).
  */
-import { existsSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from './paths.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'];
 
@@ -27,10 +26,7 @@ export function browserSkipReason(): string | undefined {
 
 /** test-artifacts/ at the repository root (ignored by git), created on demand */
 export function artifactsDir(): string {
-  const here = fileURLToPath(import.meta.url);
-  // test/helpers/x.ts from source, dist/test/helpers/x.js compiled
-  const root = here.includes('/dist/test/') ? join(here, '..', '..', '..', '..') : join(here, '..', '..', '..');
-  const dir = join(root, 'test-artifacts');
+  const dir = join(repoRoot, 'test-artifacts');
   mkdirSync(dir, { recursive: true });
   return dir;
 }
