@@ -95,6 +95,9 @@ export class PbsSampler {
   private readsTotal = 0;
   private cached: PbsStatus | undefined;
   private cachedAtMs = 0;
+  /** samples recorded in all, and at the last computation: no new samples, no new Monte Carlo */
+  private recorded = 0;
+  private recordedAtCompute = -1;
 
   constructor(opts: PbsSamplerOptions) {
     this.n = opts.n;
@@ -107,7 +110,10 @@ export class PbsSampler {
   }
 
   record(leg: PbsLeg, ms: number): void {
-    if (Number.isFinite(ms) && ms >= 0) this.legs[leg].push(ms);
+    if (Number.isFinite(ms) && ms >= 0) {
+      this.legs[leg].push(ms);
+      this.recorded++;
+    }
   }
 
   recordRead(localReplica: boolean): void {
@@ -115,14 +121,19 @@ export class PbsSampler {
     if (localReplica) this.readsLocal++;
   }
 
-  /** the current prediction, recomputed at most every maxAgeMs (and as soon as it becomes possible) */
+  /**
+   * The current prediction: recomputed at most every maxAgeMs and only when new samples came in (an
+   * idle node computes nothing), but at once when it becomes possible.
+   */
   status(nowMs: number): PbsStatus {
-    const reusable = this.cached !== undefined && nowMs - this.cachedAtMs < this.maxAgeMs && (this.cached.ready || !this.isReady());
-    if (!reusable) {
+    const becameReady = this.cached !== undefined && !this.cached.ready && this.isReady();
+    const stale = nowMs - this.cachedAtMs >= this.maxAgeMs && this.recorded !== this.recordedAtCompute;
+    if (this.cached === undefined || becameReady || stale) {
       this.cached = this.compute(nowMs);
       this.cachedAtMs = nowMs;
+      this.recordedAtCompute = this.recorded;
     }
-    return this.cached!;
+    return this.cached;
   }
 
   private isReady(): boolean {

@@ -57,6 +57,9 @@ test('the PBS sampler says it has no samples, then predicts every R and W once e
   assert.ok(weak.freshAtCommit < 1 && weak.delta999Ms > 0 && weak.delta999Ms <= 5, JSON.stringify(weak));
   assert.ok(weak.curve.every((c, i, all) => i === 0 || c.probability >= all[i - 1].probability), 'the curve never falls');
   assert.equal(pbs.status(2), ready, 'reused within maxAgeMs');
+  assert.equal(pbs.status(60_000), ready, 'no new samples: nothing to recompute');
+  pbs.record('write', 3);
+  assert.notEqual(pbs.status(60_001), ready, 'recomputed once new samples came in');
   assert.equal(new PbsSampler({ n: 1, uniform: Math.random }).status(0).ready, false);
 });
 
