@@ -300,6 +300,8 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     let resp: RespServer | undefined;
     ops.attach({
       node,
+      antiEntropy: node.antiEntropy,
+      replicasOf: (p) => node.ringView.current.ring.preferenceList(p, config.n).primaries,
       engine,
       engineKind: config.engine,
       transport: () => transport.stats(),

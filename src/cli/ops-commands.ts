@@ -1,6 +1,6 @@
 /**
- * Operator commands, nodetool-style: `ringkv status`, `ring`, `info <node>`, `top`, and `hints`,
- * `transfers`, `repair` for the subsystems that are still to come. Each takes --url, --password and
+ * Operator commands, nodetool-style: `ringkv status`, `ring`, `info <node>`, `top`, `repair`, and
+ * `hints`, `transfers` for the subsystems that are still to come. Each takes --url, --password and
  * --json. Exit codes (EXIT below): 0 ok; 1 the node could not be asked or answered an error; 2 a usage
  * error; 3 `status`: some member is not up; 4 the feature is not in this version of ringkv.
  */
@@ -10,7 +10,7 @@ import { RingkvClient } from '../client/ringkv-client.js';
 import type { ClusterOverview } from '../ops/cluster-watcher.js';
 import type { NodeStatus } from '../ops/node-status.js';
 import { run, withClientOptions } from './client-commands.js';
-import { formatInfo, formatRing, formatStatus, formatTop, sectionLines } from './ops-format.js';
+import { formatInfo, formatRing, formatStatus, formatTop, repairSummary, sectionLines } from './ops-format.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, degraded: 3, notInThisVersion: 4 } as const;
 
@@ -179,11 +179,33 @@ export function registerOpsCommands(program: Command): void {
   section('hints', 'hinted handoff backlog', 'hinted handoff');
   section('transfers', 'partition transfers in flight', 'ownership transfer');
 
-  withClientOptions(program.command('repair').description(`run an anti-entropy exchange now (exit ${EXIT.notInThisVersion}: anti-entropy is not in this version)`))
-    .option('--partition <p>', 'only this partition')
-    .option('--json', 'machine-readable output')
-    .action(() => {
-      process.stderr.write('ringkv repair: anti-entropy is not in this version of ringkv; replicas converge through write fan-out and read repair only\n');
-      process.exitCode = EXIT.notInThisVersion;
-    });
+  withClientOptions(program.command('repair').description('run an anti-entropy exchange of every partition the node at --url replicates (or one) now, with a progress bar'))
+    .option('--partition <p>', 'only this partition (the node must hold a replica of it)')
+    .option('--json', 'print the finished repair as JSON')
+    .action((opts: OpsOptions & { partition?: string }) =>
+      run(async () => {
+        if (opts.partition !== undefined && !/^\d{1,6}$/.test(opts.partition)) usage(`--partition must be a partition number, got ${JSON.stringify(opts.partition)}`);
+        const client = clientFor(opts);
+        const started = await client.repair(opts.partition === undefined ? undefined : Number(opts.partition));
+        if (started.alreadyRunning) process.stderr.write(`ringkv repair: a repair is already running on this node (#${started.repair.id}); following it\n`);
+        const bar = process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ format: 'repair {bar} {value}/{total} partitions', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+        bar?.start(Math.max(1, started.repair.partitionsTotal), 0);
+        let repair = started.repair;
+        try {
+          while (repair.running) {
+            await new Promise((r) => setTimeout(r, 300));
+            const latest = (await client.status()).antiEntropy?.operatorRepair;
+            if (!latest || latest.id !== started.repair.id) throw new Error('the node no longer reports this repair (did it restart?)');
+            repair = latest;
+            bar?.setTotal(Math.max(1, repair.partitionsTotal));
+            bar?.update(repair.partitionsDone);
+          }
+        } finally {
+          bar?.stop();
+        }
+        if (opts.json) printJson(repair);
+        else print(`repair #${repair.id}${repair.partition !== null ? ` of partition ${repair.partition}` : ''}: ${repairSummary(repair)}\n`);
+        if (repair.error) process.exitCode = EXIT.failed;
+      }),
+    );
 }

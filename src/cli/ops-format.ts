@@ -137,9 +137,23 @@ function formatRequests(s: NodeStatus): string {
 export function sectionLines(s: NodeStatus): string[] {
   return [
     s.hints ? `hints: ${s.hints.pendingCount} pending (${formatBytes(s.hints.pendingBytes)}), oldest ${formatMs(s.hints.oldestAgeMs)}, ${s.hints.droppedTotal} dropped` : 'hints: hinted handoff is not in this version of ringkv',
-    s.antiEntropy ? `anti-entropy: ${s.antiEntropy.exchangesRunning.length} exchange(s) running, ${s.antiEntropy.exchangesCompleted} completed, ${s.antiEntropy.keysRepaired} keys repaired` : 'anti-entropy: not in this version of ringkv',
+    s.antiEntropy ? antiEntropyLine(s.antiEntropy) : 'anti-entropy: not in this version of ringkv',
     s.transfers ? `transfers: ${s.transfers.running.length} running, ${s.transfers.completed} completed` : 'transfers: partition transfers are not in this version of ringkv',
   ];
+}
+
+export function antiEntropyLine(a: NonNullable<NodeStatus['antiEntropy']>): string {
+  const repair = a.operatorRepair;
+  const last = repair
+    ? `; last repair${repair.partition !== null ? ` of partition ${repair.partition}` : ''}: ${repair.running ? `running, ${repair.partitionsDone}/${repair.partitionsTotal} partitions` : repairSummary(repair)}`
+    : '';
+  return `anti-entropy: ${a.enabled ? 'scheduled' : 'schedule off (aaeEnabled false)'}, ${a.exchanges} exchanges (${a.exchangesInSync} in sync, ${a.exchangesFailed} failed), ${a.keysPushed} keys pushed, ${a.keysPulled} pulled, ${formatBytes(a.bytesSent)} sent${last}`;
+}
+
+export function repairSummary(r: NonNullable<NonNullable<NodeStatus['antiEntropy']>['operatorRepair']>): string {
+  if (r.error) return `failed: ${r.error}`;
+  const seconds = r.finishedAtMs !== null ? ((r.finishedAtMs - r.startedAtMs) / 1000).toFixed(1) : '?';
+  return `${r.partitionsTotal} partition(s), ${r.exchanges} exchange(s) (${r.exchangesFailed} failed), ${r.segmentsDiffering} differing segment(s), ${r.keysPushed} key(s) pushed, ${r.keysPulled} pulled, in ${seconds} s`;
 }
 
 /** `ringkv top`: per node and operation, rate and latency */

@@ -8,6 +8,7 @@ import type { ReadOptions, WriteOptions } from '../cluster/kv-service.js';
 import { headerOf, httpRequest, type HttpResponse } from './http-request.js';
 import type { ClusterOverview } from '../ops/cluster-watcher.js';
 import type { NodeStatus } from '../ops/node-status.js';
+import type { OperatorRepair } from '../ops/repair-tracker.js';
 import { encodeKeyForPath } from './key-path.js';
 
 export interface RingkvClientOptions {
@@ -129,6 +130,13 @@ export class RingkvClient {
   /** GET /cluster/overview: every member's status as the node sees them */
   async overview(seriesSeconds?: number): Promise<ClusterOverview> {
     return this.json(`/cluster/overview${seriesSeconds !== undefined ? `?series=${seriesSeconds}` : ''}`);
+  }
+
+  /** POST /cluster/repair: starts an anti-entropy exchange of every partition the node replicates (or one) */
+  async repair(partition?: number): Promise<{ repair: OperatorRepair; alreadyRunning: boolean }> {
+    const res = await this.request('POST', `/cluster/repair${partition !== undefined ? `?partition=${partition}` : ''}`, {});
+    if (res.status !== 202) throw await errorOf(res);
+    return (await res.json()) as { repair: OperatorRepair; alreadyRunning: boolean };
   }
 
   private async json<T>(path: string): Promise<T> {

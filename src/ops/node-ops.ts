@@ -5,6 +5,7 @@
  * feeds the dashboard's live stream. src/server.ts builds one per node.
  */
 import type { NodeMetrics } from '../api/metrics.js';
+import { RingkvError } from '../core/errors.js';
 import type { RespStats } from '../api/resp/command.js';
 import type { TransportStats } from '../net/tcp-transport.js';
 import type { Engine } from '../storage/engine.js';
@@ -12,6 +13,7 @@ import { ClusterWatcher, type ClusterOverview, type OverviewListener } from './c
 import { buildNodeStatus, type ClusterNodeView, type NodeStatus, type NodeStatusSources } from './node-status.js';
 import { registerPbsMetrics, registerRespMetrics, registerTransportMetrics } from './ops-metrics.js';
 import { PbsSampler } from './pbs-sampler.js';
+import { RepairTracker, type OperatorRepair, type RepairableAntiEntropy } from './repair-tracker.js';
 import { ReplicationInstruments } from './replication-instruments.js';
 import { RollingRequestStats } from './request-stats.js';
 
@@ -30,6 +32,10 @@ export interface NodeOpsOptions {
 
 export interface AttachOptions {
   node: ClusterNodeView;
+  /** the node's anti-entropy service, when it has one: status section and `ringkv repair` */
+  antiEntropy?: RepairableAntiEntropy;
+  /** the replicas of a partition, for checking a repair request */
+  replicasOf?: (partition: number) => readonly string[];
   engine: Engine;
   engineKind: string;
   transport?: () => TransportStats;
@@ -44,6 +50,7 @@ export class NodeOps {
   readonly observer: ReplicationInstruments;
   private sources: NodeStatusSources | undefined;
   private watcher: ClusterWatcher | undefined;
+  private repairs: RepairTracker | undefined;
 
   constructor(private readonly opts: NodeOpsOptions) {
     this.pbs = new PbsSampler({ n: opts.n, uniform: Math.random });
@@ -69,6 +76,23 @@ export class NodeOps {
       ...(a.transport ? { transport: () => transportFigures(a.transport!()) } : {}),
       ...a.sections,
     };
+    const aae = a.antiEntropy;
+    if (aae && a.replicasOf) {
+      const repairs = (this.repairs = new RepairTracker(aae, a.replicasOf, a.node.self, () => a.node.config.partitions));
+      this.sources.antiEntropy = () => ({
+        enabled: a.node.config.aaeEnabled !== false,
+        exchanges: aae.stats.exchanges,
+        exchangesFailed: aae.stats.exchangesFailed,
+        exchangesInSync: aae.stats.exchangesInSync,
+        segmentsDiffering: aae.stats.segmentsDiffering,
+        keysPushed: aae.stats.keysPushed,
+        keysPulled: aae.stats.keysPulled,
+        bytesSent: aae.stats.bytesSent,
+        bytesReceived: aae.stats.bytesReceived,
+        fullRepair: { done: aae.stats.fullRepairDone, total: aae.stats.fullRepairTotal },
+        operatorRepair: repairs.latest() ?? null,
+      });
+    }
     this.watcher = new ClusterWatcher({
       self: (seconds) => this.status(seconds),
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
@@ -91,6 +115,12 @@ export class NodeOps {
   subscribe(listener: OverviewListener): () => void {
     if (!this.watcher) throw new Error('NodeOps.subscribe() before attach()');
     return this.watcher.subscribe(listener);
+  }
+
+  /** `ringkv repair`: starts an anti-entropy exchange of every partition here (or one), or returns the running one */
+  repair(partition?: number): { repair: OperatorRepair; alreadyRunning: boolean } {
+    if (!this.repairs) throw new RingkvError('INTERNAL', 'this node has no anti-entropy service to run a repair with');
+    return this.repairs.start(partition);
   }
 
   get pollIntervalMs(): number {

@@ -4,12 +4,13 @@
  * (members, ring, warnings, identity, replication counters) plus what the runtime measures (requests,
  * storage, transport, PBS).
  *
- * Sections of subsystems that do not exist yet (hinted handoff, anti-entropy, partition transfers)
- * are optional and absent until a provider is plugged in through NodeStatusSources; their shapes
- * below are the contract those subsystems fill.
+ * Sections of subsystems are optional and absent until a provider is plugged in through
+ * NodeStatusSources: anti-entropy is (from ClusterNode.antiEntropy); hinted handoff and partition
+ * transfers do not exist yet, and their shapes below are the contract those subsystems fill.
  */
 import type { EngineStats } from '../storage/engine.js';
 import type { PbsStatus } from './pbs-sampler.js';
+import type { OperatorRepair } from './repair-tracker.js';
 import type { RequestFigures, RequestSeries } from './request-stats.js';
 
 export const NODE_STATUS_VERSION = 1;
@@ -79,7 +80,7 @@ export interface TransportFigures {
   requestsTimedOut: number;
 }
 
-/** hinted handoff (the self-healing issue fills it) */
+/** hinted handoff (the self-healing issue fills it: not in this version) */
 export interface HintsStatus {
   pendingCount: number;
   pendingBytes: number;
@@ -89,16 +90,25 @@ export interface HintsStatus {
   targets: Array<{ node: string; count: number; bytes: number; oldestAgeMs: number | null }>;
 }
 
-/** active anti-entropy (the self-healing issue fills it) */
+/** active anti-entropy: the AntiEntropy service's counters, and the latest operator repair */
 export interface AntiEntropyStatus {
-  exchangesCompleted: number;
-  exchangesRunning: Array<{ partition: number; peer: string; percent: number | null; startedAtMs: number }>;
-  lastExchangeAtMs: number | null;
-  keysRepaired: number;
+  /** scheduled exchanges run (aaeEnabled) */
+  enabled: boolean;
+  exchanges: number;
+  exchangesFailed: number;
+  exchangesInSync: number;
+  segmentsDiffering: number;
+  keysPushed: number;
+  keysPulled: number;
   bytesSent: number;
+  bytesReceived: number;
+  /** the latest full repair (at start after lost state, or asked for): partitions done of total */
+  fullRepair: { done: number; total: number };
+  /** the latest `ringkv repair` on this node, if any */
+  operatorRepair: OperatorRepair | null;
 }
 
-/** partition transfers (the membership issue fills it) */
+/** partition transfers (the membership issue fills it: not in this version) */
 export interface TransfersStatus {
   running: Array<{ partition: number; from: string; to: string; percent: number | null; startedAtMs: number; stalled: string | null }>;
   completed: number;
@@ -131,7 +141,7 @@ export interface NodeStatus {
 /** What ClusterNode shows of itself (its public introspection). */
 export interface ClusterNodeView {
   readonly self: string;
-  readonly config: { n: number; r: number; w: number; partitions: number };
+  readonly config: { n: number; r: number; w: number; partitions: number; aaeEnabled?: boolean };
   readonly identity: { incarnation: number; actor: string; retirements: number };
   readonly stats: { readRepairs: number; staleReplies: number; writeRetriesDeduplicated: number; clockOffsetClamps: number; largeVersionVectors: number };
   ringJson(): object;

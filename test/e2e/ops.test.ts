@@ -94,6 +94,7 @@ test('/cluster/status is the typed status; bad parameters are a 400; the live st
   assert.equal(status.series.t.length, Math.max(1, Math.min(5, Math.ceil(status.uptimeMs / 1000))), 'no history from before the start');
   assert.ok(status.requests.operations.put.total > 0);
   assert.equal(status.hints, undefined, 'no hinted handoff in this version');
+  assert.equal(status.antiEntropy.enabled, true);
   const bad = await http(url, 'GET', '/cluster/status?series=soon');
   assert.equal(bad.status, 400);
   assert.equal(bad.json().error.code, 'BAD_PARAMETER');
@@ -163,13 +164,30 @@ test('ringkv status, ring, info and top: tables by default, JSON with --json', (
   assert.equal(topJson.stdout.trim().split('\n').map((l) => JSON.parse(l).servedBy).join(), 'n1,n1');
 });
 
+test('ringkv repair runs an anti-entropy exchange and reports it; a partition the node does not hold is a usage error', async () => {
+  const one = ringkv('repair', '--url', url, '--partition', '0');
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stdout, /^repair #1 of partition 0: 1 partition\(s\), 2 exchange\(s\) \(0 failed\)/);
+  const all = JSON.parse(ringkv('repair', '--url', url, '--json').stdout);
+  assert.equal(all.running, false);
+  assert.equal(all.partitionsTotal, 256, 'with n=3 on 3 nodes every node replicates every partition');
+  assert.equal(all.exchangesFailed, 0);
+  const status = (await http(url, 'GET', '/cluster/status')).json();
+  assert.equal(status.antiEntropy.operatorRepair.id, all.id);
+  const bad = ringkv('repair', '--url', url, '--partition', '99999');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /BAD_PARAMETER \(HTTP 400\): partition must be an integer from 0 to 255/);
+  assert.match(ringkv('info', 'n1', '--url', url).stdout, /^anti-entropy: scheduled, \d+ exchanges .*last repair: 256 partition/m);
+});
+
 test('exit codes: not in this version (4), usage (2), unreachable (1), degraded (3), then --wait until all are up', async () => {
-  for (const cmd of ['hints', 'transfers', 'repair']) {
+  for (const cmd of ['hints', 'transfers']) {
     const r = ringkv(cmd, '--url', url);
     assert.equal(r.status, 4, `${cmd}: ${r.stderr}`);
     assert.match(r.stderr, /not in this version of ringkv/);
   }
   assert.equal(ringkv('status', '--bogus').status, 2);
+  assert.equal(ringkv('repair', '--url', url, '--partition', 'first').status, 2);
   assert.equal(ringkv('top', '--url', url, '--interval-ms', 'soon').status, 2);
   const unreachable = ringkv('status', '--url', 'http://127.0.0.1:1');
   assert.equal(unreachable.status, 1);

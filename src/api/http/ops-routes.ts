@@ -1,6 +1,7 @@
 /**
  * Operator routes: GET /cluster/status (this node's typed status), GET /cluster/overview (every
- * member's status as this node sees them) and GET /ui/events (the overview as a live
+ * member's status as this node sees them), POST /cluster/repair (an anti-entropy exchange now) and
+ * GET /ui/events (the overview as a live
  * text/event-stream, one event per poll interval, for the dashboard and scripts).
  */
 import type { ServerResponse } from 'node:http';
@@ -8,11 +9,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RingkvError } from '../../core/errors.js';
 import type { ClusterOverview, OverviewListener } from '../../ops/cluster-watcher.js';
 import type { NodeStatus } from '../../ops/node-status.js';
+import type { OperatorRepair } from '../../ops/repair-tracker.js';
 
 export interface OpsEndpoints {
   status(seriesSeconds?: number): NodeStatus;
   overview(seriesSeconds?: number): Promise<ClusterOverview>;
   subscribe(listener: OverviewListener): () => void;
+  /** starts `ringkv repair` (every partition here, or one), or returns the one running */
+  repair(partition?: number): { repair: OperatorRepair; alreadyRunning: boolean };
 }
 
 /** at most this many live streams per node; more get 503 */
@@ -32,6 +36,15 @@ function seriesParam(request: FastifyRequest<{ Querystring: { series?: unknown }
 export function registerOpsRoutes(app: FastifyInstance, ops: OpsEndpoints): void {
   app.get('/cluster/status', async (request: FastifyRequest<{ Querystring: { series?: unknown } }>) => ops.status(seriesParam(request)));
   app.get('/cluster/overview', async (request: FastifyRequest<{ Querystring: { series?: unknown } }>) => ops.overview(seriesParam(request)));
+
+  // 202: the repair runs in the background; its progress is in /cluster/status (antiEntropy.operatorRepair)
+  app.post('/cluster/repair', async (request: FastifyRequest<{ Querystring: { partition?: unknown } }>, reply) => {
+    const raw = request.query.partition;
+    if (raw !== undefined && (typeof raw !== 'string' || !/^\d{1,6}$/.test(raw))) {
+      throw new RingkvError('BAD_PARAMETER', `partition must be a partition number, got ${JSON.stringify(raw)}`);
+    }
+    return reply.code(202).send(ops.repair(raw === undefined ? undefined : Number(raw)));
+  });
 
   const streams = new Set<ServerResponse>();
   app.get('/ui/events', (request, reply) => {

@@ -160,7 +160,15 @@ export function renderHealing(overview) {
     if (!n) continue;
     const parts = [];
     parts.push(n.hints ? `hints: ${n.hints.pendingCount} pending (${bytes(n.hints.pendingBytes)}), oldest ${ms(n.hints.oldestAgeMs)}` : 'hinted handoff: not in this version');
-    parts.push(n.antiEntropy ? `anti-entropy: ${n.antiEntropy.exchangesRunning.length} exchange(s) running, ${n.antiEntropy.keysRepaired} keys repaired` : 'anti-entropy: not in this version');
+    const a = n.antiEntropy;
+    const repair = a?.operatorRepair;
+    parts.push(
+      a
+        ? `anti-entropy: ${a.exchanges} exchanges (${a.exchangesInSync} in sync, ${a.exchangesFailed} failed), ${a.keysPushed + a.keysPulled} keys repaired` +
+            (a.fullRepair.total > 0 && a.fullRepair.done < a.fullRepair.total ? `, full repair ${Math.round((a.fullRepair.done / a.fullRepair.total) * 100)} %` : '') +
+            (repair?.running ? `, operator repair ${repair.partitionsDone}/${repair.partitionsTotal} partitions` : '')
+        : 'anti-entropy: not in this version',
+    );
     parts.push(
       n.transfers
         ? `transfers: ${n.transfers.running.map((t) => `p${t.partition} ${t.from}→${t.to} ${t.percent ?? '?'} %`).join(', ') || 'none running'}`
