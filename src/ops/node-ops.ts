@@ -79,19 +79,15 @@ export class NodeOps {
     const aae = a.antiEntropy;
     if (aae && a.replicasOf) {
       const repairs = (this.repairs = new RepairTracker(aae, a.replicasOf, a.node.self, () => a.node.config.partitions));
-      this.sources.antiEntropy = () => ({
-        enabled: a.node.config.aaeEnabled !== false,
-        exchanges: aae.stats.exchanges,
-        exchangesFailed: aae.stats.exchangesFailed,
-        exchangesInSync: aae.stats.exchangesInSync,
-        segmentsDiffering: aae.stats.segmentsDiffering,
-        keysPushed: aae.stats.keysPushed,
-        keysPulled: aae.stats.keysPulled,
-        bytesSent: aae.stats.bytesSent,
-        bytesReceived: aae.stats.bytesReceived,
-        fullRepair: { done: aae.stats.fullRepairDone, total: aae.stats.fullRepairTotal },
-        operatorRepair: repairs.latest() ?? null,
-      });
+      this.sources.antiEntropy = () => {
+        const { fullRepairDone, fullRepairTotal, ...counters } = aae.stats;
+        return {
+          ...counters,
+          enabled: a.node.config.aaeEnabled !== false,
+          fullRepair: { done: fullRepairDone, total: fullRepairTotal },
+          operatorRepair: repairs.latest() ?? null,
+        };
+      };
     }
     this.watcher = new ClusterWatcher({
       self: (seconds) => this.status(seconds),

@@ -8,6 +8,7 @@
  * NodeStatusSources: anti-entropy is (from ClusterNode.antiEntropy); hinted handoff and partition
  * transfers do not exist yet, and their shapes below are the contract those subsystems fill.
  */
+import type { AaeStats } from '../cluster/anti-entropy/aae-service.js';
 import type { EngineStats } from '../storage/engine.js';
 import type { PbsStatus } from './pbs-sampler.js';
 import type { OperatorRepair } from './repair-tracker.js';
@@ -91,17 +92,9 @@ export interface HintsStatus {
 }
 
 /** active anti-entropy: the AntiEntropy service's counters, and the latest operator repair */
-export interface AntiEntropyStatus {
+export interface AntiEntropyStatus extends Omit<AaeStats, 'fullRepairDone' | 'fullRepairTotal'> {
   /** scheduled exchanges run (aaeEnabled) */
   enabled: boolean;
-  exchanges: number;
-  exchangesFailed: number;
-  exchangesInSync: number;
-  segmentsDiffering: number;
-  keysPushed: number;
-  keysPulled: number;
-  bytesSent: number;
-  bytesReceived: number;
   /** the latest full repair (at start after lost state, or asked for): partitions done of total */
   fullRepair: { done: number; total: number };
   /** the latest `ringkv repair` on this node, if any */
