@@ -125,12 +125,14 @@ export class ClusterWatcher {
   }
 
   /**
-   * A snapshot: the loop's latest when it is running and fresh, else a poll now. With seriesSeconds,
+   * A snapshot: the loop's latest when it is running and fresh, else a poll now (concurrent callers
+   * share it). With seriesSeconds,
    * every member is asked for that much history (a one-off, for a page that just opened).
    */
   async overview(seriesSeconds?: number): Promise<ClusterOverview> {
     if (seriesSeconds !== undefined && seriesSeconds > this.pollSeriesSeconds) return this.poll(seriesSeconds, false);
-    if (this.latest && this.now() - this.latest.overview.timeMs < 2 * this.intervalMs) return this.latest.overview;
+    // while the loop runs (someone watches), its snapshot is at most an interval old; else ask now
+    if (this.listeners.size > 0 && this.latest && this.now() - this.latest.overview.timeMs < 2 * this.intervalMs) return this.latest.overview;
     return this.pollOnce();
   }
 
