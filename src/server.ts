@@ -301,6 +301,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     ops.attach({
       node,
       antiEntropy: node.antiEntropy,
+      transfers: () => node.transfers.status(),
       replicasOf: (p) => node.ringView.current.ring.preferenceList(p, config.n).primaries,
       engine,
       engineKind: config.engine,

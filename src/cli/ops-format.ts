@@ -138,8 +138,21 @@ export function sectionLines(s: NodeStatus): string[] {
   return [
     s.hints ? `hints: ${s.hints.pendingCount} pending (${formatBytes(s.hints.pendingBytes)}), oldest ${formatMs(s.hints.oldestAgeMs)}, ${s.hints.droppedTotal} dropped` : 'hints: hinted handoff is not in this version of ringkv',
     s.antiEntropy ? antiEntropyLine(s.antiEntropy) : 'anti-entropy: not in this version of ringkv',
-    s.transfers ? `transfers: ${s.transfers.running.length} running, ${s.transfers.completed} completed` : 'transfers: partition transfers are not in this version of ringkv',
+    s.transfers ? transfersLine(s.transfers) : 'transfers: partition transfers are not in this version of ringkv',
   ];
+}
+
+export function transfersLine(t: NonNullable<NodeStatus['transfers']>): string {
+  const running = t.inbound.filter((x) => x.phase !== 'done');
+  if (running.length === 0) return `transfers: none in flight${t.inbound.length ? ` (${t.inbound.length} done in the latest ring change)` : ''}`;
+  return `transfers: ${running.length} in flight: ${running.map((x) => `p${x.partition} ${x.from.join('+')}→${x.to} ${x.percent} %${x.stalled ? ` STALLED${x.lastError ? ` (${x.lastError})` : ''}` : ''}`).join(', ')}`;
+}
+
+/** `ringkv transfers`: one row per partition this node pulls */
+export function formatTransfers(t: NonNullable<NodeStatus['transfers']>): string {
+  if (t.inbound.length === 0) return 'no partition transfers in flight on this node\n';
+  const rows = t.inbound.map((x) => [String(x.partition), x.from.join(','), x.to, x.phase, `${x.percent} %`, String(x.objects), formatBytes(x.bytes), x.stalled ? `stalled${x.lastError ? `: ${x.lastError}` : ''}` : '']);
+  return formatTable(['partition', 'from', 'to', 'phase', 'done', 'objects', 'bytes', 'note'], rows, { rightAlign: [0, 4, 5, 6] });
 }
 
 export function antiEntropyLine(a: NonNullable<NodeStatus['antiEntropy']>): string {

@@ -135,8 +135,8 @@ export class RingkvClient {
   /** POST /cluster/repair: starts an anti-entropy exchange of every partition the node replicates (or one) */
   async repair(partition?: number): Promise<{ repair: OperatorRepair; alreadyRunning: boolean }> {
     const res = await this.request('POST', `/cluster/repair${partition !== undefined ? `?partition=${partition}` : ''}`, {});
-    if (res.status !== 202) throw await errorOf(res);
-    return (await res.json()) as { repair: OperatorRepair; alreadyRunning: boolean };
+    if (res.status !== 202) throw errorOf(res);
+    return JSON.parse(res.body.toString('utf8')) as { repair: OperatorRepair; alreadyRunning: boolean };
   }
 
   private async json<T>(path: string): Promise<T> {

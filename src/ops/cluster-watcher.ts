@@ -160,7 +160,8 @@ export class ClusterWatcher {
 
   private async poll(seriesSeconds: number, track: boolean): Promise<ClusterOverview> {
     const self = this.opts.self(seriesSeconds);
-    const views = await Promise.all(self.members.map((m) => (m.id === self.node ? this.selfView(self, m) : this.peerView(m, seriesSeconds))));
+    const gossip = self.membership === 'gossip';
+    const views = await Promise.all(self.members.map((m) => (m.id === self.node ? this.selfView(self, m) : this.peerView(m, seriesSeconds, gossip))));
     const overview: ClusterOverview = {
       servedBy: self.node,
       timeMs: this.now(),
@@ -181,7 +182,7 @@ export class ClusterWatcher {
     return { ...identityOf(m), status: m.status, membershipStatus: m.status, reachable: true, error: null, lastSeenMs: self.timeMs, node: self };
   }
 
-  private async peerView(m: NodeStatus['members'][number], seriesSeconds: number): Promise<MemberView> {
+  private async peerView(m: NodeStatus['members'][number], seriesSeconds: number, gossip: boolean): Promise<MemberView> {
     const state = this.peers.get(m.id) ?? { failures: 0, shown: undefined, lastSeenMs: null };
     this.peers.set(m.id, state);
     const answer = await this.ask(m.httpAddress, seriesSeconds);
@@ -192,7 +193,8 @@ export class ClusterWatcher {
       // a refused connection is certain (nothing listens); a timeout may be a busy node
       state.failures = answer.refused ? Math.max(state.failures + 1, this.downAfterFailures) : state.failures + 1;
     }
-    const shown = m.status !== 'up' ? m.status : state.failures >= this.downAfterFailures ? 'down' : 'up';
+    // with gossip the member table decides; with a static list an unanswered status request does
+    const shown = gossip || m.status !== 'up' ? m.status : state.failures >= this.downAfterFailures ? 'down' : 'up';
     if (state.shown !== undefined && state.shown !== shown) {
       this.recordEvent({ timeMs: this.now(), member: m.id, from: state.shown, to: shown, source: 'status-poll', ...(answer.error ? { detail: answer.error } : {}) });
     }

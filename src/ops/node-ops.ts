@@ -5,6 +5,7 @@
  * feeds the dashboard's live stream. src/server.ts builds one per node.
  */
 import type { NodeMetrics } from '../api/metrics.js';
+import type { TransferStatus } from '../cluster/transfers/partition-transfers.js';
 import { RingkvError } from '../core/errors.js';
 import type { RespStats } from '../api/resp/command.js';
 import type { TransportStats } from '../net/tcp-transport.js';
@@ -36,6 +37,8 @@ export interface AttachOptions {
   antiEntropy?: RepairableAntiEntropy;
   /** the replicas of a partition, for checking a repair request */
   replicasOf?: (partition: number) => readonly string[];
+  /** partitions this node is pulling in a ring change */
+  transfers?: () => TransferStatus[];
   engine: Engine;
   engineKind: string;
   transport?: () => TransportStats;
@@ -76,6 +79,10 @@ export class NodeOps {
       ...(a.transport ? { transport: () => transportFigures(a.transport!()) } : {}),
       ...a.sections,
     };
+    if (a.transfers) {
+      const inbound = a.transfers;
+      this.sources.transfers = () => ({ inbound: inbound() });
+    }
     const aae = a.antiEntropy;
     if (aae && a.replicasOf) {
       const repairs = (this.repairs = new RepairTracker(aae, a.replicasOf, a.node.self, () => a.node.config.partitions));

@@ -5,10 +5,12 @@
  * storage, transport, PBS).
  *
  * Sections of subsystems are optional and absent until a provider is plugged in through
- * NodeStatusSources: anti-entropy is (from ClusterNode.antiEntropy); hinted handoff and partition
- * transfers do not exist yet, and their shapes below are the contract those subsystems fill.
+ * NodeStatusSources: anti-entropy (ClusterNode.antiEntropy) and partition transfers
+ * (ClusterNode.transfers) are; hinted handoff does not exist yet, and its shape below is the
+ * contract it fills.
  */
 import type { AaeStats } from '../cluster/anti-entropy/aae-service.js';
+import type { TransferStatus } from '../cluster/transfers/partition-transfers.js';
 import type { EngineStats } from '../storage/engine.js';
 import type { PbsStatus } from './pbs-sampler.js';
 import type { OperatorRepair } from './repair-tracker.js';
@@ -35,10 +37,12 @@ export interface MemberRow {
 
 export interface PendingMove {
   partition: number;
-  from: string;
-  to: string;
-  /** null when the mover does not know */
+  /** replicas that leave the partition's preference list, and those that join it */
+  from: string[];
+  to: string[];
+  /** known to a receiving node; null elsewhere */
   percent: number | null;
+  stalled: boolean;
 }
 
 export interface RingSummary {
@@ -101,10 +105,9 @@ export interface AntiEntropyStatus extends Omit<AaeStats, 'fullRepairDone' | 'fu
   operatorRepair: OperatorRepair | null;
 }
 
-/** partition transfers (the membership issue fills it: not in this version) */
+/** partitions this node is pulling during a ring change (from ClusterNode.transfers) */
 export interface TransfersStatus {
-  running: Array<{ partition: number; from: string; to: string; percent: number | null; startedAtMs: number; stalled: string | null }>;
-  completed: number;
+  inbound: TransferStatus[];
 }
 
 export interface NodeStatus {
@@ -117,6 +120,8 @@ export interface NodeStatus {
   uptimeMs: number;
   config: { n: number; r: number; w: number; partitions: number };
   warnings: string[];
+  /** where member states come from: the configured list (all `up`), or gossip and failure detection */
+  membership: 'static' | 'gossip';
   members: MemberRow[];
   ring: RingSummary;
   requests: RequestFigures;
@@ -140,6 +145,8 @@ export interface ClusterNodeView {
   ringJson(): object;
   membersJson(): object[];
   healthWarnings(): string[];
+  /** the gossip membership, when the node runs one */
+  readonly cluster?: unknown;
 }
 
 export interface NodeStatusSources {
@@ -191,6 +198,7 @@ export function buildNodeStatus(src: NodeStatusSources, nowMs: number, startedAt
     uptimeMs: Math.max(0, nowMs - startedAtMs),
     config: { n: node.config.n, r: node.config.r, w: node.config.w, partitions: node.config.partitions },
     warnings: node.healthWarnings(),
+    membership: node.cluster !== undefined ? 'gossip' : 'static',
     members,
     ring,
     requests: src.requests(nowMs),
@@ -223,9 +231,10 @@ export function ringSummary(json: object, config: { n: number; partitions: numbe
   const pending: PendingMove[] = Array.isArray(ring.pending)
     ? (ring.pending as Array<Record<string, unknown>>).map((m) => ({
         partition: Number(m.partition),
-        from: String(m.from),
-        to: String(m.to),
+        from: (Array.isArray(m.from) ? m.from : [m.from]).map(String),
+        to: (Array.isArray(m.to) ? m.to : [m.to]).map(String),
         percent: typeof m.percent === 'number' ? m.percent : null,
+        stalled: m.stalled === true,
       }))
     : [];
   return { partitions, n: ring.N ?? config.n, epoch: typeof ring.epoch === 'number' ? ring.epoch : null, owners, pending };

@@ -6,16 +6,17 @@
  * Down, with today's static membership, comes from the killed node not answering the serving node's
  * status requests (src/ops/cluster-watcher.ts); gossip will replace that source.
  */
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { RingkvClient } from '../../src/client/ringkv-client.js';
-import { artifactsDir, browserSkipReason, findChromium } from '../helpers/browser.js';
+import { artifactsDir, chromiumRequirement, findChromium } from '../helpers/browser.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { testNeeding } from '../helpers/required-tool.js';
 
 const PASSWORD = 'dashboard-test-password';
-const skip = browserSkipReason();
+const needChromium = chromiumRequirement();
 /** detection with static membership: the next poll (1 s) after the refused connection, plus slack for a loaded machine */
 const DETECTION_BOUND_MS = 15_000;
 
@@ -25,7 +26,7 @@ let page: Page;
 const consoleErrors: string[] = [];
 
 before(async () => {
-  if (skip) return;
+  if (!needChromium.ok) return;
   tc = await startTestCluster({ nodes: 3, settings: { engine: 'memory', logLevel: 'warn', password: PASSWORD } });
   browser = await chromium.launch({ executablePath: findChromium()!, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
@@ -44,7 +45,7 @@ async function statusOf(id: string): Promise<string | null> {
   return page.getAttribute(`#members tr[data-member="${id}"]`, 'data-status');
 }
 
-test('the dashboard asks for the password once, then shows three members up and the ring', { skip }, async () => {
+testNeeding('the dashboard asks for the password once, then shows three members up and the ring', needChromium, {}, async () => {
   await page.goto(`${tc.node('n1').httpUrl}/ui`);
   await page.waitForSelector('#login:not([hidden])');
   await page.fill('#password', PASSWORD);
@@ -58,7 +59,7 @@ test('the dashboard asks for the password once, then shows three members up and 
   assert.deepEqual(consoleErrors, []);
 });
 
-test('request rates move under a short load, and the staleness prediction appears', { skip }, async () => {
+testNeeding('request rates move under a short load, and the staleness prediction appears', needChromium, {}, async () => {
   assert.equal(Number(await page.getAttribute('#members tr[data-member="n1"]', 'data-rate')), 0);
   const client = new RingkvClient({ url: tc.nodes.map((n) => n.httpUrl), password: PASSWORD, timeoutMs: 15_000 });
   for (let i = 0; i < 150; i++) {
@@ -75,7 +76,7 @@ test('request rates move under a short load, and the staleness prediction appear
   assert.deepEqual(consoleErrors, []);
 });
 
-test('a killed node turns down on the page and comes back when restarted', { skip }, async () => {
+testNeeding('a killed node turns down on the page and comes back when restarted', needChromium, {}, async () => {
   const killedAt = Date.now();
   await tc.node('n3').kill();
   await page.waitForSelector('#members tr[data-member="n3"][data-status="down"]', { timeout: DETECTION_BOUND_MS });

@@ -1,11 +1,12 @@
 /**
  * A real browser for page tests: Debian's chromium driven by playwright-core (which downloads
  * nothing). Where no chromium is installed the tests skip with a message — except under CI=true,
- * where that is a failure (.ci/run installs chromium).
+ * where that is a failure (.ci/run installs chromium; see required-tool.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
+import type { Requirement } from './required-tool.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'];
 
@@ -16,12 +17,9 @@ export function findChromium(): string | undefined {
   return CANDIDATES.find((p) => existsSync(p));
 }
 
-/** undefined when the browser tests can run; else the skip message (throws under CI=true) */
-export function browserSkipReason(): string | undefined {
-  if (findChromium() !== undefined) return undefined;
-  const why = 'no chromium found (apt-get install chromium, or set CHROMIUM_PATH)';
-  if (process.env.CI === 'true') throw new Error(`${why}: in CI the dashboard must be tested in a real browser`);
-  return `${why}: skipping the browser tests`;
+/** what the browser tests need: a chromium (skip outside CI, fail with CI=true: see required-tool.ts) */
+export function chromiumRequirement(): Requirement {
+  return { ok: findChromium() !== undefined, message: 'no chromium found (apt-get install chromium, or set CHROMIUM_PATH)' };
 }
 
 /** test-artifacts/ at the repository root (ignored by git), created on demand */

@@ -63,10 +63,11 @@ test('the PBS sampler says it has no samples, then predicts every R and W once e
   assert.equal(new PbsSampler({ n: 1, uniform: Math.random }).status(0).ready, false);
 });
 
-function fakeStatus(members: string[]): NodeStatus {
+function fakeStatus(members: string[], membership: 'static' | 'gossip' = 'static'): NodeStatus {
   return {
     node: members[0],
     timeMs: 0,
+    membership,
     members: members.map((id) => ({ id, address: `${id}:9`, httpAddress: `${id}.test:8`, zone: null, weight: 1, status: 'up', phi: 0, heartbeat: 0, incarnation: null, partitionsOwned: 0, replicasHeld: 0 })),
     ring: { partitions: 4, n: 3, epoch: null, owners: ['a', 'b', 'c', 'a'], pending: [] },
   } as unknown as NodeStatus;
@@ -113,4 +114,11 @@ test('the cluster watcher: a refused peer is down at once, a silent one after tw
   const perRound = (calls - before) / rounds;
   assert.ok(perRound <= 2.5, `${perRound} status requests per round`);
   watcher.close();
+
+  // with gossip the member table decides: a silent peer the table calls up stays up, with its error
+  behaviour.set('b', 'refused');
+  const gossiping = new ClusterWatcher({ self: () => fakeStatus(['a', 'b', 'c'], 'gossip'), fetch: fakeFetch, now: () => now, intervalMs: 10 });
+  const g = await gossiping.overview();
+  assert.deepEqual(g.members.map((m) => `${m.status} ${m.reachable}`), ['up true', 'up false', 'up true']);
+  assert.equal(g.members[1].error, 'connection refused');
 });

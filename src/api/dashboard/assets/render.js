@@ -108,7 +108,7 @@ export function renderRing(overview) {
     const move = moving.get(p);
     if (move) path.setAttribute('class', 'pending');
     const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
-    title.textContent = move ? `partition ${p}: ${owner}, moving ${move.from} → ${move.to}${move.percent !== null ? ` (${move.percent} %)` : ''}` : `partition ${p}: ${owner}`;
+    title.textContent = move ? `partition ${p}: ${owner}, moving ${move.from.join(', ') || '–'} → ${move.to.join(', ')}${move.percent !== null ? ` (${move.percent} %)` : ''}${move.stalled ? ' (stalled)' : ''}` : `partition ${p}: ${owner}`;
     path.append(title);
     return path;
   });
@@ -169,9 +169,10 @@ export function renderHealing(overview) {
             (repair?.running ? `, operator repair ${repair.partitionsDone}/${repair.partitionsTotal} partitions` : '')
         : 'anti-entropy: not in this version',
     );
+    const inflight = n.transfers?.inbound.filter((t) => t.phase !== 'done') ?? [];
     parts.push(
       n.transfers
-        ? `transfers: ${n.transfers.running.map((t) => `p${t.partition} ${t.from}→${t.to} ${t.percent ?? '?'} %`).join(', ') || 'none running'}`
+        ? `transfers: ${inflight.map((t) => `p${t.partition} ${t.from.join('+')}→${t.to} ${t.percent} %${t.stalled ? ' (stalled)' : ''}`).join(', ') || 'none in flight'}`
         : 'transfers: not in this version',
     );
     items.push(el('p', { 'data-member': m.id, class: n.hints || n.antiEntropy || n.transfers ? '' : 'absent' }, `${m.id}: ${parts.join(' · ')}`));
