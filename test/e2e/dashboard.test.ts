@@ -3,8 +3,8 @@
  * console error, shows three members up and the ring, its rates move under a short load, a killed
  * node turns down and comes back when restarted, and a screenshot is kept in test-artifacts/.
  *
- * Down, with today's static membership, comes from the killed node not answering the serving node's
- * status requests (src/ops/cluster-watcher.ts); gossip will replace that source.
+ * Down comes from the serving node's member table (gossip and its failure detector); the killed
+ * node's unanswered status request only blanks its figures (src/ops/cluster-watcher.ts).
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { testNeeding } from '../helpers/required-tool.js';
 
 const PASSWORD = 'dashboard-test-password';
 const needChromium = chromiumRequirement();
-/** detection with static membership: the next poll (1 s) after the refused connection, plus slack for a loaded machine */
+/** the failure detector's worst case (≈6 s, see the README's membership figures) plus a poll and slack for a loaded machine */
 const DETECTION_BOUND_MS = 15_000;
 
 let tc: TestCluster;

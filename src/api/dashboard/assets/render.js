@@ -82,7 +82,10 @@ export function renderMembers(overview) {
   tbody.replaceChildren(...rows);
   const down = overview.members.filter((m) => !m.reachable);
   document.getElementById('members-note').textContent = down.length
-    ? `Not answering ${overview.servedBy}'s status requests: ${down.map((m) => `${m.id} (${m.error})`).join('; ')}. With static membership a member is shown down when it does not answer.`
+    ? `Not answering ${overview.servedBy}'s status requests: ${down.map((m) => `${m.id} (${m.error})`).join('; ')}. ` +
+      (overview.members.find((m) => m.id === overview.servedBy)?.node?.membership === 'gossip'
+        ? 'Their status is what the member table says (gossip and failure detection).'
+        : 'With a static member list a member that does not answer is shown down.')
     : `Every member answers ${overview.servedBy}'s status requests (refreshed every ${overview.pollIntervalMs / 1000} s).`;
 }
 
