@@ -302,6 +302,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
       node,
       antiEntropy: node.antiEntropy,
       transfers: () => node.transfers.status(),
+      hints: { store: node.hints, replayedPerSec: () => node.hintReplayer?.stats.lastReplayPerSec ?? 0 },
       replicasOf: (p) => node.ringView.current.ring.preferenceList(p, config.n).primaries,
       engine,
       engineKind: config.engine,

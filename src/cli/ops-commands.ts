@@ -1,6 +1,6 @@
 /**
  * Operator commands, nodetool-style: `ringkv status`, `ring`, `info <node>`, `top`, `repair`,
- * `transfers`, and `hints` for the subsystem that is still to come. Each takes --url, --password and
+ * `transfers`, `hints`. Each takes --url, --password and
  * --json. Exit codes (EXIT below): 0 ok; 1 the node could not be asked or answered an error; 2 a usage
  * error; 3 `status`: some member is not up; 4 the feature is not in this version of ringkv.
  */
@@ -10,7 +10,7 @@ import { RingkvClient } from '../client/ringkv-client.js';
 import type { ClusterOverview } from '../ops/cluster-watcher.js';
 import type { NodeStatus } from '../ops/node-status.js';
 import { run, withClientOptions } from './client-commands.js';
-import { formatInfo, formatRing, formatStatus, formatTop, formatTransfers, repairSummary, sectionLines } from './ops-format.js';
+import { formatHints, formatInfo, formatRing, formatStatus, formatTop, formatTransfers, repairSummary } from './ops-format.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, degraded: 3, notInThisVersion: 4 } as const;
 
@@ -160,7 +160,7 @@ export function registerOpsCommands(program: Command): void {
     );
 
   const section = (name: 'hints' | 'transfers', what: string, arrives: string): void => {
-    withClientOptions(program.command(name).description(`${what} on the node at --url (exit ${EXIT.notInThisVersion} while ${arrives} is not in this version)`))
+    withClientOptions(program.command(name).description(`${what} on the node at --url (exit ${EXIT.notInThisVersion} from a node without ${arrives})`))
       .option('--json', 'print the section of /cluster/status as JSON')
       .action((opts: OpsOptions) =>
         run(async () => {
@@ -172,12 +172,11 @@ export function registerOpsCommands(program: Command): void {
             return;
           }
           if (opts.json) printJson(status[key]);
-          else if (name === 'transfers') print(formatTransfers(status.transfers!));
-          else print(`${sectionLines(status).find((l) => l.startsWith(name))}\n`);
+          else print(name === 'transfers' ? formatTransfers(status.transfers!) : formatHints(status.hints!));
         }),
       );
   };
-  section('hints', 'hinted handoff backlog', 'hinted handoff');
+  section('hints', 'the hints the node at --url holds for replicas that were down', 'hinted handoff');
   section('transfers', 'partitions the node at --url is pulling in a ring change', 'ownership transfer');
 
   withClientOptions(program.command('repair').description('run an anti-entropy exchange of every partition the node at --url replicates (or one) now, with a progress bar'))

@@ -136,7 +136,9 @@ function formatRequests(s: NodeStatus): string {
 /** hints, anti-entropy and transfers: their figures, or that they are not in this version */
 export function sectionLines(s: NodeStatus): string[] {
   return [
-    s.hints ? `hints: ${s.hints.pendingCount} pending (${formatBytes(s.hints.pendingBytes)}), oldest ${formatMs(s.hints.oldestAgeMs)}, ${s.hints.droppedTotal} dropped` : 'hints: hinted handoff is not in this version of ringkv',
+    s.hints
+      ? `hints: ${s.hints.pendingCount} pending (${formatBytes(s.hints.pendingBytes)})${s.hints.oldestAgeMs !== null ? `, oldest ${formatDuration(s.hints.oldestAgeMs)}` : ''}; ${s.hints.storedTotal} stored, ${s.hints.deliveredTotal} delivered, ${s.hints.droppedTotal} dropped since start`
+      : 'hints: hinted handoff is not in this version of ringkv',
     s.antiEntropy ? antiEntropyLine(s.antiEntropy) : 'anti-entropy: not in this version of ringkv',
     s.transfers ? transfersLine(s.transfers) : 'transfers: partition transfers are not in this version of ringkv',
   ];
@@ -146,6 +148,13 @@ export function transfersLine(t: NonNullable<NodeStatus['transfers']>): string {
   const running = t.inbound.filter((x) => x.phase !== 'done');
   if (running.length === 0) return `transfers: none in flight${t.inbound.length ? ` (${t.inbound.length} done in the latest ring change)` : ''}`;
   return `transfers: ${running.length} in flight: ${running.map((x) => `p${x.partition} ${x.from.join('+')}→${x.to} ${x.percent} %${x.stalled ? ` STALLED${x.lastError ? ` (${x.lastError})` : ''}` : ''}`).join(', ')}`;
+}
+
+/** `ringkv hints`: the backlog per target */
+export function formatHints(h: NonNullable<NodeStatus['hints']>): string {
+  const head = `${h.pendingCount} hint(s) pending (${formatBytes(h.pendingBytes)}); ${h.storedTotal} stored, ${h.deliveredTotal} delivered, ${h.droppedTotal} dropped since start; latest replay ${h.replayedPerSec}/s\n`;
+  if (h.targets.length === 0) return head;
+  return head + '\n' + formatTable(['for', 'hints', 'bytes', 'oldest'], h.targets.map((t) => [t.node, String(t.count), formatBytes(t.bytes), t.oldestAgeMs === null ? '-' : formatDuration(t.oldestAgeMs)]), { rightAlign: [1, 2, 3] });
 }
 
 /** `ringkv transfers`: one row per partition this node pulls */

@@ -12,7 +12,7 @@ import type { TransportStats } from '../net/tcp-transport.js';
 import type { Engine } from '../storage/engine.js';
 import { ClusterWatcher, type ClusterOverview, type OverviewListener } from './cluster-watcher.js';
 import { buildNodeStatus, type ClusterNodeView, type NodeStatus, type NodeStatusSources } from './node-status.js';
-import { registerPbsMetrics, registerRespMetrics, registerTransportMetrics } from './ops-metrics.js';
+import { registerMembershipMetrics, registerPbsMetrics, registerRespMetrics, registerTransportMetrics } from './ops-metrics.js';
 import { PbsSampler } from './pbs-sampler.js';
 import { RepairTracker, type OperatorRepair, type RepairableAntiEntropy } from './repair-tracker.js';
 import { ReplicationInstruments } from './replication-instruments.js';
@@ -39,6 +39,8 @@ export interface AttachOptions {
   replicasOf?: (partition: number) => readonly string[];
   /** partitions this node is pulling in a ring change */
   transfers?: () => TransferStatus[];
+  /** the node's hint store and the rate of its latest replay */
+  hints?: { store: HintSource; replayedPerSec: () => number };
   engine: Engine;
   engineKind: string;
   transport?: () => TransportStats;
@@ -65,6 +67,9 @@ export class NodeOps {
   attach(a: AttachOptions): void {
     const { metrics } = this.opts;
     if (a.transport) registerTransportMetrics(metrics, a.transport);
+    registerMembershipMetrics(metrics, a.node.self, () =>
+      (a.node.membersJson() as Array<Record<string, unknown>>).map((m) => ({ id: String(m.id), status: String(m.status), phi: typeof m.phi === 'number' ? m.phi : null })),
+    );
     if (a.resp) {
       const read = a.resp;
       registerRespMetrics(metrics, () => read() ?? { stats: EMPTY_RESP_STATS, connections: 0 });
@@ -79,6 +84,10 @@ export class NodeOps {
       ...(a.transport ? { transport: () => transportFigures(a.transport!()) } : {}),
       ...a.sections,
     };
+    if (a.hints) {
+      const { store, replayedPerSec } = a.hints;
+      this.sources.hints = (now) => hintsStatus(store, replayedPerSec(), now);
+    }
     if (a.transfers) {
       const inbound = a.transfers;
       this.sources.transfers = () => ({ inbound: inbound() });
@@ -133,6 +142,31 @@ export class NodeOps {
   close(): void {
     this.watcher?.close();
   }
+}
+
+/** what the status needs of a HintStore */
+export interface HintSource {
+  readonly stats: { stored: number; delivered: number; droppedForAge: number; droppedForBytes: number };
+  pendingTargets(): string[];
+  targetStats(target: string): { count: number; bytes: number; oldestMs: number | undefined };
+}
+
+function hintsStatus(store: HintSource, replayedPerSec: number, nowMs: number): NonNullable<NodeStatus['hints']> {
+  const targets = store.pendingTargets().map((node) => {
+    const t = store.targetStats(node);
+    return { node, count: t.count, bytes: t.bytes, oldestAgeMs: t.oldestMs === undefined ? null : Math.max(0, nowMs - t.oldestMs) };
+  });
+  const ages = targets.map((t) => t.oldestAgeMs).filter((x): x is number => x !== null);
+  return {
+    pendingCount: targets.reduce((n, t) => n + t.count, 0),
+    pendingBytes: targets.reduce((n, t) => n + t.bytes, 0),
+    oldestAgeMs: ages.length ? Math.max(...ages) : null,
+    storedTotal: store.stats.stored,
+    deliveredTotal: store.stats.delivered,
+    droppedTotal: store.stats.droppedForAge + store.stats.droppedForBytes,
+    replayedPerSec,
+    targets,
+  };
 }
 
 const EMPTY_RESP_STATS: RespStats = { connectionsReceived: 0, connectionsRejected: 0, commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, commandsByName: new Map() };

@@ -5,9 +5,8 @@
  * storage, transport, PBS).
  *
  * Sections of subsystems are optional and absent until a provider is plugged in through
- * NodeStatusSources: anti-entropy (ClusterNode.antiEntropy) and partition transfers
- * (ClusterNode.transfers) are; hinted handoff does not exist yet, and its shape below is the
- * contract it fills.
+ * NodeStatusSources: hinted handoff (ClusterNode.hints), anti-entropy (ClusterNode.antiEntropy) and
+ * partition transfers (ClusterNode.transfers).
  */
 import type { AaeStats } from '../cluster/anti-entropy/aae-service.js';
 import type { TransferStatus } from '../cluster/transfers/partition-transfers.js';
@@ -85,12 +84,15 @@ export interface TransportFigures {
   requestsTimedOut: number;
 }
 
-/** hinted handoff (the self-healing issue fills it: not in this version) */
+/** hinted handoff: hints this node holds for replicas that were down (as a stand-in or coordinator) */
 export interface HintsStatus {
   pendingCount: number;
   pendingBytes: number;
   oldestAgeMs: number | null;
+  storedTotal: number;
+  deliveredTotal: number;
   droppedTotal: number;
+  /** hints handed back per second in the latest replay */
   replayedPerSec: number;
   targets: Array<{ node: string; count: number; bytes: number; oldestAgeMs: number | null }>;
 }

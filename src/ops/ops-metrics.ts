@@ -114,3 +114,26 @@ export function registerPbsMetrics(metrics: NodeMetrics, n: number, read: () => 
     },
   });
 }
+
+/** the member table as this node sees it: members by status, and the failure detector's phi per peer */
+export function registerMembershipMetrics(metrics: NodeMetrics, self: string, read: () => Array<{ id: string; status: string; phi: number | null }>): void {
+  metrics.gauge({
+    name: 'ringkv_membership_members',
+    help: 'members in this node\'s member table, by status (up, suspect, down, leaving, left)',
+    labelNames: ['status'],
+    collect() {
+      const counts = new Map<string, number>([['up', 0], ['suspect', 0], ['down', 0], ['leaving', 0], ['left', 0]]);
+      for (const m of read()) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
+      for (const [status, n] of counts) this.set({ status }, n);
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_membership_phi',
+    help: 'phi of the failure detector for each peer (suspicion grows with silence)',
+    labelNames: ['peer'],
+    collect() {
+      this.reset();
+      for (const m of read()) if (m.id !== self && m.phi !== null) this.set({ peer: m.id }, m.phi);
+    },
+  });
+}

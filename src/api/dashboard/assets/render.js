@@ -162,7 +162,11 @@ export function renderHealing(overview) {
     const n = m.node;
     if (!n) continue;
     const parts = [];
-    parts.push(n.hints ? `hints: ${n.hints.pendingCount} pending (${bytes(n.hints.pendingBytes)}), oldest ${ms(n.hints.oldestAgeMs)}` : 'hinted handoff: not in this version');
+    parts.push(
+      n.hints
+        ? `hints: ${n.hints.pendingCount} pending (${bytes(n.hints.pendingBytes)})${n.hints.targets.map((t) => ` · for ${t.node}: ${t.count}`).join('')}, ${n.hints.deliveredTotal} delivered`
+        : 'hinted handoff: not in this version',
+    );
     const a = n.antiEntropy;
     const repair = a?.operatorRepair;
     parts.push(
