@@ -47,7 +47,17 @@ export interface DashboardOptions {
 }
 
 export function registerDashboard(app: FastifyInstance, opts: DashboardOptions): void {
-  const assets = loadAssets();
+  let assets: Map<string, Asset>;
+  try {
+    assets = loadAssets();
+  } catch (e) {
+    // a build that skipped copying the assets (tsc alone) must not stop the node: /ui says what is wrong
+    const why = `the dashboard's files are missing (${(e as Error).message}); build with npm run build, which copies them`;
+    app.get('/ui', async () => {
+      throw new RingkvError('INTERNAL', why);
+    });
+    return;
+  }
   const send = (reply: FastifyReply, asset: Asset): FastifyReply =>
     reply.header('content-type', asset.contentType).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(asset.body);
   const page = assets.get('index.html')!;
