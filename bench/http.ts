@@ -12,13 +12,9 @@
  * Prints a progress line per second, a table, and one JSON object as the last line.
  * Note: client and nodes share this machine's cores, so absolute numbers are a floor.
  */
-import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { freePorts } from '../src/cli/free-port.js';
-import { LocalCluster, planLocalCluster } from '../src/cli/local-cluster.js';
+import { once, percentile, startBenchCluster, type Target } from './kit.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,31 +49,6 @@ interface PhaseResult {
   p999Ms: number;
 }
 
-interface Target {
-  host: string;
-  port: number;
-  agent: Agent;
-}
-
-function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
-      (res) => {
-        res.on('data', () => {});
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 interface PhaseOptions {
   /** keys are `<prefix>-<n>` */
@@ -144,21 +115,9 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
 
 async function benchCluster(label: string, nodes: number, n: number): Promise<PhaseResult[]> {
   const quorum = Math.min(2, n);
-  const ports = await freePorts(nodes * 2);
-  const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
   process.stdout.write(`starting ${label}: ${nodes} node process${nodes > 1 ? 'es' : ''}, n=${n} r=${quorum} w=${quorum}, engine ${ENGINE}\n`);
-  const cluster = await LocalCluster.start({
-    nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
-    settings: { engine: ENGINE, n, r: quorum, w: quorum, logLevel: 'warn' },
-    onLog: (id, line) => {
-      if (line.includes('"level":50') || line.includes('"level":60') || !line.startsWith('{')) process.stdout.write(`  ${id} | ${line}\n`);
-    },
-    onExit: (id, code, signal, expected) => {
-      if (!expected) process.stdout.write(`  ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
-    },
-  });
-  const perNode = Math.ceil(CONCURRENCY / nodes) + 1;
-  const targets: Target[] = cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: perNode }) }));
+  const bench = await startBenchCluster(nodes, { engine: ENGINE, n, r: quorum, w: quorum }, Math.ceil(CONCURRENCY / nodes) + 1);
+  const { targets } = bench;
   try {
     if (WARMUP_SECONDS > 0) {
       const warm = { prefix: 'warmup', seconds: WARMUP_SECONDS / 2 };
@@ -170,9 +129,7 @@ async function benchCluster(label: string, nodes: number, n: number): Promise<Ph
     const get = await runPhase(label, 'get', targets, Math.max(1, put.ops), measured);
     return [put, get];
   } finally {
-    for (const t of targets) t.agent.destroy();
-    await cluster.stop();
-    rmSync(baseDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

@@ -16,6 +16,7 @@ import type { RingkvConfig } from './config/schema.js';
 import { createNodeClock, createNodeRandom } from './net/node-runtime.js';
 import { TcpTransport } from './net/tcp-transport.js';
 import { identifyPeer } from './net/identify-peer.js';
+import { NodeOps } from './ops/node-ops.js';
 import type { Engine } from './storage/engine.js';
 import { LsmEngine } from './storage/lsm/lsm-engine.js';
 import { PreadNodeFS } from './storage/lsm/pread-fs.js';
@@ -35,6 +36,8 @@ export interface RunningNode {
   readonly respPort: number;
   readonly node: ClusterNode;
   readonly metrics: NodeMetrics;
+  /** status, overview, request figures and the PBS predictor */
+  readonly ops: NodeOps;
   readonly logger: pino.Logger;
   /** stops listeners first, then the node, the transport and the engine; safe to call twice */
   stop(): Promise<void>;
@@ -60,35 +63,30 @@ async function openEngine(config: RingkvConfig, logger: pino.Logger): Promise<En
   return LsmEngine.open(new PreadNodeFS(), { dir: config.dataDir, syncMode: config.commitlogSync, skipCorrupt: config.skipCorruptCommitlog, logger: logger.child({ subsystem: 'lsm' }) });
 }
 
-function infoSnapshot(config: RingkvConfig, node: ClusterNode, engine: Engine, startedAtMs: number): InfoSnapshot {
-  const members = node.membersJson() as { id: string; address: string; status: string }[];
+function infoSnapshot(config: RingkvConfig, ops: NodeOps): InfoSnapshot {
+  const status = ops.status();
+  const self = status.members.find((m) => m.id === status.node);
+  const prediction = status.pbs.predictions.find((p) => p.r === config.r && p.w === config.w);
   return {
     nodeId: config.nodeId,
-    members: members.map((m) => ({ id: m.id, address: m.address, status: m.status })),
+    members: status.members.map((m) => ({ id: m.id, address: m.address, status: m.status })),
     ringPartitions: config.partitions,
     n: config.n,
     r: config.r,
     w: config.w,
-    keysEstimate: engine.stats().keys ?? 0,
-    uptimeMs: Date.now() - startedAtMs,
+    keysEstimate: status.storage.keys ?? 0,
+    uptimeMs: status.uptimeMs,
+    incarnation: status.incarnation,
+    partitionsOwned: self?.partitionsOwned ?? 0,
+    opsPerSec: Object.values(status.requests.operations).reduce((sum, o) => sum + o.ratePerSec, 0),
+    pbs: prediction ? { ready: true, freshAtCommit: prediction.freshAtCommit, delta999Ms: prediction.delta999Ms } : { ready: false },
   };
 }
 
 /** Exports what the node and its engine count, read at scrape time. */
 function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: Engine): void {
   // the node keeps plain running totals; each counter advances by what was counted since the last scrape
-  const catchUp = (name: string, help: string, read: () => number): void => {
-    let exported = 0;
-    metrics.counter({
-      name,
-      help,
-      collect() {
-        const now = read();
-        if (now > exported) this.inc(now - exported);
-        exported = now;
-      },
-    });
-  };
+  const catchUp = (name: string, help: string, read: () => number): void => void metrics.runningTotal(name, help, read);
   catchUp('ringkv_replication_read_repairs_total', 'stale replicas repaired by reads', () => node.stats.readRepairs);
   catchUp('ringkv_replication_stale_replies_total', 'replica replies older than the merged read result', () => node.stats.staleReplies);
   catchUp('ringkv_versions_clock_offset_clamps_total', 'peer timestamps further ahead than maxClockOffsetMs, clamped instead of adopted', () => node.stats.clockOffsetClamps);
@@ -215,6 +213,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
   const members = membersFromConfig(config);
   const addressOf = new Map(members.map((m) => [m.id, splitHostPort(m.address)]));
   const metrics = new NodeMetrics({ nodeId: config.nodeId, processMetrics: true });
+  const ops = new NodeOps({ metrics, n: config.n, startedAtMs, ...(config.password !== undefined ? { password: config.password } : {}) });
 
   // Everything opened so far, closed in reverse if a later step fails.
   const opened: Closeable[] = [];
@@ -292,11 +291,25 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
         ...(joinSeeds.length > 0 ? { bootstrapRing: false, seeds: [...joinSeeds, ...members.filter((m) => m.id !== config.nodeId).map((m) => m.id)] } : {}),
       },
       drainGraceMs: config.drainGraceMs,
+      observer: ops.observer,
     });
     nodeRef.current = node;
     await node.start();
     registerNodeMetrics(metrics, node, engine);
     opened.push({ close: () => node.stop() });
+    let resp: RespServer | undefined;
+    ops.attach({
+      node,
+      antiEntropy: node.antiEntropy,
+      transfers: () => node.transfers.status(),
+      hints: { store: node.hints, replayedPerSec: () => node.hintReplayer?.stats.lastReplayPerSec ?? 0 },
+      replicasOf: (p) => node.ringView.current.ring.preferenceList(p, config.n).primaries,
+      engine,
+      engineKind: config.engine,
+      transport: () => transport.stats(),
+      ...(config.respPort !== 0 ? { resp: () => resp && { stats: resp.statistics, connections: resp.connectionCount } } : {}),
+    });
+    opened.push({ close: () => ops.close() });
 
     const http: FastifyInstance = createHttpApi({
       kv: node,
@@ -307,6 +320,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
       maxKeyBytes: config.maxKeyBytes,
       maxValueBytes: config.maxValueBytes,
       ...(config.password !== undefined ? { password: config.password } : {}),
+      ops,
       logger,
     });
     await http.listen({ host: config.host, port: config.httpPort });
@@ -314,7 +328,6 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     const httpAddress = http.server.address();
     const httpPort = typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.httpPort;
 
-    let resp: RespServer | undefined;
     if (config.respPort !== 0) {
       resp = new RespServer({
         kv: node,
@@ -325,7 +338,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
         maxKeyBytes: config.maxKeyBytes,
         nodeId: config.nodeId,
         logger: logger.child({ subsystem: 'resp' }),
-        info: () => infoSnapshot(config, node, engine, startedAtMs),
+        info: () => infoSnapshot(config, ops),
       });
       await resp.listen();
       opened.push(resp);
@@ -347,6 +360,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
       respPort: resp?.port ?? 0,
       node,
       metrics,
+      ops,
       logger,
       stop: () => {
         stopping ??= (async () => {

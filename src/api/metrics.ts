@@ -43,6 +43,34 @@ export class NodeMetrics {
     return new Gauge<L>({ name: o.name, help: o.help, labelNames: o.labelNames ?? [], registers: [this.registry], ...(o.collect ? { collect: o.collect } : {}) });
   }
 
+  /**
+   * A counter that mirrors a running total kept elsewhere (a plain number bumped on the hot path):
+   * at each scrape it advances by what was counted since the last one. With labelNames, read returns
+   * the totals per label value of the first label.
+   */
+  runningTotal(name: string, help: string, read: () => number): Counter<string>;
+  runningTotal<L extends string>(name: string, help: string, read: () => Iterable<[string, number]>, labelName: L): Counter<L>;
+  runningTotal(name: string, help: string, read: () => number | Iterable<[string, number]>, labelName?: string): Counter<string> {
+    const exported = new Map<string, number>();
+    return this.counter({
+      name,
+      help,
+      ...(labelName !== undefined ? { labelNames: [labelName] } : {}),
+      collect() {
+        const now = read();
+        const totals: Iterable<[string, number]> = typeof now === 'number' ? [['', now]] : now;
+        for (const [label, total] of totals) {
+          const before = exported.get(label) ?? 0;
+          if (total > before) {
+            if (labelName === undefined) this.inc(total - before);
+            else this.inc({ [labelName]: label }, total - before);
+          }
+          exported.set(label, total);
+        }
+      },
+    });
+  }
+
   histogram<L extends string>(o: HistogramOptions<L>): Histogram<L> {
     const existing = this.registry.getSingleMetric(o.name);
     if (existing) return existing as Histogram<L>;

@@ -1,10 +1,11 @@
 /**
- * `ringkv get|put|del|members|ring`: small client commands over the HTTP API, for trying a cluster
+ * `ringkv get|put|del|members`: small client commands over the HTTP API, for trying a cluster
  * from a shell. Values go to stdout as they are; contexts and sibling counts to stderr, so
  * `ringkv get k > file` saves exactly the value.
  */
 import type { Command } from 'commander';
 import { RingkvClient, RingkvClientError } from '../client/ringkv-client.js';
+import { formatTable } from './table.js';
 
 interface ClientOptions {
   url: string;
@@ -29,14 +30,14 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function withClientOptions(cmd: Command): Command {
+export function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'node URL (comma-separate several to spread and fail over)', process.env.RINGKV_URL ?? 'http://127.0.0.1:8001')
     .option('--password <password>', 'node password (default: $RINGKV_PASSWORD)', process.env.RINGKV_PASSWORD)
     .option('--timeout-ms <ms>', 'server-side request timeout');
 }
 
-async function run(fn: () => Promise<void>): Promise<void> {
+export async function run(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (e) {
@@ -99,14 +100,7 @@ export function registerClientCommands(program: Command): void {
       const members = await clientFor(opts).members();
       const columns = ['id', 'address', 'zone', 'status', 'phi', 'heartbeat'];
       const rows = members.map((m) => columns.map((c) => (m[c] === undefined || m[c] === null ? '' : typeof m[c] === 'number' ? String(Math.round((m[c] as number) * 100) / 100) : String(m[c]))));
-      const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-      for (const row of [columns, ...rows]) process.stdout.write(`${row.map((v, i) => v.padEnd(widths[i])).join('  ')}\n`);
-    }),
-  );
-
-  withClientOptions(program.command('ring').description('print the ring of the node at --url as JSON')).action((opts: ClientOptions) =>
-    run(async () => {
-      process.stdout.write(`${JSON.stringify(await clientFor(opts).ring(), null, 2)}\n`);
+      process.stdout.write(formatTable(columns, rows));
     }),
   );
 }

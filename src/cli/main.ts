@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerMembershipCommands } from './membership-commands.js';
+import { registerOpsCommands } from './ops-commands.js';
 import { registerStartCommand } from './start-command.js';
 
 function packageVersion(): string {
@@ -22,7 +23,11 @@ const program = new Command()
   .name('ringkv')
   .description('ringkv: a leaderless, replicated, Dynamo-style key-value store')
   .version(packageVersion())
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // a usage error exits 2 (as a bad configuration does), not commander's 1, which means "the request failed"
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
 
 registerStartCommand(program);
 registerDevCommand(program);
@@ -39,5 +44,6 @@ program
     const { chaosMain } = await import('../chaos/main.js');
     process.exit(await chaosMain(process.argv.slice(process.argv.indexOf('chaos') + 1)));
   });
+registerOpsCommands(program);
 
 await program.parseAsync(process.argv);

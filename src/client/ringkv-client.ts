@@ -6,6 +6,9 @@
  */
 import type { ReadOptions, WriteOptions } from '../cluster/kv-service.js';
 import { headerOf, httpRequest, type HttpResponse } from './http-request.js';
+import type { ClusterOverview } from '../ops/cluster-watcher.js';
+import type { NodeStatus } from '../ops/node-status.js';
+import type { OperatorRepair } from '../ops/repair-tracker.js';
 import { encodeKeyForPath } from './key-path.js';
 
 export interface RingkvClientOptions {
@@ -117,6 +120,23 @@ export class RingkvClient {
     const res = await this.request(method, path, {});
     if (res.status < 200 || res.status > 299) throw errorOf(res);
     return res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;
+  }
+
+  /** GET /cluster/status: the node's typed status (seriesSeconds adds per-second history) */
+  async status(seriesSeconds?: number): Promise<NodeStatus> {
+    return this.json(`/cluster/status${seriesSeconds !== undefined ? `?series=${seriesSeconds}` : ''}`);
+  }
+
+  /** GET /cluster/overview: every member's status as the node sees them */
+  async overview(seriesSeconds?: number): Promise<ClusterOverview> {
+    return this.json(`/cluster/overview${seriesSeconds !== undefined ? `?series=${seriesSeconds}` : ''}`);
+  }
+
+  /** POST /cluster/repair: starts an anti-entropy exchange of every partition the node replicates (or one) */
+  async repair(partition?: number): Promise<{ repair: OperatorRepair; alreadyRunning: boolean }> {
+    const res = await this.request('POST', `/cluster/repair${partition !== undefined ? `?partition=${partition}` : ''}`, {});
+    if (res.status !== 202) throw errorOf(res);
+    return JSON.parse(res.body.toString('utf8')) as { repair: OperatorRepair; alreadyRunning: boolean };
   }
 
   private async json<T>(path: string): Promise<T> {

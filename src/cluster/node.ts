@@ -17,6 +17,7 @@ import { ReadCoordinator } from './read-coordinator.js';
 import { RecentWrites } from './recent-writes.js';
 import { Replica } from './replica.js';
 import { ReplicaHandlers } from './replica-handlers.js';
+import type { ReplicationObserver } from './replication-observer.js';
 import { ReplicationStats } from './replication-stats.js';
 import { HintStore } from './hints/hint-store.js';
 import { HintReplayer } from './hints/hint-replayer.js';
@@ -51,6 +52,8 @@ export interface ClusterNodeDeps {
    * absent = every member is
    */
   liveness?: (id: NodeId) => boolean;
+  /** request latencies and PBS legs, for metrics and the node status (src/ops); absent in the simulator */
+  observer?: ReplicationObserver;
 }
 
 /**
@@ -100,7 +103,8 @@ export class ClusterNode implements KvService {
     const replica: Replica = (this.replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats, (p, key, before, after) =>
       trees.onStored(p, key, before, after),
     ));
-    const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger, epoch: () => this.ringView.current.epoch };
+    const observer = deps.observer ? { observer: deps.observer } : {};
+    const common = { self: deps.self, clock: deps.clock, transport: deps.transport, replica, stats: this.stats, logger: this.logger, epoch: () => this.ringView.current.epoch, ...observer };
     this.reads = new ReadCoordinator(common);
     this.writes = new WriteCoordinator({
       ...common,
@@ -122,6 +126,7 @@ export class ClusterNode implements KvService {
       holds: (p) => this.holds(p),
       hints: this.hints,
       epoch: () => this.ringView.current.epoch,
+      ...observer,
     });
     this.antiEntropy = new AntiEntropy(
       {

@@ -4,6 +4,7 @@ import { bad, optionalObjectBytes, type ReadMsg, type ReplicateMsg } from './mes
 import { decodeObject, encodeObject } from './object-codec.js';
 import { awaitQuorum } from './quorum.js';
 import type { Replica } from './replica.js';
+import type { ReplicationObserver } from './replication-observer.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { Clock, Logger, Transport } from './runtime.js';
 import type { Placement } from './write-coordinator.js';
@@ -17,6 +18,8 @@ export interface ReadCoordinatorDeps {
   logger: Logger;
   /** the ring epoch of this node's view, carried by replica messages */
   epoch(): number;
+  /** request latencies and PBS legs (optional; see replication-observer.ts) */
+  observer?: ReplicationObserver;
 }
 
 /**
@@ -27,6 +30,19 @@ export class ReadCoordinator {
   constructor(private readonly deps: ReadCoordinatorDeps) {}
 
   async read(placement: Placement, key: Uint8Array, r: number, timeoutMs: number): Promise<VersionedObject | undefined> {
+    const done = this.deps.observer?.requestStarted('get', r, placement.replicas.includes(this.deps.self));
+    if (done === undefined) return this.readQuorum(placement, key, r, timeoutMs);
+    try {
+      const merged = await this.readQuorum(placement, key, r, timeoutMs);
+      done();
+      return merged;
+    } catch (e) {
+      done(e);
+      throw e;
+    }
+  }
+
+  private async readQuorum(placement: Placement, key: Uint8Array, r: number, timeoutMs: number): Promise<VersionedObject | undefined> {
     const { partition, replicas } = placement;
     const calls = replicas.map((from) => ({ from, promise: this.readFrom(from, partition, key, timeoutMs) }));
     const outcome = await awaitQuorum(this.deps.clock, calls, r, timeoutMs, 'read');
@@ -37,7 +53,9 @@ export class ReadCoordinator {
 
   private async readFrom(from: NodeId, partition: number, key: Uint8Array, timeoutMs: number): Promise<VersionedObject | undefined> {
     if (from === this.deps.self) return this.deps.replica.read(partition, key);
+    const onReply = this.deps.observer?.replicaRequestSent('read', from);
     const reply = await this.deps.transport.request(from, { type: 'read', partition, key, epoch: this.deps.epoch() } satisfies ReadMsg, timeoutMs);
+    onReply?.(reply);
     if (reply.type !== 'read_ok') throw bad(`unexpected reply ${reply.type} to read`);
     const bytes = optionalObjectBytes(reply);
     return bytes === null ? undefined : decodeObject(bytes, from);

@@ -20,6 +20,7 @@ import {
 import { decodeObject, encodeObject } from './object-codec.js';
 import type { RecentWrites } from './recent-writes.js';
 import type { Replica } from './replica.js';
+import { SERVICE_TIME_FIELD, type ReplicationObserver } from './replication-observer.js';
 import type { Clock, Message } from './runtime.js';
 import type { Placement, WriteCoordinator } from './write-coordinator.js';
 import type { HintStore } from './hints/hint-store.js';
@@ -43,6 +44,8 @@ export interface ReplicaHandlerDeps {
   epoch(): number;
   /** where hints from coordinators are kept (this node as a stand-in) */
   hints?: HintStore;
+  /** times replicate and read service for the coordinator's PBS legs (optional) */
+  observer?: ReplicationObserver;
 }
 
 /**
@@ -58,12 +61,15 @@ export class ReplicaHandlers {
     const partitions = this.deps.partitions();
     switch (msg.type) {
       case 'read': {
+        const elapsedUs = this.deps.observer?.serviceTimer();
         const partition = requirePartition(msg, partitions);
         const key = requireKey(msg, config.maxKeyBytes);
         this.requireHeld(partition, msg);
-        return { type: 'read_ok', object: (await replica.readEncoded(partition, key)) ?? null } satisfies ReadReply;
+        const reply: ReadReply = { type: 'read_ok', object: (await replica.readEncoded(partition, key)) ?? null };
+        return elapsedUs ? { ...reply, [SERVICE_TIME_FIELD]: elapsedUs() } : reply;
       }
       case 'replicate': {
+        const elapsedUs = this.deps.observer?.serviceTimer();
         const partition = requirePartition(msg, partitions);
         const key = requireKey(msg, config.maxKeyBytes);
         const bytes = requireObjectBytes(msg);
@@ -83,7 +89,8 @@ export class ReplicaHandlers {
           this.deps.recentWrites.record(requireWriteId(msg.writeId), partition, key, requireDot(msg.dot, 'replicate'), this.deps.clock.nowMs());
         }
         const merged = await replica.merge(partition, key, incoming, bytes);
-        return msg.wantObject === true ? ({ type: 'ack', object: merged.bytes } satisfies ReplicateReply) : ACK;
+        const reply = msg.wantObject === true ? ({ type: 'ack', object: merged.bytes } satisfies ReplicateReply) : ACK;
+        return elapsedUs ? { ...reply, [SERVICE_TIME_FIELD]: elapsedUs() } : reply;
       }
       case 'coordinate_write': {
         const key = requireKey(msg, config.maxKeyBytes);

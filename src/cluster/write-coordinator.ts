@@ -9,6 +9,7 @@ import { decodeObject, type EncodedObject } from './object-codec.js';
 import { awaitQuorum } from './quorum.js';
 import type { RecentWrites } from './recent-writes.js';
 import type { MintedObject, Replica } from './replica.js';
+import type { CoordinatedOperation, ReplicationObserver } from './replication-observer.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { HintStore } from './hints/hint-store.js';
 import type { Clock, Logger, Message, Random, Transport } from './runtime.js';
@@ -63,6 +64,8 @@ export interface WriteCoordinatorDeps {
   isLive?(id: NodeId): boolean;
   /** where this node keeps hints for replicas that are down (absent: no sloppy quorum) */
   hints?: HintStore;
+  /** request latencies and PBS legs (optional; see replication-observer.ts) */
+  observer?: ReplicationObserver;
 }
 
 /** between retries of a forward whose outcome is unknown (the same replica is asked again) */
@@ -84,6 +87,19 @@ export class WriteCoordinator {
   constructor(private readonly deps: WriteCoordinatorDeps) {}
 
   async write(placement: Placement, req: WriteRequest): Promise<WriteOutcome> {
+    const done = this.deps.observer?.requestStarted(operationOf(req.mutation), req.w, placement.replicas.includes(this.deps.self));
+    if (done === undefined) return this.route(placement, req);
+    try {
+      const outcome = await this.route(placement, req);
+      done();
+      return outcome;
+    } catch (e) {
+      done(e);
+      throw e;
+    }
+  }
+
+  private route(placement: Placement, req: WriteRequest): Promise<WriteOutcome> {
     const { self, random } = this.deps;
     // a client's id is namespaced apart from the ids coordinators make up
     const clientId = req.clientWriteId !== undefined ? `c:${req.clientWriteId}` : undefined;
@@ -125,7 +141,15 @@ export class WriteCoordinator {
     const sloppy = this.sloppyTargets(placement);
     const targets = [...new Set([...replicas.filter((id) => !sloppy.down.includes(id)), ...(placement.pending ?? [])])];
     const send = (to: NodeId, m: ReplicateMsg): void => {
-      if (to !== self) calls.push({ from: to, promise: transport.request(to, m, req.timeoutMs).then((reply) => ackedObject(reply, to, wantObject)) });
+      if (to === self) return;
+      const onReply = this.deps.observer?.replicaRequestSent('write', to);
+      calls.push({
+        from: to,
+        promise: transport.request(to, m, req.timeoutMs).then((reply) => {
+          onReply?.(reply);
+          return ackedObject(reply, to, wantObject);
+        }),
+      });
     };
     for (const to of targets) send(to, msg);
     // a stand-in stores the object as a hint for the primary it stands in for; it counts toward W
@@ -230,6 +254,11 @@ export class WriteCoordinator {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.deps.clock.setTimer(ms, resolve));
   }
+}
+
+function operationOf(m: Mutation): CoordinatedOperation {
+  if (m.kind === 'increment') return 'increment';
+  return m.value.kind === 'tombstone' ? 'delete' : 'put';
 }
 
 /** a replicate's ack: the replica's merged object when it was asked for one */

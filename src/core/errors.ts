@@ -38,6 +38,9 @@ export const ERROR_CODES = {
   UNKNOWN_COMMAND: { httpStatus: 400, respPrefix: 'ERR' },
   WRONG_ARITY: { httpStatus: 400, respPrefix: 'ERR' },
   SYNTAX: { httpStatus: 400, respPrefix: 'ERR' },
+  // operations
+  /** a node serves a bounded number of live dashboard streams */
+  TOO_MANY_STREAMS: { httpStatus: 503, respPrefix: 'ERR' },
   // anything else
   INTERNAL: { httpStatus: 500, respPrefix: 'ERR' },
 } as const;

@@ -11,6 +11,8 @@ export interface NetCounters {
   protocolErrors: number;
   /** dials that failed before the peer's hello */
   dialFailures: number;
+  /** dials to a peer we had been connected to before (its connection was lost) */
+  reconnects: number;
 }
 
 export function newNetCounters(): NetCounters {
@@ -23,5 +25,6 @@ export function newNetCounters(): NetCounters {
     requestsTimedOut: 0,
     protocolErrors: 0,
     dialFailures: 0,
+    reconnects: 0,
   };
 }

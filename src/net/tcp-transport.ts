@@ -28,6 +28,8 @@ export interface TransportStats extends NetCounters {
   pendingRequests: number;
   /** peers we are not dialling because a recent dial failed */
   peersInBackoff: number;
+  /** bytes queued for peers and not yet taken by the kernel (the send queue's depth) */
+  outboundQueueBytes: number;
 }
 
 export interface PeerAddress {
@@ -74,6 +76,8 @@ interface PeerLink {
   /** no dial before this (epoch ms) */
   retryAtMs: number;
   lastError: string;
+  /** a connection to this peer completed its handshake at some point */
+  everConnected: boolean;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -182,7 +186,9 @@ export class TcpTransport implements Transport {
     const nowMs = Date.now();
     let peersInBackoff = 0;
     for (const link of this.links.values()) if (link.retryAtMs > nowMs) peersInBackoff++;
-    return { ...this.counters, connections: this.connections.size, pendingRequests: this.pendingRequestCount(), peersInBackoff };
+    let outboundQueueBytes = 0;
+    for (const conn of this.connections) outboundQueueBytes += conn.outboundBytes;
+    return { ...this.counters, connections: this.connections.size, pendingRequests: this.pendingRequestCount(), peersInBackoff, outboundQueueBytes };
   }
 
   async close(): Promise<void> {
@@ -202,7 +208,7 @@ export class TcpTransport implements Transport {
   private linkFor(peer: NodeId): PeerLink {
     let link = this.links.get(peer);
     if (!link) {
-      link = { active: undefined, failures: 0, retryAtMs: 0, lastError: '' };
+      link = { active: undefined, failures: 0, retryAtMs: 0, lastError: '', everConnected: false };
       this.links.set(peer, link);
     }
     return link;
@@ -217,6 +223,7 @@ export class TcpTransport implements Transport {
     if (waitMs > 0) throw this.unreachable(peer, `reconnect backoff for another ${Math.ceil(waitMs)} ms after: ${link.lastError}`);
     const address = this.resolvePeer(peer);
     if (!address) throw this.unreachable(peer, 'unknown peer (no address)');
+    if (link.everConnected) this.counters.reconnects++;
     let conn: PeerConnection;
     try {
       conn = this.dial(peer, address);
@@ -276,6 +283,7 @@ export class TcpTransport implements Transport {
     // The peer answered or dialled us: it is alive, so forget any backoff.
     link.failures = 0;
     link.retryAtMs = 0;
+    link.everConnected = true;
     if (!conn.dialedBySelf && peer < this.self) {
       // The smaller id's connection wins; ours (or an older one of theirs) drains and closes.
       const previous = link.active;

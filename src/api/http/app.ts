@@ -1,6 +1,7 @@
 /**
  * The HTTP API of a node (see the README's table): /kv/{key} for get, put and delete, /health,
- * /cluster/ring, /cluster/members and /metrics. Every node serves all of it and coordinates any
+ * /cluster/ring, /cluster/members, /metrics and, with ops, /cluster/status, /cluster/overview and the
+ * dashboard at /ui. Every node serves all of it and coordinates any
  * request. Built on fastify with request logging off: this is the benchmarked hot path, and errors
  * worth a log line (5xx) are logged by the error handler instead.
  */
@@ -10,10 +11,12 @@ import { RingkvError } from '../../core/errors.js';
 import { checkClientWriteId } from '../../cluster/client-write-id.js';
 import type { KvService, WriteOptions } from '../../cluster/kv-service.js';
 import { silentLogger, type Logger } from '../../cluster/runtime.js';
+import { isPublicDashboardPath, registerDashboard } from '../dashboard/dashboard-routes.js';
 import { NodeMetrics } from '../metrics.js';
 import { sendError, toHttpError } from './errors.js';
 import { HttpMetrics } from './http-metrics.js';
 import { decodePercentEncodedBytes, KV_PATH_PREFIX, rawKeyFromUrl } from './key-path.js';
+import { registerOpsRoutes, type OpsEndpoints } from './ops-routes.js';
 import { parseQuorumParam, parseTimeoutParam } from './params.js';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
@@ -41,8 +44,10 @@ export interface HttpApiOptions {
   n: number;
   maxKeyBytes: number;
   maxValueBytes: number;
-  /** when set, every route but /health and /metrics needs `Authorization: Bearer <password>` */
+  /** when set, every route but /health, /metrics and the dashboard's static files needs `Authorization: Bearer <password>` */
   password?: string;
+  /** the node status, the cluster overview and its live stream: adds /cluster/status, /cluster/overview, /ui */
+  ops?: OpsEndpoints;
   logger?: Logger;
 }
 
@@ -103,7 +108,7 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
     const expected = Buffer.from(`Bearer ${opts.password}`);
     app.addHook('onRequest', (request, reply, done) => {
       const path = request.url.split('?', 1)[0];
-      if (path === '/health' || path === '/metrics') return done();
+      if (path === '/health' || path === '/metrics' || isPublicDashboardPath(path)) return done();
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length === expected.length && timingSafeEqual(given, expected)) return done();
       void sendError(reply, new RingkvError('UNAUTHORIZED', 'this node requires a password: send "Authorization: Bearer <password>"'));
@@ -210,6 +215,10 @@ export function createHttpApi(opts: HttpApiOptions): FastifyInstance {
     opts.cluster.remove(request.params.id);
     return reply.code(202).send({ node: request.params.id, status: 'left' });
   });
+  if (opts.ops !== undefined) {
+    registerOpsRoutes(app, opts.ops);
+    registerDashboard(app, { nodeId: opts.nodeId, passwordRequired: opts.password !== undefined });
+  }
 
   app.get('/metrics', async (_request, reply) => {
     const text = await registry.text();

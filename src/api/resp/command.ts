@@ -28,6 +28,8 @@ export interface RespStats {
   commandsProcessed: number;
   protocolErrors: number;
   errorReplies: number;
+  /** commands by name as COMMAND lists them ('unknown' for the rest), for ringkv_resp_commands_total */
+  commandsByName: Map<string, number>;
 }
 
 /** What command handlers may use of the server. */

@@ -142,6 +142,7 @@ export class RespConnection {
     ctx.stats.commandsProcessed++;
     const spec = this.commands.find(args[0]);
     session.lastCommand = spec === undefined ? 'unknown' : spec.name;
+    ctx.stats.commandsByName.set(session.lastCommand, (ctx.stats.commandsByName.get(session.lastCommand) ?? 0) + 1);
     session.lastCommandAtMs = Date.now();
     if (spec === undefined) return unknownCommand(args);
     if (!session.authenticated && !spec.flags.includes('no-auth')) return NOAUTH;

@@ -13,6 +13,13 @@ export interface InfoSnapshot {
   /** keys this node stores (all replicas it holds, tombstones excluded where cheap); an estimate */
   keysEstimate: number;
   uptimeMs: number;
+  /** from the node status, when the node has one */
+  incarnation?: number;
+  partitionsOwned?: number;
+  /** client requests per second coordinated here (all operations) */
+  opsPerSec?: number;
+  /** the staleness prediction at the node's r and w (PBS) */
+  pbs?: { ready: false } | { ready: true; freshAtCommit: number; delta999Ms: number };
 }
 
 /** the Redis version ringkv answers as, for clients that gate features on it (GET/SET syntax of 7.0) */
@@ -66,6 +73,8 @@ function renderSection(section: string, ctx: ServerContext, s: InfoSnapshot, con
         `rejected_connections:${ctx.stats.connectionsRejected}`,
         `total_error_replies:${ctx.stats.errorReplies}`,
         `protocol_errors:${ctx.stats.protocolErrors}`,
+        // Redis's field, here for every client request this node coordinated (HTTP and RESP)
+        ...(s.opsPerSec !== undefined ? [`instantaneous_ops_per_sec:${Math.round(s.opsPerSec)}`] : []),
       ];
     case 'replication':
       // every ringkv node accepts writes; replication is the cluster's, shown under # Cluster
@@ -82,6 +91,9 @@ function renderSection(section: string, ctx: ServerContext, s: InfoSnapshot, con
         `ringkv_n:${s.n}`,
         `ringkv_r:${s.r}`,
         `ringkv_w:${s.w}`,
+        ...(s.incarnation !== undefined ? [`ringkv_incarnation:${s.incarnation}`] : []),
+        ...(s.partitionsOwned !== undefined ? [`ringkv_partitions_owned:${s.partitionsOwned}`] : []),
+        ...(s.pbs !== undefined ? pbsLines(s.pbs) : []),
         // like Redis's `slave0:ip=…,port=…,state=…` lines
         ...s.members.map((m, i) => {
           const colon = m.address.lastIndexOf(':');
@@ -95,6 +107,12 @@ function renderSection(section: string, ctx: ServerContext, s: InfoSnapshot, con
     default:
       return [];
   }
+}
+
+/** the PBS prediction at the node's r and w: fresh reads right after a commit, and when 99.9 % are */
+function pbsLines(pbs: NonNullable<InfoSnapshot['pbs']>): string[] {
+  if (!pbs.ready) return ['ringkv_pbs_ready:0'];
+  return ['ringkv_pbs_ready:1', `ringkv_pbs_fresh_at_commit:${pbs.freshAtCommit.toFixed(4)}`, `ringkv_pbs_visibility_999_ms:${pbs.delta999Ms}`];
 }
 
 /** INFO fields are `k=v,k=v`: keep separators and line breaks out of values */

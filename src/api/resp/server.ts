@@ -51,6 +51,7 @@ export class RespServer {
     commandsProcessed: 0,
     protocolErrors: 0,
     errorReplies: 0,
+    commandsByName: new Map(),
   };
   private nextClientId = 1;
   private listening = false;
