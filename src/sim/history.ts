@@ -26,9 +26,12 @@ export interface OpRecord {
   delta?: string;
   r?: number;
   w?: number;
-  /** write: id of the read whose context it carries (absent = blind write) */
+  /** write: id of the op whose context it carries — a read, or a put whose returned context it reuses (absent = blind write) */
   contextFromOp?: number;
-  /** write: the values that read saw, which this write supersedes (empty for a blind write) */
+  /**
+   * write: the values its context covers, which it supersedes — a read's live values, or a put's own
+   * value plus what that put superseded (empty for a blind write)
+   */
   supersedes: string[];
   /** virtual ms since the history began */
   startMs: number;
@@ -43,8 +46,10 @@ export interface OpRecord {
   readValues?: string[];
   /** get: the context token returned */
   readContext?: string;
-  /** increment: the counter value returned */
+  /** increment: the counter value returned; get: the counter's value, when the key holds one */
   counterValue?: string;
+  /** put: the context token it returned (supersedes its own version) */
+  writeContext?: string;
 }
 
 export type InvokeFields = Omit<OpRecord, 'id' | 'startMs' | 'startSeq' | 'outcome' | 'supersedes'> & { supersedes?: string[] };
@@ -55,12 +60,12 @@ export class History {
   private seq = 0;
   private readonly originMs: number;
 
-  /** times in the history are virtual ms since construction */
+  /** times in the history are virtual ms since the simulation started (since construction without one) */
   constructor(
     private readonly clock: Clock,
     private readonly sim?: Simulation,
   ) {
-    this.originMs = clock.nowMs();
+    this.originMs = sim?.startMs ?? clock.nowMs();
   }
 
   private nowMs(): number {
@@ -74,7 +79,7 @@ export class History {
     return op;
   }
 
-  complete(op: OpRecord, result: Pick<OpRecord, 'readValues' | 'readContext' | 'counterValue'> = {}): void {
+  complete(op: OpRecord, result: Pick<OpRecord, 'readValues' | 'readContext' | 'counterValue' | 'writeContext'> = {}): void {
     this.assertPending(op);
     Object.assign(op, result, { outcome: 'ok', endMs: this.nowMs(), endSeq: this.seq++ });
     this.sim?.trace(`ok op${op.id}${op.readValues ? ` values ${traceJson(op.readValues)}` : ''}${op.counterValue !== undefined ? ` counter ${op.counterValue}` : ''}`);
@@ -104,7 +109,7 @@ function describeInvoke(op: OpRecord): string {
   if (op.delta !== undefined) parts.push(`delta ${op.delta}`);
   if (op.r !== undefined) parts.push(`r=${op.r}`);
   if (op.w !== undefined) parts.push(`w=${op.w}`);
-  if (op.contextFromOp !== undefined) parts.push(`context of op${op.contextFromOp} superseding ${traceJson(op.supersedes)}`);
+  if (op.contextFromOp !== undefined) parts.push(`context of op${op.contextFromOp} covering ${traceJson(op.supersedes)}`);
   return parts.length ? ` ${parts.join(' ')}` : '';
 }
 
@@ -113,11 +118,7 @@ export function describeOp(op: OpRecord): string {
   const span = `[${op.startMs}..${op.endMs ?? '?'}ms]`;
   const result =
     op.outcome === 'ok'
-      ? op.readValues
-        ? ` -> ${traceJson(op.readValues)}`
-        : op.counterValue !== undefined
-          ? ` -> ${op.counterValue}`
-          : ' -> ok'
+      ? [op.readValues ? ` -> ${traceJson(op.readValues)}` : '', op.counterValue !== undefined ? ` -> counter ${op.counterValue}` : ''].join('') || ' -> ok'
       : op.outcome === 'error'
         ? ` -> ${op.errorCode}`
         : ' -> pending';

@@ -83,3 +83,45 @@ export class AckWithoutDeliveringTransport implements Transport {
     return this.inner.close();
   }
 }
+
+/**
+ * A transport that rewrites (or, returning undefined, silently loses) the requests and one-way
+ * messages it sends: plants bugs such as "a delete forgets its context" or "read repair is never
+ * sent" without touching the node.
+ */
+export class RewritingTransport implements Transport {
+  rewritten = 0;
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly rewrite: (to: NodeId, msg: Message, kind: 'request' | 'one-way') => Message | undefined,
+  ) {}
+
+  get self(): NodeId {
+    return this.inner.self;
+  }
+
+  request(to: NodeId, msg: Message, timeoutMs: number): Promise<Message> {
+    const out = this.apply(to, msg, 'request');
+    return out ? this.inner.request(to, out, timeoutMs) : new Promise<Message>(() => {});
+  }
+
+  send(to: NodeId, msg: Message): void {
+    const out = this.apply(to, msg, 'one-way');
+    if (out) this.inner.send(to, out);
+  }
+
+  onRequest(handler: RequestHandler): void {
+    this.inner.onRequest(handler);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private apply(to: NodeId, msg: Message, kind: 'request' | 'one-way'): Message | undefined {
+    const out = this.rewrite(to, msg, kind);
+    if (out !== msg) this.rewritten++;
+    return out;
+  }
+}

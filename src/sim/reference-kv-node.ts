@@ -9,17 +9,25 @@ import type { SimNode, SimNodeDeps } from './sim-node.js';
 /**
  * A deliberately tiny replicated key-value node, obviously right rather than efficient, used to test
  * the simulator and its checkers independently of src/cluster (and as the model the real node must
- * agree with). Each key lives on n consecutive members; a version is a globally unique dot; an
- * object is its live siblings plus the set of every dot it has seen. A write with a context removes
- * exactly the siblings whose dots the context names; applying a write twice changes nothing.
+ * agree with). Each key lives on n consecutive members; a version is a globally unique dot (node,
+ * random incarnation, counter), so a restart or a lost disk can never mint a dot twice; an object is
+ * its live siblings plus the set of every dot it has seen. A write with a context removes exactly the
+ * siblings whose dots the context names; applying a write twice changes nothing. The coordinator
+ * sends the same dot to every replica, so a write is minted once whatever is retried.
+ *
+ * Counters: an increment is a sibling of its own carrying its delta; the counter is the sum of the
+ * live increments. A DEL with a read's context removes exactly the increments that read saw
+ * (observed-remove), and an INCR answers the sum over what its W acknowledging replicas hold.
  */
 interface RefSibling {
   dot: string;
-  /** base64 bytes, or null for a tombstone */
+  /** base64 bytes, or null for a tombstone or an increment */
   value: string | null;
+  /** an increment: its delta, decimal */
+  delta?: string;
 }
 
-interface RefObject {
+export interface RefObject {
   siblings: RefSibling[];
   /** sorted, every dot this object has seen (live or superseded) */
   seen: string[];
@@ -60,35 +68,58 @@ export class ReferenceKvNode implements SimNode {
   async get(key: Uint8Array, opts: ReadOptions = {}): Promise<GetResult> {
     const r = opts.r ?? this.config.r;
     const timeoutMs = opts.timeoutMs ?? this.config.requestTimeoutMs;
-    const replies = await this.quorum(key, r, (to) => this.transport.request(to, { type: 'ref_read', key }, timeoutMs), 'read');
-    let merged: RefObject = { siblings: [], seen: [] };
-    for (const reply of replies) if (reply.object) merged = mergeObjects(merged, reply.object as RefObject);
+    const asked = new Map<NodeId, Promise<Message>>();
+    const ask = (to: NodeId): Promise<Message> => {
+      const p = this.transport.request(to, { type: 'ref_read', key }, timeoutMs);
+      asked.set(to, p);
+      return p;
+    };
+    const merged = mergeReplies(await this.quorum(key, r, ask, 'read'));
+    void this.readRepair(key, asked);
     const siblings: SiblingView[] = merged.siblings
       .filter((s) => s.value !== null)
       .map((s) => ({ kind: 'bytes', value: Uint8Array.from(Buffer.from(s.value!, 'base64')), hlcWallMs: 0, hlcLogical: 0, writer: s.dot.split('.')[0] }));
+    const counter = counterOf(merged);
+    if (counter !== undefined) siblings.push({ kind: 'counter', value: Buffer.from(counter.toString(), 'latin1'), hlcWallMs: 0, hlcLogical: 0, writer: '' });
     return { siblings, context: merged.seen.length ? encodeContext(merged.seen) : '' };
   }
 
   async put(key: Uint8Array, value: Uint8Array, opts: WriteOptions = {}): Promise<PutResult> {
     const context = decodeContext(opts.context);
-    const dot = await this.write(key, Buffer.from(value).toString('base64'), context, opts);
+    const { dot } = await this.write(key, { value: Buffer.from(value).toString('base64') }, context, opts);
     return { context: encodeContext([...context, dot].sort()) };
   }
 
   async delete(key: Uint8Array, opts: WriteOptions = {}): Promise<void> {
-    await this.write(key, null, decodeContext(opts.context), opts);
+    await this.write(key, { value: null }, decodeContext(opts.context), opts);
   }
 
-  async increment(): Promise<bigint> {
-    throw new RingkvError('BAD_PARAMETER', 'the reference node has no counters');
+  async increment(key: Uint8Array, delta: bigint, opts: Omit<WriteOptions, 'context'> = {}): Promise<bigint> {
+    const { acks } = await this.write(key, { value: null, delta: delta.toString() }, [], opts);
+    return counterOf(mergeReplies(acks)) ?? 0n;
   }
 
-  private async write(key: Uint8Array, value: string | null, context: string[], opts: Omit<WriteOptions, 'context'>): Promise<string> {
+  private async write(key: Uint8Array, content: Omit<RefSibling, 'dot'>, context: string[], opts: Omit<WriteOptions, 'context'>): Promise<{ dot: string; acks: Message[] }> {
     const w = opts.w ?? this.config.w;
     const timeoutMs = opts.timeoutMs ?? this.config.requestTimeoutMs;
     const dot = `${this.self}.${this.incarnation}.${++this.counter}`;
-    await this.quorum(key, w, (to) => this.transport.request(to, { type: 'ref_write', key, dot, value, context }, timeoutMs), 'write');
-    return dot;
+    const acks = await this.quorum(key, w, (to) => this.transport.request(to, { type: 'ref_write', key, dot, ...content, context }, timeoutMs), 'write');
+    return { dot, acks };
+  }
+
+  /** once every replica answered or failed: sends the merged object to each replica that differs from it */
+  private async readRepair(key: Uint8Array, asked: Map<NodeId, Promise<Message>>): Promise<void> {
+    const answers: Array<{ to: NodeId; object: RefObject | null }> = [];
+    for (const [to, p] of asked) {
+      try {
+        answers.push({ to, object: ((await p).object as RefObject | null) ?? null });
+      } catch {
+        // no answer: nothing to compare
+      }
+    }
+    const merged = mergeReplies(answers.map((a) => ({ type: 'ref_read_ok', object: a.object })));
+    const text = JSON.stringify(merged);
+    for (const a of answers) if (JSON.stringify(a.object) !== text && merged.seen.length > 0) this.transport.send(a.to, { type: 'ref_merge', key, object: merged });
   }
 
   /** asks every replica of key; resolves with the first `needed` replies */
@@ -120,24 +151,25 @@ export class ReferenceKvNode implements SimNode {
   }
 
   private replicasOf(key: Uint8Array): NodeId[] {
-    let h = 0x811c9dc5;
-    for (const b of key) h = Math.imul(h ^ b, 0x01000193);
-    const start = (h >>> 0) % this.members.length;
-    const n = Math.min(this.config.n, this.members.length);
-    return Array.from({ length: n }, (_, i) => this.members[(start + i) % this.members.length].id);
+    return referenceReplicas(key, this.members, this.config.n);
   }
 
   private async handle(msg: Message): Promise<Message> {
     const key = msg.key;
     if (!(key instanceof Uint8Array)) throw new RingkvError('MALFORMED_REQUEST', 'key missing');
     if (msg.type === 'ref_read') return { type: 'ref_read_ok', object: (await this.load(key)) ?? null };
-    if (msg.type === 'ref_write') {
-      const { dot, value, context } = msg as unknown as { dot: string; value: string | null; context: string[] };
-      await this.withLock(key, async () => {
-        const obj = (await this.load(key)) ?? { siblings: [], seen: [] };
-        await this.engine.put(PARTITION, key, encodeObject(applyWrite(obj, dot, value, context)));
-      });
+    if (msg.type === 'ref_merge') {
+      await this.withLock(key, async () => this.engine.put(PARTITION, key, encodeObject(mergeObjects((await this.load(key)) ?? { siblings: [], seen: [] }, msg.object as RefObject))));
       return { type: 'ref_ack' };
+    }
+    if (msg.type === 'ref_write') {
+      const { dot, value, delta, context } = msg as unknown as { dot: string; value: string | null; delta?: string; context: string[] };
+      const written = await this.withLock(key, async () => {
+        const updated = applyWrite((await this.load(key)) ?? { siblings: [], seen: [] }, delta === undefined ? { dot, value } : { dot, value: null, delta }, context);
+        await this.engine.put(PARTITION, key, encodeObject(updated));
+        return updated;
+      });
+      return { type: 'ref_ack', object: written };
     }
     throw new RingkvError('UNKNOWN_MESSAGE', `unknown message ${String(msg.type)}`);
   }
@@ -147,21 +179,48 @@ export class ReferenceKvNode implements SimNode {
     return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as RefObject) : undefined;
   }
 
-  private async withLock(key: Uint8Array, fn: () => Promise<void>): Promise<void> {
+  private async withLock<T>(key: Uint8Array, fn: () => Promise<T>): Promise<T> {
     const slot = Buffer.from(key).toString('latin1');
     const prev = this.locks.get(slot) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.locks.set(slot, next.catch(() => {}));
-    await next;
+    this.locks.set(slot, next.then(
+      () => {},
+      () => {},
+    ));
+    return next;
   }
 }
 
-export function applyWrite(obj: RefObject, dot: string, value: string | null, context: readonly string[]): RefObject {
-  if (obj.seen.includes(dot)) return obj; // duplicate delivery, or already superseded
+/** each key lives on n consecutive members (by sorted id) from an FNV-1a hash of the key */
+export function referenceReplicas(key: Uint8Array, sortedMembers: readonly Member[], n: number): NodeId[] {
+  let h = 0x811c9dc5;
+  for (const b of key) h = Math.imul(h ^ b, 0x01000193);
+  const start = (h >>> 0) % sortedMembers.length;
+  const count = Math.min(n, sortedMembers.length);
+  return Array.from({ length: count }, (_, i) => sortedMembers[(start + i) % sortedMembers.length].id);
+}
+
+/** where the reference node keeps a key, for the convergence check */
+export const REFERENCE_PARTITION = PARTITION;
+
+export function applyWrite(obj: RefObject, sibling: RefSibling, context: readonly string[]): RefObject {
+  if (obj.seen.includes(sibling.dot)) return obj; // duplicate delivery, or already superseded
   const covered = new Set(context);
   const siblings = obj.siblings.filter((s) => !covered.has(s.dot));
-  siblings.push({ dot, value });
-  return { siblings: siblings.sort(byDot), seen: [...new Set([...obj.seen, ...context, dot])].sort() };
+  siblings.push(sibling);
+  return { siblings: siblings.sort(byDot), seen: [...new Set([...obj.seen, ...context, sibling.dot])].sort() };
+}
+
+function mergeReplies(replies: readonly Message[]): RefObject {
+  let merged: RefObject = { siblings: [], seen: [] };
+  for (const reply of replies) if (reply.object) merged = mergeObjects(merged, reply.object as RefObject);
+  return merged;
+}
+
+/** the sum of the live increments, or undefined when there are none */
+function counterOf(obj: RefObject): bigint | undefined {
+  const increments = obj.siblings.filter((s) => s.delta !== undefined);
+  return increments.length ? increments.reduce((sum, s) => sum + BigInt(s.delta!), 0n) : undefined;
 }
 
 /** a sibling survives a merge unless the other side has seen its dot and dropped it */
@@ -183,6 +242,12 @@ function byDot(a: RefSibling, b: RefSibling): number {
 
 function encodeObject(obj: RefObject): Uint8Array {
   return Buffer.from(JSON.stringify(obj), 'utf8');
+}
+
+/** a stored object as canonical text (siblings and seen dots are kept sorted) */
+export function describeReferenceObject(bytes: Uint8Array): string {
+  const obj = JSON.parse(Buffer.from(bytes).toString('utf8')) as RefObject;
+  return JSON.stringify({ siblings: obj.siblings.map((s) => ({ dot: s.dot, value: s.value, delta: s.delta })), seen: obj.seen });
 }
 
 function encodeContext(dots: string[]): string {

@@ -3,13 +3,20 @@ import type { Transport } from '../cluster/runtime.js';
 import type { Engine } from '../storage/engine.js';
 import {
   checkAcknowledgedWritesVisible,
+  checkConvergence,
   checkCounterBounds,
+  checkDeletesStayDeleted,
   checkLiveness,
   checkReadsReturnWrittenValues,
   checkSupersededValuesStayGone,
+  type CheckOptions,
+  type ReplicaSnapshot,
   type Violation,
 } from './checkers.js';
+import { FaultSchedule } from './fault-schedule.js';
 import { History, type OpRecord } from './history.js';
+import { DEFAULT_NODE_KIND, NODE_KINDS, type NodeKind } from './node-factories.js';
+import { MEMORY_STORAGE, type StorageOptions } from './sim-disk.js';
 import type { NetworkFaults, NetworkStats } from './sim-network.js';
 import { SimCluster } from './sim-cluster.js';
 import type { SimNodeFactory } from './sim-node.js';
@@ -17,15 +24,16 @@ import { SeededRandom } from './seeded-random.js';
 import { Workload, type WorkloadOptions } from './workload.js';
 
 export interface ScenarioOptions {
-  createNode: SimNodeFactory;
-  /** the CLI's name for createNode (`--node`), so the replay command names it; default 'cluster' */
+  /** the node implementation by its CLI name (`--node`) @default 'cluster' */
   nodeKind?: string;
+  /** overrides the kind's factory (to wrap it); placement and stored format still come from nodeKind */
+  createNode?: SimNodeFactory;
   /** verbose trace lines */
   traceSink?: (line: string) => void;
   /** planted bugs and fault injection */
   wrapEngine?: (id: NodeId, engine: Engine) => Engine;
   wrapTransport?: (id: NodeId, transport: Transport) => Transport;
-  /** overrides the scenario's network faults (e.g. duplicationProbability: 0 to isolate a bug) */
+  /** overrides the scenario's network faults (e.g. duplicateProbability: 0 to isolate a bug) */
   faults?: Partial<NetworkFaults>;
 }
 
@@ -40,6 +48,8 @@ export interface ScenarioResult {
   /** sha256 over every delivered message and history event: equal digests = identical runs */
   traceDigest: string;
   network: NetworkStats;
+  /** faults injected, by kind (only kinds that occurred) */
+  faults: Record<string, number>;
   virtualMs: number;
   steps: number;
 }
@@ -49,9 +59,10 @@ export type Scenario = (seed: number, options: ScenarioOptions) => Promise<Scena
 /** the exact command that replays one run with a verbose trace */
 export function replayCommand(scenario: string, seed: number, options: Pick<ScenarioOptions, 'nodeKind' | 'faults'> = {}): string {
   const flags = [`--seed ${seed}`, `--scenario ${scenario}`];
-  if (options.nodeKind && options.nodeKind !== 'cluster') flags.push(`--node ${options.nodeKind}`);
+  if (options.nodeKind && options.nodeKind !== DEFAULT_NODE_KIND) flags.push(`--node ${options.nodeKind}`);
   if (options.faults?.dropProbability !== undefined) flags.push(`--drop ${options.faults.dropProbability}`);
   if (options.faults?.duplicateProbability !== undefined) flags.push(`--duplicate ${options.faults.duplicateProbability}`);
+  if (options.faults?.resetProbability !== undefined) flags.push(`--reset ${options.faults.resetProbability}`);
   return `npm run sim -- ${flags.join(' ')}`;
 }
 
@@ -70,39 +81,308 @@ const REQUEST_TIMEOUT_MS = 1000;
 /** a write may be forwarded to a replica which then replicates: allow a few timeouts in a row */
 const MAX_OP_MS = 4 * REQUEST_TIMEOUT_MS + 1000;
 const WORKLOAD_LIMIT_MS = 600_000;
+/** after the faults are repaired: lets late messages, forwarded writes and repairs land */
+const QUIET_MS = 2 * REQUEST_TIMEOUT_MS;
+/** after the full reads: lets their read repairs land before replicas are compared */
+const REPAIR_SETTLE_MS = 1000;
 
-const MAIN_FAULTS = { latencyBaseMs: 1, latencyTailMeanMs: 5, latencyMaxMs: 200, dropProbability: 0.05, duplicateProbability: 0.02 };
+const MAIN_FAULTS: Partial<NetworkFaults> = { latencyBaseMs: 1, latencyTailMeanMs: 5, latencyMaxMs: 200, dropProbability: 0.05, duplicateProbability: 0.02 };
+const VALUE_KEYS = ['k0', 'k1', 'k2'];
+const COUNTER_KEYS = ['ctr0', 'ctr1'];
+const LSM_BATCH: StorageOptions = { engine: 'lsm', syncMode: 'batch' };
+const LSM_PERIODIC: StorageOptions = { engine: 'lsm', syncMode: 'periodic', periodicSyncMs: 10 };
 
-function mainWorkload(keys: string[]): WorkloadOptions {
+const BASE_WORKLOAD: Omit<WorkloadOptions, 'mix' | 'keys'> = {
+  clients: 4,
+  opsPerClient: 8,
+  thinkMeanMs: 30,
+  rChoices: [1, 2, 2, 2, 3],
+  wChoices: [1, 2, 2, 2, 3],
+};
+
+/** reads, blind writes (half of them reusing the client's last PUT context), read-modify-writes, read-deletes */
+const VALUES_WORKLOAD: WorkloadOptions = {
+  ...BASE_WORKLOAD,
+  keys: VALUE_KEYS,
+  mix: { get: 35, blindPut: 25, readModifyWrite: 30, readDelete: 10 },
+  reusePutContextProbability: 0.5,
+};
+
+/** increments (a fifth of them negative) and reads of two counters; with deletes, read-DELs too */
+function countersWorkload(deletes: boolean): WorkloadOptions {
   return {
-    clients: 4,
-    opsPerClient: 8,
-    keys,
-    thinkMeanMs: 30,
-    mix: { get: 35, blindPut: 25, readModifyWrite: 30, readDelete: 10 },
-    rChoices: [1, 2, 2, 2, 3],
-    wChoices: [1, 2, 2, 2, 3],
+    ...BASE_WORKLOAD,
+    keys: [],
+    counterKeys: COUNTER_KEYS,
+    negativeDeltaProbability: 0.2,
+    mix: { get: 0, blindPut: 0, readModifyWrite: 0, readDelete: 0, increment: 1, counterDelete: deletes ? 0.15 : 0 },
   };
 }
 
-function buildCluster(seed: number, nodeCount: number, options: ScenarioOptions, faults: Partial<NetworkFaults> = MAIN_FAULTS): SimCluster {
-  return new SimCluster({
+/** values and counters (with deletes) side by side */
+const MIXED_WORKLOAD: WorkloadOptions = {
+  ...VALUES_WORKLOAD,
+  opsPerClient: 10,
+  counterKeys: COUNTER_KEYS,
+  negativeDeltaProbability: 0.2,
+  mix: { ...VALUES_WORKLOAD.mix, increment: 30, counterDelete: 6 },
+};
+
+/** Everything a scenario family body can use. */
+interface RunContext {
+  cluster: SimCluster;
+  history: History;
+  workload: Workload;
+  schedule: FaultSchedule;
+  rnd: SeededRandom;
+  violations: Violation[];
+}
+
+/**
+ * A scenario family: a cluster shape, a storage model, network faults, a workload and a fault plan.
+ * Every family ends the same way (verify()): faults repaired, quorum reads of every key from every
+ * node, a full read of every key at r = n on a clean network, the replicas compared, and every
+ * checker run — each is sound under every fault the families inject, given the run's data-loss
+ * events (see checkers.ts).
+ */
+interface Family {
+  /** one line for --help and the README */
+  description: string;
+  nodeCount(rnd: SeededRandom): number;
+  storage: StorageOptions;
+  network: Partial<NetworkFaults>;
+  workload: WorkloadOptions;
+  /** schedules cluster faults (on virtual time from the start) before the workload starts */
+  faults?(schedule: FaultSchedule, rnd: SeededRandom, cluster: SimCluster): void;
+  /** replaces "run the workload to completion" */
+  body?(ctx: RunContext): Promise<void>;
+}
+
+const threeToFive = (rnd: SeededRandom): number => rnd.intBetween(3, 5);
+const five = (): number => 5;
+
+/** 1..max crashes at random times in the workload's first 1.5 s, each down for 0.1–3 s */
+function randomCrashes(schedule: FaultSchedule, rnd: SeededRandom, max: number, replaceDiskProbability = 0): void {
+  const count = rnd.intBetween(1, max);
+  for (let i = 0; i < count; i++) schedule.crash(rnd.intBetween(20, 1500), rnd.intBetween(100, 3000), schedule.pickNode(), rnd.chance(replaceDiskProbability));
+}
+
+/** every node's clock off by up to ±60 s with a drift of up to ±2000 ppm (some nodes exact) */
+function randomClockSkews(cluster: SimCluster, rnd: SeededRandom): void {
+  for (const id of cluster.nodeIds) {
+    if (rnd.chance(0.6)) cluster.setClockSkew(id, rnd.intBetween(-60_000, 60_000), rnd.intBetween(-2000, 2000));
+  }
+}
+
+const FAMILIES: Readonly<Record<string, Family>> = {
+  main: {
+    description: '3–5 nodes, memory engine, 5% loss, 2% duplication, reordering; values with read contexts and reused PUT contexts',
+    nodeCount: threeToFive,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: VALUES_WORKLOAD,
+  },
+  siblings: {
+    description: '2–4 concurrent blind writes through different nodes become siblings; a write with the merged context collapses them',
+    nodeCount: threeToFive,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: { ...VALUES_WORKLOAD, keys: ['hot'] },
+    body: siblingsBody,
+  },
+  counters: {
+    description: 'PN-counters: increments (some negative) and reads through random nodes with random r/w',
+    nodeCount: threeToFive,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: countersWorkload(false),
+  },
+  'counters-delete': {
+    description: 'PN-counters with DEL (a read\'s context) between increments; half the runs cut a minority off for a while',
+    nodeCount: threeToFive,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: countersWorkload(true),
+    faults: (s, rnd) => {
+      if (rnd.chance(0.5)) s.partition(rnd.intBetween(20, 300), rnd.intBetween(100, 2000), s.minority());
+    },
+  },
+  'crash-restart': {
+    description: '5 nodes, memory engine (durable): one or two nodes crash and restart during a mixed value/counter workload',
+    nodeCount: five,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: MIXED_WORKLOAD,
+    faults: (s, rnd) => randomCrashes(s, rnd, 2),
+  },
+  partition: {
+    description: '5 nodes: a random minority is cut off for 0.1–3 s during a mixed workload',
+    nodeCount: five,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: MIXED_WORKLOAD,
+    faults: (s, rnd) => s.partition(rnd.intBetween(20, 300), rnd.intBetween(100, 3000), s.minority()),
+  },
+  'clock-skew': {
+    description: 'nodes\' clocks off by up to ±60 s with drift, one clock stepped by up to ±60 s mid-run, one graceful restart',
+    nodeCount: threeToFive,
+    storage: MEMORY_STORAGE,
+    network: MAIN_FAULTS,
+    workload: MIXED_WORKLOAD,
+    faults: (s, rnd, cluster) => {
+      randomClockSkews(cluster, rnd);
+      s.clockStep(rnd.intBetween(50, 800), s.pickNode(), rnd.intBetween(-60_000, 60_000), rnd.intBetween(-2000, 2000));
+      s.gracefulRestart(rnd.intBetween(100, 1000));
+    },
+  },
+  resets: {
+    description: '5 nodes (so writes get forwarded): 10% of delivered requests have their connection reset (applied, reply lost)',
+    nodeCount: five,
+    storage: MEMORY_STORAGE,
+    network: { ...MAIN_FAULTS, resetProbability: 0.1 },
+    workload: MIXED_WORKLOAD,
+  },
+  'lsm-batch': {
+    description: 'LSM engine on SimFS, batch sync (acknowledged = fsynced): crashes and a graceful restart during a mixed workload',
+    nodeCount: threeToFive,
+    storage: LSM_BATCH,
+    network: MAIN_FAULTS,
+    workload: MIXED_WORKLOAD,
+    faults: (s, rnd) => {
+      randomCrashes(s, rnd, 2);
+      if (rnd.chance(0.5)) s.gracefulRestart(rnd.intBetween(100, 1500));
+    },
+  },
+  'lsm-periodic': {
+    description: 'LSM engine on SimFS, periodic sync (10 ms): crashes lose the last acknowledged writes of the crashed node',
+    nodeCount: threeToFive,
+    storage: LSM_PERIODIC,
+    network: MAIN_FAULTS,
+    workload: MIXED_WORKLOAD,
+    faults: (s, rnd) => randomCrashes(s, rnd, 3),
+  },
+  'replaced-disk': {
+    description: 'LSM engine, batch sync: a node crashes and comes back under the same id on an empty disk (no data, no identity record)',
+    nodeCount: threeToFive,
+    storage: LSM_BATCH,
+    network: MAIN_FAULTS,
+    workload: MIXED_WORKLOAD,
+    faults: (s, rnd) => {
+      s.crash(rnd.intBetween(20, 800), rnd.intBetween(100, 2000), s.pickNode(), true);
+      if (rnd.chance(0.5)) s.crash(rnd.intBetween(900, 2500), rnd.intBetween(100, 1000));
+    },
+  },
+  'counters-crash': {
+    description: 'PN-counters with DEL on the LSM engine in periodic sync: nodes crash (losing un-fsynced increments) mid-run',
+    nodeCount: threeToFive,
+    storage: LSM_PERIODIC,
+    network: MAIN_FAULTS,
+    workload: { ...countersWorkload(true), opsPerClient: 12 },
+    faults: (s, rnd) => randomCrashes(s, rnd, 3),
+  },
+  chaos: {
+    description: 'everything at once: LSM periodic, resets, skewed clocks, crashes (some replacing the disk), partitions, graceful restarts, two nodes down at a time',
+    nodeCount: five,
+    storage: LSM_PERIODIC,
+    network: { ...MAIN_FAULTS, resetProbability: 0.05 },
+    workload: { ...MIXED_WORKLOAD, opsPerClient: 14 },
+    faults: (s, rnd, cluster) => {
+      s.maxDown = 2;
+      randomClockSkews(cluster, rnd);
+      randomCrashes(s, rnd, 3, 0.3);
+      s.partition(rnd.intBetween(20, 1500), rnd.intBetween(100, 2000), s.minority());
+      s.gracefulRestart(rnd.intBetween(100, 2000));
+    },
+  },
+};
+
+/** the scenario's own choices (node count, fault times) come from a stream apart from the cluster's */
+function scenarioRandom(seed: number): SeededRandom {
+  return new SeededRandom(seed).fork('scenario');
+}
+
+function nodeKindOf(options: ScenarioOptions): NodeKind {
+  const name = options.nodeKind ?? DEFAULT_NODE_KIND;
+  const kind = NODE_KINDS[name];
+  if (!kind) throw new Error(`unknown node kind ${JSON.stringify(name)}; known: ${Object.keys(NODE_KINDS).join(', ')}`);
+  return kind;
+}
+
+async function runFamily(name: string, family: Family, seed: number, options: ScenarioOptions): Promise<ScenarioResult> {
+  const rnd = scenarioRandom(seed);
+  const kind = nodeKindOf(options);
+  const cluster = await SimCluster.create({
     seed,
-    nodeCount,
-    createNode: options.createNode,
+    nodeCount: family.nodeCount(rnd),
+    createNode: options.createNode ?? kind.create,
     config: { n: 3, r: 2, w: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS },
-    faults: { ...faults, ...options.faults },
+    faults: { ...family.network, ...options.faults },
+    storage: family.storage,
     wrapEngine: options.wrapEngine,
     wrapTransport: options.wrapTransport,
     traceSink: options.traceSink,
   });
+  const history = new History(cluster.sim.clock, cluster.sim);
+  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), family.workload);
+  const schedule = new FaultSchedule(cluster, rnd);
+  const ctx: RunContext = { cluster, history, workload, schedule, rnd, violations: [] };
+  family.faults?.(schedule, rnd, cluster);
+  if (family.body) await family.body(ctx);
+  else await runWorkload(ctx);
+  await verify(ctx, kind, [...family.workload.keys, ...(family.workload.counterKeys ?? [])]);
+  return {
+    scenario: name,
+    seed,
+    replay: replayCommand(name, seed, options),
+    nodeCount: cluster.nodeIds.length,
+    violations: ctx.violations,
+    history: history.ops,
+    traceDigest: cluster.sim.traceDigest(),
+    network: { ...cluster.network.stats },
+    faults: faultsInjected(cluster),
+    virtualMs: cluster.sim.elapsedMs,
+    steps: cluster.sim.steps,
+  };
 }
 
-async function runWorkload(cluster: SimCluster, workload: Workload, violations: Violation[]): Promise<void> {
+async function runWorkload({ cluster, workload, violations }: RunContext): Promise<void> {
   workload.start();
   if (!(await cluster.sim.runUntil(() => workload.done, WORKLOAD_LIMIT_MS))) {
     violations.push({ checker: 'liveness', message: `the workload did not finish within ${WORKLOAD_LIMIT_MS} virtual ms`, opIds: [] });
   }
+}
+
+/**
+ * The end of every run: wait for the fault plan's repairs, heal the network, let in-flight work
+ * land, read every key at quorum from every node, then check convergence on a clean network, stop
+ * every node gracefully and run the history checkers.
+ */
+async function verify(ctx: RunContext, kind: NodeKind, keys: readonly string[]): Promise<void> {
+  const { cluster, workload, schedule, history, violations } = ctx;
+  await cluster.sim.runUntil(() => schedule.repaired, Math.max(0, schedule.repairByMs - cluster.sim.elapsedMs) + MAX_OP_MS);
+  if (!schedule.repaired) violations.push({ checker: 'liveness', message: 'the fault plan did not finish its repairs (a restart never completed?)', opIds: [] });
+  for (const e of schedule.errors) violations.push({ checker: 'harness', message: e, opIds: [] });
+  cluster.network.heal();
+  await cluster.start();
+  for (const f of cluster.bootFailures) violations.push({ checker: 'boot', message: `${f.node} failed to start on its own disk at ${f.atMs} ms: ${f.error}`, opIds: [] });
+  await cluster.sim.runFor(QUIET_MS);
+  await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
+  violations.push(...(await convergence(cluster, workload, kind, keys)));
+  await cluster.stopAll();
+  const ops = history.ops;
+  const checkOptions: CheckOptions = {
+    n: cluster.config.n,
+    dataLoss: cluster.dataLoss,
+    replicasOf: (key) => kind.placement(new TextEncoder().encode(key), cluster.members, cluster.config).replicas,
+  };
+  violations.push(
+    ...checkAcknowledgedWritesVisible(ops, checkOptions),
+    ...checkSupersededValuesStayGone(ops, checkOptions),
+    ...checkDeletesStayDeleted(ops, checkOptions),
+    ...checkReadsReturnWrittenValues(ops),
+    ...checkCounterBounds(ops, checkOptions),
+    ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }),
+  );
 }
 
 /** after the workload: a quorum read of every key from every live node, retried on error */
@@ -110,62 +390,56 @@ async function finalReads(cluster: SimCluster, workload: Workload, rnd: SeededRa
   for (const key of keys) {
     for (const node of cluster.upNodeIds()) {
       for (let attempt = 0; attempt < 3; attempt++) {
-        let op: OpRecord | undefined;
-        const done = workload.get('verifier', rnd, key, { r: 2, node }).then((o) => (op = o));
-        await cluster.sim.runUntil(() => op !== undefined, MAX_OP_MS * 2);
-        await done;
+        const op = await drive(cluster, workload.get('verifier', rnd, key, { r: 2, node }));
         if (op?.outcome === 'ok') break;
       }
     }
   }
 }
 
-function finish(scenario: string, seed: number, options: ScenarioOptions, cluster: SimCluster, history: History, violations: Violation[]): ScenarioResult {
-  return {
-    scenario,
-    seed,
-    replay: replayCommand(scenario, seed, options),
-    nodeCount: cluster.nodeIds.length,
-    violations,
-    history: history.ops,
-    traceDigest: cluster.sim.traceDigest(),
-    network: { ...cluster.network.stats },
-    virtualMs: cluster.sim.elapsedMs,
-    steps: cluster.sim.steps,
-  };
+/**
+ * On a clean network with every node up, reads every key at r = n (read repair then brings every
+ * stale replica the merged object), lets the repairs land, and compares what each replica stores.
+ */
+async function convergence(cluster: SimCluster, workload: Workload, kind: NodeKind, keys: readonly string[]): Promise<Violation[]> {
+  const down = cluster.nodeIds.filter((id) => !cluster.isUp(id));
+  if (down.length > 0) return [{ checker: 'convergence', message: `cannot compare replicas: ${down.join(', ')} did not come back up`, opIds: [] }];
+  cluster.network.setFaults({ dropProbability: 0, duplicateProbability: 0, resetProbability: 0 });
+  const rnd = cluster.sim.random.fork('converger');
+  const violations: Violation[] = [];
+  const n = cluster.config.n;
+  for (const key of keys) {
+    let op: OpRecord | undefined;
+    for (let attempt = 0; attempt < 5 && op?.outcome !== 'ok'; attempt++) op = await drive(cluster, workload.get('converger', rnd, key, { r: n }));
+    if (op?.outcome !== 'ok') violations.push({ checker: 'convergence', message: `a full read of ${JSON.stringify(key)} at r=${n} failed 5 times on a clean network with every node up`, opIds: op ? [op.id] : [] });
+  }
+  await cluster.sim.runFor(REPAIR_SETTLE_MS);
+  const snapshots: ReplicaSnapshot[] = [];
+  const encoder = new TextEncoder();
+  for (const key of keys) {
+    const { partition, replicas } = kind.placement(encoder.encode(key), cluster.members, cluster.config);
+    const states: ReplicaSnapshot['replicas'] = [];
+    for (const node of replicas) {
+      const bytes = await cluster.engine(node).get(partition, encoder.encode(key));
+      states.push({ node, state: bytes === undefined ? undefined : kind.describeStored(bytes) });
+    }
+    snapshots.push({ key, replicas: states });
+  }
+  return [...violations, ...checkConvergence(snapshots)];
 }
 
-/**
- * The main scenario: 3–5 nodes, N=3, default R=W=2 with per-op r/w in 1..3, random delays (hence
- * reordering), 5% loss, 2% duplication, no crashes; four clients doing reads, blind writes,
- * read-modify-writes and read-deletes on three keys; then quorum reads of every key from every node.
- * Checked: acknowledged writes visible, superseded values stay gone, reads return only written values,
- * every op answers in time.
- */
-export const mainScenario: Scenario = async (seed, options) => {
-  const nodeCount = scenarioRandom(seed).intBetween(3, 5);
-  const cluster = buildCluster(seed, nodeCount, options);
-  const history = new History(cluster.sim.clock, cluster.sim);
-  const keys = ['k0', 'k1', 'k2'];
-  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), mainWorkload(keys));
-  const violations: Violation[] = [];
-  await runWorkload(cluster, workload, violations);
-  await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
-  await cluster.stopAll();
-  const ops = history.ops;
-  const n = cluster.config.n;
-  violations.push(
-    ...checkAcknowledgedWritesVisible(ops, { n }),
-    ...checkSupersededValuesStayGone(ops, { n }),
-    ...checkReadsReturnWrittenValues(ops),
-    ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }),
-  );
-  return finish('main', seed, options, cluster, history, violations);
-};
-
-/** the scenario's own choices (node count, fault times) come from a stream apart from the cluster's */
-function scenarioRandom(seed: number): SeededRandom {
-  return new SeededRandom(seed).fork('scenario');
+/** faults injected, by kind: the cluster's own, the network's, and data-loss events */
+function faultsInjected(cluster: SimCluster): Record<string, number> {
+  const s = cluster.network.stats;
+  const all: Record<string, number> = {
+    ...cluster.faultCounts,
+    'message-dropped': s.dropped,
+    'message-duplicated': s.duplicated,
+    'connection-refused': s.refused,
+    'connection-reset': s.resets,
+    'scripted-rule': s.scripted,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v > 0));
 }
 
 /** drives the simulation until promise settles (bounded), then returns its value */
@@ -198,13 +472,8 @@ async function readUntilOk(cluster: SimCluster, workload: Workload, rnd: SeededR
  * every acknowledged value; a put with that read's context must leave exactly its own value for the
  * next quorum read (checked by the general rules, plus explicit sibling-count checks).
  */
-export const siblingsScenario: Scenario = async (seed, options) => {
-  const rnd = scenarioRandom(seed);
-  const nodeCount = rnd.intBetween(3, 5);
-  const cluster = buildCluster(seed, nodeCount, options);
-  const history = new History(cluster.sim.clock, cluster.sim);
-  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), mainWorkload(['hot']));
-  const violations: Violation[] = [];
+async function siblingsBody({ cluster, workload, rnd, violations }: RunContext): Promise<void> {
+  const nodeCount = cluster.nodeIds.length;
   const writers = rnd.intBetween(2, 4);
   const blind: Array<Promise<OpRecord | undefined>> = [];
   for (let i = 0; i < writers; i++) {
@@ -228,132 +497,35 @@ export const siblingsScenario: Scenario = async (seed, options) => {
       opIds: [siblingRead.id],
     });
   }
-  if (siblingRead) {
-    let merged: OpRecord | undefined;
-    let attempts = 0;
-    while (attempts < 3 && merged?.outcome !== 'ok') {
-      attempts++;
-      merged = await drive(cluster, workload.put('merger', rnd, 'hot', `merged-w${attempts}`, siblingRead, { w: 2 }));
-    }
-    const after = await readUntilOk(cluster, workload, rnd, 'hot', 2);
-    // A failed attempt may still have landed on some replica, concurrent with the retry: then two
-    // versions are legitimate, so the exact-one check needs every write to have been acknowledged.
-    const everyWriteAcked = blindOps.every((o) => o?.outcome === 'ok') && merged?.outcome === 'ok' && attempts === 1;
-    if (after && everyWriteAcked && (after.readValues!.length !== 1 || after.readValues![0] !== merged!.value)) {
-      violations.push({
-        checker: 'siblings',
-        message: `a write with the merged context (${merged!.value}) should leave one version, but the next quorum read returned ${JSON.stringify(after.readValues)}`,
-        opIds: [merged!.id, after.id],
-      });
-    }
+  if (!siblingRead) return;
+  let merged: OpRecord | undefined;
+  let attempts = 0;
+  while (attempts < 3 && merged?.outcome !== 'ok') {
+    attempts++;
+    merged = await drive(cluster, workload.put('merger', rnd, 'hot', `merged-w${attempts}`, siblingRead, { w: 2 }));
   }
-  await cluster.stopAll();
-  const n = cluster.config.n;
-  const ops = history.ops;
-  violations.push(
-    ...checkAcknowledgedWritesVisible(ops, { n }),
-    ...checkSupersededValuesStayGone(ops, { n }),
-    ...checkReadsReturnWrittenValues(ops),
-    ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }),
-  );
-  return finish('siblings', seed, options, cluster, history, violations);
-};
-
-/** A fault scheduled on a running cluster, and how to tell it has been repaired. */
-interface ScheduledFault {
-  repaired(): boolean;
-  /** virtual time (from the start) by which the repair happens */
-  repairByMs: number;
+  const after = await readUntilOk(cluster, workload, rnd, 'hot', 2);
+  // A failed attempt may still have landed on some replica, concurrent with the retry: then two
+  // versions are legitimate, so the exact-one check needs every write to have been acknowledged.
+  const everyWriteAcked = blindOps.every((o) => o?.outcome === 'ok') && merged?.outcome === 'ok' && attempts === 1;
+  if (after && everyWriteAcked && (after.readValues!.length !== 1 || after.readValues![0] !== merged!.value)) {
+    violations.push({
+      checker: 'siblings',
+      message: `a write with the merged context (${merged!.value}) should leave one version, but the next quorum read returned ${JSON.stringify(after.readValues)}`,
+      opIds: [merged!.id, after.id],
+    });
+  }
 }
 
-/**
- * 5 nodes under the main workload while `scheduleFault` breaks something and repairs it later; then
- * quorum reads of every key. With a node down or cut off, quorum-intersection claims do not hold in
- * a Dynamo-style store, so only the rules sound under any fault are checked: every op answers in time
- * (ops at a crashed node excepted) and reads return only values that were written.
- */
-async function underFault(
-  name: string,
-  seed: number,
-  options: ScenarioOptions,
-  scheduleFault: (cluster: SimCluster, rnd: SeededRandom) => ScheduledFault,
-): Promise<ScenarioResult> {
-  const rnd = scenarioRandom(seed);
-  const cluster = buildCluster(seed, 5, options);
-  const history = new History(cluster.sim.clock, cluster.sim);
-  const keys = ['k0', 'k1', 'k2'];
-  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), mainWorkload(keys));
-  const violations: Violation[] = [];
-  const fault = scheduleFault(cluster, rnd);
-  await runWorkload(cluster, workload, violations);
-  await cluster.sim.runUntil(fault.repaired, Math.max(0, fault.repairByMs - cluster.sim.elapsedMs) + 1);
-  await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
-  await cluster.stopAll();
-  const ops = history.ops;
-  violations.push(...checkReadsReturnWrittenValues(ops), ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }));
-  return finish(name, seed, options, cluster, history, violations);
-}
+/** every scenario family by name */
+export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.fromEntries(
+  Object.entries(FAMILIES).map(([name, family]) => [name, (seed: number, options: ScenarioOptions) => runFamily(name, family, seed, options)]),
+);
 
-/** Node failures: one node crashes at a random time and restarts later on its surviving engine. */
-export const crashRestartScenario: Scenario = (seed, options) =>
-  underFault('crash-restart', seed, options, (cluster, rnd) => {
-    const victim = rnd.pick(cluster.nodeIds);
-    const crashAtMs = rnd.intBetween(20, 300);
-    const downForMs = rnd.intBetween(100, 3000);
-    cluster.sim.clock.setTimer(crashAtMs, () => {
-      cluster.crash(victim);
-      cluster.sim.clock.setTimer(downForMs, () => cluster.restart(victim));
-    });
-    return { repaired: () => cluster.isUp(victim), repairByMs: crashAtMs + downForMs };
-  });
+/** one line per family, for --help and the README */
+export const SCENARIO_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(FAMILIES).map(([name, f]) => [name, f.description]));
 
-/** Partitions: a random minority is cut off for a while, then the network heals. */
-export const partitionScenario: Scenario = (seed, options) =>
-  underFault('partition', seed, options, (cluster, rnd) => {
-    const minority = cluster.nodeIds.filter(() => rnd.chance(0.3)).slice(0, 2);
-    if (minority.length === 0) minority.push(rnd.pick(cluster.nodeIds));
-    const cutAtMs = rnd.intBetween(20, 200);
-    const healAfterMs = rnd.intBetween(100, 3000);
-    let healed = false;
-    cluster.sim.clock.setTimer(cutAtMs, () => {
-      cluster.network.partition(minority);
-      cluster.sim.clock.setTimer(healAfterMs, () => {
-        cluster.network.heal();
-        healed = true;
-      });
-    });
-    return { repaired: () => healed, repairByMs: cutAtMs + healAfterMs };
-  });
-
-/**
- * PN-counters: 3–5 nodes under the main faults, four clients incrementing (mostly up, sometimes
- * down) and reading two counters through random nodes with random r/w; then quorum reads of both.
- * Checked: counter bounds (no increment lost or counted twice), every op answers in time.
- */
-export const countersScenario: Scenario = async (seed, options) => {
-  const nodeCount = scenarioRandom(seed).intBetween(3, 5);
-  const cluster = buildCluster(seed, nodeCount, options);
-  const history = new History(cluster.sim.clock, cluster.sim);
-  const counterKeys = ['ctr0', 'ctr1'];
-  const workload = new Workload(cluster, history, cluster.sim.random.fork('workload'), {
-    ...mainWorkload([]),
-    counterKeys,
-    negativeDeltaProbability: 0.2,
-    mix: { get: 0, blindPut: 0, readModifyWrite: 0, readDelete: 0, increment: 1 },
-  });
-  const violations: Violation[] = [];
-  await runWorkload(cluster, workload, violations);
-  await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), counterKeys);
-  await cluster.stopAll();
-  const ops = history.ops;
-  violations.push(...checkCounterBounds(ops, { n: cluster.config.n }), ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }));
-  return finish('counters', seed, options, cluster, history, violations);
-};
-
-export const SCENARIOS: Readonly<Record<string, Scenario>> = {
-  main: mainScenario,
-  counters: countersScenario,
-  siblings: siblingsScenario,
-  'crash-restart': crashRestartScenario,
-  partition: partitionScenario,
-};
+/** families that run the LSM engine on SimFS (slower per seed) */
+export const LSM_SCENARIOS: readonly string[] = Object.entries(FAMILIES)
+  .filter(([, f]) => f.storage.engine === 'lsm')
+  .map(([name]) => name);

@@ -22,6 +22,18 @@ export interface NetworkFaults {
    * sees PEER_UNREACHABLE after a round trip) rather than vanishing (the caller times out) @default 0.5
    */
   refuseProbability: number;
+  /**
+   * chance that the connection carrying a delivered request resets: the handler runs (the request is
+   * applied), its reply is lost, and the caller gets CONNECTION_LOST one latency later — sometimes
+   * before the handler has even finished @default 0
+   */
+  resetProbability: number;
+  /**
+   * chance, per request a node had received and not yet answered when it crashes, that the caller
+   * learns of it with CONNECTION_LOST one latency later (the dead process's connections were reset)
+   * rather than by timing out @default 0.5
+   */
+  resetOnCrashProbability: number;
 }
 
 export const DEFAULT_NETWORK_FAULTS: NetworkFaults = {
@@ -31,7 +43,57 @@ export const DEFAULT_NETWORK_FAULTS: NetworkFaults = {
   dropProbability: 0,
   duplicateProbability: 0,
   refuseProbability: 0.5,
+  resetProbability: 0,
+  resetOnCrashProbability: 0.5,
 };
+
+/**
+ * What a scripted rule does to a matching message:
+ * - drop: lost on the wire (a request's caller times out);
+ * - refuse: a request is refused before delivery — the caller gets PEER_UNREACHABLE one round trip
+ *   later and the peer never sees it;
+ * - reset: a request is delivered and its handler runs, but the connection resets — the caller gets
+ *   CONNECTION_LOST and the reply is lost (`resetWhen` says whether the reset comes as the request
+ *   arrives, racing the handler, or once the handler has answered);
+ * - hold: kept off the wire until the rule's release() (a delayed or partitioned link).
+ */
+export type RuleAction = 'drop' | 'refuse' | 'reset' | 'hold';
+
+/** when a reset connection fails: as the request arrives, or once its handler has answered */
+export type ResetWhen = 'on-delivery' | 'after-handler';
+
+export interface MessageMatch {
+  from: NodeId;
+  to: NodeId;
+  msg: Message;
+  /** a request (expects a reply) or a one-way message */
+  kind: 'request' | 'one-way';
+}
+
+export interface MessageRule {
+  match: (m: MessageMatch) => boolean;
+  action: RuleAction;
+  /** acts on this many matching messages, then retires @default Infinity */
+  times?: number;
+  /** reset only @default 'after-handler' */
+  resetWhen?: ResetWhen;
+}
+
+export interface RuleHandle {
+  /** matching messages acted on so far */
+  readonly fired: number;
+  /** retires the rule (held messages stay held until release) */
+  remove(): void;
+  /** retires the rule and puts every held message on the wire, each with a fresh delay */
+  release(): void;
+}
+
+interface ActiveRule {
+  rule: MessageRule;
+  fired: number;
+  removed: boolean;
+  held: Array<() => void>;
+}
 
 export interface NetworkStats {
   /** messages put on the wire (requests, replies, one-way) */
@@ -45,6 +107,10 @@ export interface NetworkStats {
   refused: number;
   /** copies that found no listener (a crashed or not yet listening node) */
   undeliverable: number;
+  /** connections reset after a request was delivered (at random, by a rule, or by the peer's crash) */
+  resets: number;
+  /** messages a scripted rule acted on */
+  scripted: number;
 }
 
 interface Endpoint {
@@ -58,12 +124,21 @@ interface PendingRequest {
   reject: (e: RingkvError) => void;
   timer: TimerHandle;
   to: NodeId;
+  what: string;
+  /** the incarnation a copy was delivered to, so its crash can reset the connection */
+  deliveredTo?: SimTransport;
 }
 
 /**
  * The simulated network between nodes: latency with a tail (hence reordering), loss, duplication,
- * partitions, crashes. Each node incarnation gets a fresh SimTransport from attach(); crash() silences
- * it. Messages are structuredClone'd on delivery so nodes never share objects.
+ * partitions, crashes, connection resets after delivery, and scripted rules for targeted tests.
+ * Each node incarnation gets a fresh SimTransport from attach(); crash() silences it. Messages are
+ * structuredClone'd on delivery so nodes never share objects.
+ *
+ * Errors follow the Transport contract (src/cluster/runtime.ts): PEER_UNREACHABLE only when the
+ * request was certainly not delivered (refused, transport closed before sending); CONNECTION_LOST
+ * when the connection failed after the request was sent (reset after delivery, the peer crashed
+ * holding it, the caller's transport closed with it pending); TIMEOUT otherwise.
  */
 export class SimNetwork {
   faults: NetworkFaults;
@@ -72,8 +147,9 @@ export class SimNetwork {
    * KB of JSON per message); the trace then still records every send, delivery, drop and reply.
    */
   tracePayloads = true;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, refused: 0, undeliverable: 0 };
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, refused: 0, undeliverable: 0, resets: 0, scripted: 0 };
   private readonly endpoints = new Map<NodeId, Endpoint>();
+  private rules: ActiveRule[] = [];
   private readonly random: SeededRandom;
   private nextGroup = 1;
   private nextMessageId = 1;
@@ -104,12 +180,54 @@ export class SimNetwork {
     return transport;
   }
 
-  /** the node stops sending, receiving and answering; its pending requests never settle */
+  /**
+   * The node stops sending, receiving and answering; its own pending requests never settle. Requests
+   * it had received and not answered fail at their callers with CONNECTION_LOST (with
+   * resetOnCrashProbability each) or time out.
+   */
   crash(id: NodeId): void {
     const endpoint = this.endpoint(id);
-    endpoint.current?.kill();
+    const dead = endpoint.current;
+    dead?.kill();
     endpoint.current = undefined;
     this.sim.trace(`net crash ${id}`);
+    if (!dead) return;
+    for (const [caller, e] of this.endpoints) {
+      if (caller !== id && e.current?.alive) e.current.resetRequestsDeliveredTo(dead);
+    }
+  }
+
+  /** Installs a scripted rule; rules are consulted in the order added, the first match acts. */
+  addRule(rule: MessageRule): RuleHandle {
+    const active: ActiveRule = { rule, fired: 0, removed: false, held: [] };
+    this.rules.push(active);
+    const remove = (): void => {
+      active.removed = true;
+      this.rules = this.rules.filter((r) => r !== active);
+    };
+    return {
+      get fired() {
+        return active.fired;
+      },
+      remove,
+      release: () => {
+        remove();
+        const held = active.held.splice(0);
+        this.sim.trace(`net release ${held.length} held message(s)`);
+        for (const put of held) put();
+      },
+    };
+  }
+
+  /** the first live rule matching m, counted as fired */
+  matchRule(m: MessageMatch): ActiveRule | undefined {
+    for (const r of this.rules) {
+      if (r.removed || r.fired >= (r.rule.times ?? Infinity) || !r.rule.match(m)) continue;
+      r.fired++;
+      this.stats.scripted++;
+      return r;
+    }
+    return undefined;
   }
 
   isUp(id: NodeId): boolean {
@@ -198,6 +316,16 @@ export class SimNetwork {
   refuse(): boolean {
     return this.random.chance(this.faults.refuseProbability);
   }
+
+  /** whether a delivered request's connection resets at random, and when */
+  randomReset(): ResetWhen | undefined {
+    if (!this.random.chance(this.faults.resetProbability)) return undefined;
+    return this.random.chance(0.5) ? 'on-delivery' : 'after-handler';
+  }
+
+  resetOnCrash(): boolean {
+    return this.random.chance(this.faults.resetOnCrashProbability);
+  }
 }
 
 function errorReply(e: unknown): Message {
@@ -243,14 +371,33 @@ export class SimTransport implements Transport {
     const sim = this.network.sim;
     const payload = structuredClone(msg);
     sim.trace(`send ${this.self}->${to} ${what} ${this.network.traceBody(payload)}`);
+    const rule = to === this.self ? undefined : this.network.matchRule({ from: this.self, to, msg: payload, kind: 'request' });
     return new Promise<Message>((resolve, reject) => {
       const timer = this.clock.setTimer(timeoutMs, () => {
         if (!this.pending.delete(id)) return;
         sim.trace(`timeout ${this.self}->${to} ${what} after ${timeoutMs}ms`);
         reject(new RingkvError('TIMEOUT', `request ${msg.type} to ${to} timed out after ${timeoutMs} ms`));
       });
-      this.pending.set(id, { resolve, reject, timer, to });
-      this.network.transmit(this.self, to, what, (copy) => this.arriveAtPeer(to, id, what, payload, copy));
+      this.pending.set(id, { resolve, reject, timer, to, what });
+      const transmit = (reset?: ResetWhen): void =>
+        this.network.transmit(this.self, to, what, (copy) => this.arriveAtPeer(to, id, what, payload, copy, copy === 0 ? reset : undefined));
+      switch (rule?.rule.action) {
+        case undefined:
+          return transmit();
+        case 'drop':
+          sim.trace(`rule drops ${this.self}->${to} ${what}`);
+          return;
+        case 'hold':
+          sim.trace(`rule holds ${this.self}->${to} ${what}`);
+          rule.held.push(() => transmit());
+          return;
+        case 'refuse':
+          sim.trace(`rule refuses ${this.self}->${to} ${what}`);
+          return this.refuseLater(to, id, what);
+        case 'reset':
+          sim.trace(`rule will reset ${this.self}->${to} ${what} ${rule.rule.resetWhen ?? 'after-handler'}`);
+          return transmit(rule.rule.resetWhen ?? 'after-handler');
+      }
     });
   }
 
@@ -261,7 +408,7 @@ export class SimTransport implements Transport {
     const payload = structuredClone(msg);
     const sim = this.network.sim;
     sim.trace(`send ${this.self}->${to} ${what} ${this.network.traceBody(payload)}`);
-    this.network.transmit(this.self, to, what, (copy) => {
+    const deliver = (copy: number): void => {
       const peer = this.network.receiver(to);
       if (!peer || !peer.handler) {
         this.network.stats.undeliverable++;
@@ -273,16 +420,27 @@ export class SimTransport implements Transport {
       void Promise.resolve()
         .then(() => peer.handler!(from, structuredClone(payload)))
         .catch((e: unknown) => sim.trace(`one-way handler at ${to} failed on ${what}: ${traceJson(errorReply(e))}`));
-    });
+    };
+    const rule = to === this.self ? undefined : this.network.matchRule({ from: this.self, to, msg: payload, kind: 'one-way' });
+    if (rule?.rule.action === 'hold') {
+      sim.trace(`rule holds ${this.self}->${to} ${what}`);
+      rule.held.push(() => this.network.transmit(this.self, to, what, deliver));
+    } else if (rule) {
+      // drop, refuse and reset all lose a one-way message
+      sim.trace(`rule ${rule.rule.action} loses ${this.self}->${to} ${what}`);
+    } else {
+      this.network.transmit(this.self, to, what, deliver);
+    }
   }
 
+  /** Pending requests were sent, so they may have been applied: they fail with CONNECTION_LOST. */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closed';
     for (const [id, p] of this.pending) {
       p.timer.cancel();
       this.pending.delete(id);
-      p.reject(new RingkvError('PEER_UNREACHABLE', `transport of ${this.self} closed`));
+      p.reject(new RingkvError('CONNECTION_LOST', `transport of ${this.self} closed with ${p.what} to ${p.to} in flight: the peer may have applied it`));
     }
   }
 
@@ -293,17 +451,37 @@ export class SimTransport implements Transport {
     this.pending.clear();
   }
 
-  /** a request copy reaches peer `to` */
-  private arriveAtPeer(to: NodeId, id: number, what: string, payload: Message, copy: number): void {
+  /** `dead` crashed: requests it had received from us lose their connection (or just time out) */
+  resetRequestsDeliveredTo(dead: SimTransport): void {
+    for (const [id, p] of this.pending) {
+      if (p.deliveredTo !== dead || !this.network.resetOnCrash()) continue;
+      this.resetLater(p.to, id, p.what, `${p.to} crashed`);
+    }
+  }
+
+  /** the caller learns one latency later that the connection carrying request `id` reset */
+  private resetLater(to: NodeId, id: number, what: string, why: string): void {
+    this.network.stats.resets++;
+    this.network.sim.trace(`reset ${this.self}<->${to} ${what}: ${why}`);
+    this.network.transmit(to, this.self, `reset of ${what}`, () =>
+      this.settle(id, undefined, new RingkvError('CONNECTION_LOST', `connection to ${to} reset with request ${what} in flight (${why}): the peer may have applied it`)),
+    );
+  }
+
+  /** the caller learns one round trip later that request `id` was refused (it was never delivered) */
+  private refuseLater(to: NodeId, id: number, what: string): void {
+    this.network.stats.refused++;
+    this.network.transmit(to, this.self, `refusal of ${what}`, () => this.settle(id, undefined, new RingkvError('PEER_UNREACHABLE', `${to} refused the connection`)));
+  }
+
+  /** a request copy reaches peer `to`; `forcedReset` comes from a scripted rule */
+  private arriveAtPeer(to: NodeId, id: number, what: string, payload: Message, copy: number, forcedReset: ResetWhen | undefined): void {
     const sim = this.network.sim;
     const peer = this.network.receiver(to);
     if (!peer || !peer.handler) {
       if (this.network.refuse()) {
-        this.network.stats.refused++;
         sim.trace(`refused ${this.self}->${to} ${what} copy ${copy}`);
-        this.network.transmit(to, this.self, `refusal of ${what}`, () =>
-          this.settle(id, undefined, new RingkvError('PEER_UNREACHABLE', `${to} refused the connection`)),
-        );
+        this.refuseLater(to, id, what);
       } else {
         this.network.stats.undeliverable++;
         sim.trace(`lost ${this.self}->${to} ${what} copy ${copy} (${to} not listening)`);
@@ -311,6 +489,10 @@ export class SimTransport implements Transport {
       return;
     }
     sim.trace(`deliver ${this.self}->${to} ${what} copy ${copy}`);
+    const pending = this.pending.get(id);
+    if (pending) pending.deliveredTo = peer;
+    const reset = forcedReset ?? (to === this.self ? undefined : this.network.randomReset());
+    if (reset === 'on-delivery') this.resetLater(to, id, what, 'reset as the request arrived');
     const from = this.self;
     void Promise.resolve()
       .then(() => peer.handler!(from, structuredClone(payload)))
@@ -321,6 +503,11 @@ export class SimTransport implements Transport {
       .then((reply) => {
         // The answering incarnation may have crashed while its handler ran.
         if (!peer.alive) return;
+        if (reset === 'on-delivery') return;
+        if (reset === 'after-handler') {
+          this.resetLater(to, id, what, 'reset before the reply was sent');
+          return;
+        }
         const replyCopy = structuredClone(reply);
         sim.trace(`reply ${to}->${from} ${what} copy ${copy} ${this.network.traceBody(replyCopy)}`);
         this.network.transmit(to, from, `reply to ${what}`, () => {

@@ -60,17 +60,42 @@ export class VirtualClock implements Clock {
 }
 
 /**
- * One node incarnation's view of the shared clock: the same time, but every timer it sets can be
- * cancelled at once, which is how a simulated crash stops a node's background work dead.
+ * How far one node's wall clock is from true (virtual) time: a fixed offset plus a drift rate that
+ * accumulates from `sinceMs` (the virtual ms the skew was set). Only what the node reads from
+ * nowMs() is skewed; its timers still fire after the virtual delay they asked for, as a real
+ * machine's monotonic timers do while its wall clock is wrong.
+ */
+export interface ClockSkew {
+  offsetMs: number;
+  /** extra ms per million ms of true time (1000 = the clock runs 0.1% fast; negative = slow) */
+  driftPpm: number;
+  /** virtual epoch ms the drift is counted from */
+  sinceMs: number;
+}
+
+export const NO_SKEW: ClockSkew = { offsetMs: 0, driftPpm: 0, sinceMs: 0 };
+
+/** the wall time a node with this skew reads at virtual time virtualMs (whole ms) */
+export function skewedNowMs(virtualMs: number, skew: ClockSkew): number {
+  return virtualMs + skew.offsetMs + Math.round(((virtualMs - skew.sinceMs) * skew.driftPpm) / 1e6);
+}
+
+/**
+ * One node incarnation's view of the shared clock: its own (possibly skewed) wall time, and timers
+ * on the shared virtual time that can all be cancelled at once, which is how a simulated crash stops
+ * a node's background work dead. `skew` is read on every nowMs(), so changing it steps the clock.
  */
 export class ScopedClock implements Clock {
   private readonly handles = new Set<TimerHandle>();
   private killed = false;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly skew: () => ClockSkew = () => NO_SKEW,
+  ) {}
 
   nowMs(): number {
-    return this.clock.nowMs();
+    return skewedNowMs(this.clock.nowMs(), this.skew());
   }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {

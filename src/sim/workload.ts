@@ -12,8 +12,10 @@ export interface OpMix {
   readModifyWrite: number;
   /** get, then delete with that read's context */
   readDelete: number;
-  /** PN-counter increment (on counterKeys) */
+  /** PN-counter increment, or (40%) a read of a counter (on counterKeys) */
   increment?: number;
+  /** a read of a counter, then a delete with that read's context (on counterKeys) */
+  counterDelete?: number;
 }
 
 export interface WorkloadOptions {
@@ -33,6 +35,19 @@ export interface WorkloadOptions {
   wChoices: readonly number[];
   /** per-op timeout passed to the service; absent = the node's default */
   timeoutMs?: number;
+  /**
+   * chance that a blind write of a key this client last PUT successfully carries the context that PUT
+   * returned instead (superseding the PUT's own version) @default 0
+   */
+  reusePutContextProbability?: number;
+}
+
+/** the context a write carries and the values it covers */
+function contextOf(op: OpRecord | undefined): { token: string | undefined; covers: string[] } {
+  if (!op) return { token: undefined, covers: [] };
+  if (op.kind === 'get') return { token: op.readContext || undefined, covers: op.readValues ?? [] };
+  if (op.kind === 'put' && op.outcome === 'ok') return { token: op.writeContext || undefined, covers: [...op.supersedes, op.value!] };
+  throw new Error(`op${op.id} (${op.kind}, ${op.outcome}) has no context to write with`);
 }
 
 const encoder = new TextEncoder();
@@ -74,27 +89,43 @@ export class Workload {
   private async runClient(client: string, rnd: SeededRandom): Promise<void> {
     const o = this.options;
     let writes = 0;
-    const incrementWeight = o.counterKeys?.length ? (o.mix.increment ?? 0) : 0;
-    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete + incrementWeight;
+    /** per key, this client's last acknowledged put: its returned context may be reused */
+    const lastPut = new Map<string, OpRecord>();
+    const remember = (key: string, op: OpRecord | undefined): void => {
+      if (op?.kind === 'put' && op.outcome === 'ok') lastPut.set(key, op);
+      else lastPut.delete(key);
+    };
+    const counters = o.counterKeys?.length ? o.counterKeys : undefined;
+    const incrementWeight = counters ? (o.mix.increment ?? 0) : 0;
+    const counterDeleteWeight = counters ? (o.mix.counterDelete ?? 0) : 0;
+    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete + incrementWeight + counterDeleteWeight;
     for (let i = 0; i < o.opsPerClient; i++) {
       await this.sleep(rnd.exponential(o.thinkMeanMs));
       let x = rnd.next() * total;
       if ((x -= incrementWeight) < 0) {
-        const counterKey = rnd.pick(o.counterKeys!);
+        const counterKey = rnd.pick(counters!);
         if (rnd.chance(0.4)) await this.get(client, rnd, counterKey);
         else await this.increment(client, rnd, counterKey, BigInt(rnd.intBetween(1, 5) * (rnd.chance(o.negativeDeltaProbability ?? 0) ? -1 : 1)));
+        continue;
+      }
+      if ((x -= counterDeleteWeight) < 0) {
+        const counterKey = rnd.pick(counters!);
+        const read = await this.get(client, rnd, counterKey);
+        if (read?.outcome === 'ok') await this.del(client, rnd, counterKey, read);
         continue;
       }
       const key = rnd.pick(o.keys);
       if ((x -= o.mix.get) < 0) {
         await this.get(client, rnd, key);
       } else if ((x -= o.mix.blindPut) < 0) {
-        await this.put(client, rnd, key, `${client}-w${++writes}`);
+        const previous = lastPut.get(key);
+        const reuse = previous && rnd.chance(o.reusePutContextProbability ?? 0) ? previous : undefined;
+        remember(key, await this.put(client, rnd, key, `${client}-w${++writes}`, reuse));
       } else {
         const read = await this.get(client, rnd, key);
         if (read?.outcome !== 'ok') continue;
-        if ((x -= o.mix.readModifyWrite) < 0) await this.put(client, rnd, key, `${client}-w${++writes}`, read);
-        else await this.del(client, rnd, key, read);
+        if ((x -= o.mix.readModifyWrite) < 0) remember(key, await this.put(client, rnd, key, `${client}-w${++writes}`, read));
+        else remember(key, await this.del(client, rnd, key, read));
       }
     }
   }
@@ -109,7 +140,7 @@ export class Workload {
       const res = await svc.get(encoder.encode(key), { r, timeoutMs: this.options.timeoutMs });
       const counter = res.siblings.find((s) => s.kind === 'counter');
       this.history.complete(op, {
-        readValues: res.siblings.map((s) => decoder.decode(s.value)),
+        readValues: res.siblings.filter((s) => s.kind !== 'counter').map((s) => decoder.decode(s.value)),
         readContext: res.context,
         counterValue: counter ? decoder.decode(counter.value) : undefined,
       });
@@ -117,26 +148,29 @@ export class Workload {
     return op;
   }
 
-  /** one put, blind or with the context of `read` */
-  async put(client: string, rnd: SeededRandom, key: string, value: string, read?: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+  /** one put: blind, or with the context of `from` (a read, or an acknowledged put whose returned context it reuses) */
+  async put(client: string, rnd: SeededRandom, key: string, value: string, from?: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
     const node = opts.node ?? this.pickNode(rnd);
     if (!node) return undefined;
     const w = opts.w ?? rnd.pick(this.options.wChoices);
-    const op = this.history.invoke({ client, node, kind: 'put', key, value, w, contextFromOp: read?.id, supersedes: read?.readValues ?? [] });
+    const context = contextOf(from);
+    const op = this.history.invoke({ client, node, kind: 'put', key, value, w, contextFromOp: from?.id, supersedes: context.covers });
     await this.execute(op, node, async (svc) => {
-      await svc.put(encoder.encode(key), encoder.encode(value), { w, timeoutMs: this.options.timeoutMs, context: read?.readContext || undefined });
-      this.history.complete(op);
+      const res = await svc.put(encoder.encode(key), encoder.encode(value), { w, timeoutMs: this.options.timeoutMs, context: context.token });
+      this.history.complete(op, { writeContext: res.context });
     });
     return op;
   }
 
-  async del(client: string, rnd: SeededRandom, key: string, read: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+  /** one delete with the context of `from` (a read, or an acknowledged put) */
+  async del(client: string, rnd: SeededRandom, key: string, from: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
     const node = opts.node ?? this.pickNode(rnd);
     if (!node) return undefined;
     const w = opts.w ?? rnd.pick(this.options.wChoices);
-    const op = this.history.invoke({ client, node, kind: 'delete', key, w, contextFromOp: read.id, supersedes: read.readValues ?? [] });
+    const context = contextOf(from);
+    const op = this.history.invoke({ client, node, kind: 'delete', key, w, contextFromOp: from.id, supersedes: context.covers });
     await this.execute(op, node, async (svc) => {
-      await svc.delete(encoder.encode(key), { w, timeoutMs: this.options.timeoutMs, context: read.readContext || undefined });
+      await svc.delete(encoder.encode(key), { w, timeoutMs: this.options.timeoutMs, context: context.token });
       this.history.complete(op);
     });
     return op;

@@ -1,9 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { AckWithoutDeliveringTransport, DroppingEngine } from '../../src/sim/planted-bugs.js';
+import { AckWithoutDeliveringTransport, DroppingEngine, RewritingTransport } from '../../src/sim/planted-bugs.js';
 import { ACK } from '../../src/cluster/messages.js';
-import { clusterNodeFactory } from '../../src/sim/cluster-node-factory.js';
-import { referenceNodeFactory } from '../../src/sim/reference-kv-node.js';
+import type { Transport } from '../../src/cluster/runtime.js';
 import { formatFailure, SCENARIOS, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios.js';
 
 /** The checkers must be able to fail: plant a bug, expect some seed to catch it. */
@@ -23,7 +22,7 @@ function assertCaughtBy(caught: ScenarioResult | undefined, checker: string, wha
 }
 
 test('an engine that drops every 5th put while reporting success is caught', async () => {
-  const caught = await firstFailure('main', { createNode: referenceNodeFactory, nodeKind: 'reference', wrapEngine: (_id, engine) => new DroppingEngine(engine, 5) }, 30);
+  const caught = await firstFailure('main', { nodeKind: 'reference', wrapEngine: (_id, engine) => new DroppingEngine(engine, 5) }, 30);
   assertCaughtBy(caught, 'acknowledged-writes-visible', 'the lying engine');
   const report = formatFailure(caught);
   assert.match(report, new RegExp(`npm run sim -- --seed ${caught.seed} --scenario main`));
@@ -33,7 +32,7 @@ test('one node acknowledging replica writes without sending them is caught', asy
   const caught = await firstFailure(
     'main',
     {
-      createNode: referenceNodeFactory,
+      nodeKind: 'reference',
       wrapTransport: (id, t) => (id === 'n1' ? new AckWithoutDeliveringTransport(t, (_to, msg) => msg.type === 'ref_write', { type: 'ref_ack' }) : t),
     },
     30,
@@ -42,14 +41,14 @@ test('one node acknowledging replica writes without sending them is caught', asy
 });
 
 test('the sibling scenario catches a lying engine', async () => {
-  const caught = await firstFailure('siblings', { createNode: referenceNodeFactory, nodeKind: 'reference', wrapEngine: (_id, engine) => new DroppingEngine(engine, 3) }, 40);
+  const caught = await firstFailure('siblings', { nodeKind: 'reference', wrapEngine: (_id, engine) => new DroppingEngine(engine, 3) }, 40);
   assertCaughtBy(caught, 'siblings', 'the lying engine');
 });
 
 test('ClusterNode: one node whose engine drops every 5th put is caught', async () => {
   const caught = await firstFailure(
     'main',
-    { createNode: clusterNodeFactory, wrapEngine: (id, engine) => (id === 'n1' ? new DroppingEngine(engine, 5) : engine) },
+    { wrapEngine: (id, engine) => (id === 'n1' ? new DroppingEngine(engine, 5) : engine) },
     40,
   );
   assertCaughtBy(caught, 'acknowledged-writes-visible', 'the lying engine');
@@ -60,10 +59,36 @@ test('ClusterNode: one node acknowledging replicate requests without sending the
   const caught = await firstFailure(
     'siblings',
     {
-      createNode: clusterNodeFactory,
       wrapTransport: (id, t) => (id === 'n1' ? new AckWithoutDeliveringTransport(t, (_to, msg) => msg.type === 'replicate', ACK) : t),
     },
     30,
   );
   assertCaughtBy(caught, 'acknowledged-writes-visible', 'the fake acknowledgements');
 });
+
+test('a delete that forgets its context is caught by deletes-stay-deleted and by counter-bounds', async () => {
+  // the reference node's DEL sends ref_write with value null, no delta, and the read's dots as context
+  const forgetful = (_id: string, t: Transport): Transport =>
+    new RewritingTransport(t, (_to, msg) => (msg.type === 'ref_write' && msg.value === null && msg.delta === undefined ? { ...msg, context: [] } : msg));
+  const values = await firstFailureFor('main', 'deletes-stay-deleted', { nodeKind: 'reference', wrapTransport: forgetful }, 60);
+  assert.ok(values, 'no seed of main caught deletes coming back');
+  const counters = await firstFailureFor('counters-delete', 'counter-bounds', { nodeKind: 'reference', wrapTransport: forgetful }, 60);
+  assert.ok(counters, 'no seed of counters-delete caught deleted increments coming back');
+});
+
+test('read repair that is never sent leaves replicas divergent: caught by convergence', async () => {
+  const noRepair = (_id: string, t: Transport): Transport => new RewritingTransport(t, (_to, msg, kind) => (kind === 'one-way' && msg.type === 'ref_merge' ? undefined : msg));
+  const caught = await firstFailureFor('main', 'convergence', { nodeKind: 'reference', wrapTransport: noRepair }, 40);
+  assert.ok(caught, 'no seed caught the missing read repair');
+  const clusterNoRepair = (_id: string, t: Transport): Transport => new RewritingTransport(t, (_to, msg, kind) => (kind === 'one-way' && msg.type === 'replicate' ? undefined : msg));
+  assert.ok(await firstFailureFor('partition', 'convergence', { wrapTransport: clusterNoRepair }, 40), 'ClusterNode: no seed caught the missing read repair');
+});
+
+/** the first seed on which `checker` fires */
+async function firstFailureFor(scenario: string, checker: string, options: ScenarioOptions, maxSeeds: number): Promise<ScenarioResult | undefined> {
+  for (let seed = 1; seed <= maxSeeds; seed++) {
+    const result = await SCENARIOS[scenario](seed, options);
+    if (result.violations.some((v) => v.checker === checker)) return result;
+  }
+  return undefined;
+}

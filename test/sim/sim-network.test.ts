@@ -141,11 +141,82 @@ test('a reply in flight to a crashed caller is dropped; close() rejects pending 
   await sim.runFor(2000);
   assert.equal(settled, false);
 
+  // a request pending at close was sent: its outcome is unknown; one made after close was never sent
   const c = echoNode(net, 'c');
   const q = c.t.request('b', { type: 'ping' }, 1000);
   await c.t.close();
-  await assert.rejects(q, (e: unknown) => e instanceof RingkvError && e.code === 'PEER_UNREACHABLE');
+  await assert.rejects(q, (e: unknown) => e instanceof RingkvError && e.code === 'CONNECTION_LOST');
   await assert.rejects(c.t.request('b', { type: 'ping' }, 1000), (e: unknown) => e instanceof RingkvError && e.code === 'PEER_UNREACHABLE');
+});
+
+test('a reset after delivery: the handler runs, the reply is lost, the caller gets CONNECTION_LOST well before its timeout', async () => {
+  for (const resetWhen of ['on-delivery', 'after-handler'] as const) {
+    const { sim, net } = setup({ latencyBaseMs: 5, latencyTailMeanMs: 0 });
+    const a = echoNode(net, 'a');
+    const b = echoNode(net, 'b');
+    const rule = net.addRule({ match: (m) => m.to === 'b' && m.msg.type === 'mutate', action: 'reset', resetWhen, times: 1 });
+    const r = await outcome(sim, a.t.request('b', { type: 'mutate', payload: [1] }, 1000));
+    assert.equal((r.error as RingkvError).code, 'CONNECTION_LOST', resetWhen);
+    assert.match((r.error as RingkvError).message, /may have applied it/);
+    assert.equal(b.received.length, 1, 'the request was delivered and handled');
+    assert.ok(sim.elapsedMs <= 10, `the caller learned at ${sim.elapsedMs} ms, not at its 1000 ms timeout`);
+    assert.equal(rule.fired, 1);
+    assert.equal(net.stats.resets, 1);
+    // the rule is spent: the next request goes through
+    assert.ok((await outcome(sim, a.t.request('b', { type: 'mutate', payload: [2] }, 1000))).value);
+  }
+});
+
+test('random resets: with resetProbability 1 every request is applied and every caller gets CONNECTION_LOST', async () => {
+  const { sim, net } = setup({ resetProbability: 1 });
+  const a = echoNode(net, 'a');
+  const b = echoNode(net, 'b');
+  for (let i = 0; i < 10; i++) assert.equal(((await outcome(sim, a.t.request('b', { type: 'ping' }, 1000))).error as RingkvError).code, 'CONNECTION_LOST');
+  assert.equal(b.received.length, 10);
+  assert.equal(net.stats.resets, 10);
+});
+
+test('scripted refusal: never delivered, the caller gets PEER_UNREACHABLE; drop: the caller times out', async () => {
+  const { sim, net } = setup();
+  const a = echoNode(net, 'a');
+  const b = echoNode(net, 'b');
+  net.addRule({ match: (m) => m.msg.type === 'refuse-me', action: 'refuse' });
+  net.addRule({ match: (m) => m.msg.type === 'drop-me', action: 'drop' });
+  assert.equal(((await outcome(sim, a.t.request('b', { type: 'refuse-me' }, 1000))).error as RingkvError).code, 'PEER_UNREACHABLE');
+  assert.equal(((await outcome(sim, a.t.request('b', { type: 'drop-me' }, 300))).error as RingkvError).code, 'TIMEOUT');
+  a.t.send('b', { type: 'drop-me' });
+  await sim.runFor(500);
+  assert.equal(b.received.length, 0);
+  assert.ok((await outcome(sim, a.t.request('b', { type: 'ping' }, 300))).value, 'other messages pass');
+});
+
+test('held messages wait for release, then arrive', async () => {
+  const { sim, net } = setup();
+  const a = echoNode(net, 'a');
+  const b = echoNode(net, 'b');
+  const hold = net.addRule({ match: (m) => m.from === 'a' && m.to === 'b', action: 'hold' });
+  const p = a.t.request('b', { type: 'ping', payload: 1 }, 5000);
+  a.t.send('b', { type: 'note', payload: 2 });
+  await sim.runFor(1000);
+  assert.equal(b.received.length, 0);
+  hold.release();
+  const r = await outcome(sim, p);
+  assert.ok(r.value);
+  await sim.runFor(300);
+  assert.deepEqual(b.received.map((m) => m.payload).sort(), [1, 2]);
+});
+
+test('a crash resets the connections of requests the dead node had received (or they time out)', async () => {
+  const { sim, net } = setup({ resetOnCrashProbability: 1, latencyBaseMs: 2, latencyTailMeanMs: 0 });
+  const a = echoNode(net, 'a');
+  const t = net.attach('slow');
+  t.onRequest(() => new Promise(() => {})); // holds every request forever
+  const p = a.t.request('slow', { type: 'ping' }, 1000);
+  await sim.runFor(5);
+  net.crash('slow');
+  const r = await outcome(sim, p);
+  assert.equal((r.error as RingkvError).code, 'CONNECTION_LOST');
+  assert.ok(sim.elapsedMs < 20);
 });
 
 test('the same seed gives the same trace; another seed a different one', async () => {

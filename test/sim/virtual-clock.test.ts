@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ScopedClock, VirtualClock } from '../../src/sim/virtual-clock.js';
+import { ScopedClock, skewedNowMs, VirtualClock, type ClockSkew } from '../../src/sim/virtual-clock.js';
 import { TimerQueue } from '../../src/sim/timer-queue.js';
 
 test('timers fire in (time, insertion) order, whatever order they were set in', () => {
@@ -72,4 +72,23 @@ test('a scoped clock cancels all its timers on kill and ignores later ones', () 
   }
   assert.equal(fired, 100);
   assert.equal(scoped.nowMs(), 7);
+});
+
+test('a skewed clock reads virtual time plus offset plus drift, and its timers still fire on virtual time', () => {
+  const clock = new VirtualClock(1_000_000);
+  let skew: ClockSkew = { offsetMs: 60_000, driftPpm: 10_000, sinceMs: 1_000_000 };
+  const scoped = new ScopedClock(clock, () => skew);
+  assert.equal(scoped.nowMs(), 1_060_000);
+  let firedAt: number | undefined;
+  scoped.setTimer(1000, () => (firedAt = clock.nowMs()));
+  while (clock.fireNext()) {
+    // run all
+  }
+  assert.equal(firedAt, 1_001_000, 'the timer fired after 1000 virtual ms');
+  assert.equal(scoped.nowMs(), 1_001_000 + 60_000 + 10, '1% fast: 10 ms gained over 1000 ms');
+  // a step backwards (an NTP correction) shows at once
+  skew = { offsetMs: -60_000, driftPpm: 0, sinceMs: clock.nowMs() };
+  assert.equal(scoped.nowMs(), 1_001_000 - 60_000);
+  assert.equal(skewedNowMs(500, { offsetMs: 0, driftPpm: -1000, sinceMs: 0 }), 500, 'whole ms: 0.5 ms lost rounds away');
+  assert.equal(skewedNowMs(5000, { offsetMs: 0, driftPpm: -1000, sinceMs: 0 }), 4995);
 });

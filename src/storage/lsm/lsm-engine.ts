@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { isRingkvError, RingkvError } from '../../core/errors.js';
-import { CommitLog, type SyncMode } from '../commitlog/commit-log.js';
+import { CommitLog, type SyncMode, type SyncScheduler } from '../commitlog/commit-log.js';
 import type { Engine, EngineEntry, EngineStats } from '../engine.js';
 import type { FS } from '../fs/fs.js';
 import { BlockCache } from './block-cache.js';
@@ -31,6 +31,8 @@ export interface LsmEngineOptions {
   syncMode: SyncMode;
   /** periodic mode: fsync interval @default 10 */
   periodicSyncMs?: number;
+  /** periodic mode: what drives the fsync timer (the simulator passes its virtual clock) @default the commit log's */
+  syncScheduler?: SyncScheduler;
   /** a memtable this large is frozen and flushed @default 64 MiB */
   memtableSizeBytes?: number;
   /** @default 64 MiB */
@@ -192,6 +194,7 @@ export class LsmEngine implements Engine {
         dir: this.path(COMMITLOG_DIR),
         syncMode: this.opts.syncMode,
         periodicSyncMs: this.opts.periodicSyncMs,
+        syncScheduler: this.opts.syncScheduler,
         segmentSizeBytes: this.opts.segmentSizeBytes,
         skipCorrupt: this.opts.skipCorrupt,
         logger: this.opts.logger,
