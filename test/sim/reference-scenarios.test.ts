@@ -8,7 +8,7 @@ import { formatFailure, SCENARIOS } from '../../src/sim/scenarios.js';
  * obvious way: it must pass every seed — this guards the checkers against false alarms.
  * Longer run: SIM_SEEDS=2000 node --test dist/test/sim/reference-scenarios.test.js
  */
-const SEEDS = Number(process.env.SIM_SEEDS ?? 0) || 60;
+const SEEDS = Number(process.env.SIM_SEEDS ?? 0) || 100;
 
 for (const name of Object.keys(SCENARIOS)) {
   test(`reference node passes scenario ${name} for ${SEEDS} seeds`, async () => {
