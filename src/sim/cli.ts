@@ -60,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
   const names = Object.keys(SCENARIOS);
   const program = new Command()
     .name('ringkv-sim')
-    .description(`Run ringkv deterministic simulation scenarios.\n\nScenarios:\n${names.map((n) => `  ${n.padEnd(16)} ${SCENARIO_DESCRIPTIONS[n]}`).join('\n')}`)
+    .description('Run ringkv deterministic simulation scenarios: replay one seed, or sweep many with a summary.')
+    .addHelpText('after', `\nScenarios:\n${names.map((n) => `  ${n.padEnd(16)} ${SCENARIO_DESCRIPTIONS[n]}`).join('\n')}`)
     .option('--seed <n>', 'seed to run (first seed with --runs)', uint32)
     .option('--scenario <name>', `one of: ${names.join(', ')}; with --runs also "all"`, 'main')
     .option('--node <kind>', `node implementation: ${Object.keys(NODE_KINDS).join(', ')}`, DEFAULT_NODE_KIND)

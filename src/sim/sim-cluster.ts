@@ -35,9 +35,9 @@ export interface SimClusterOptions {
 export class NodeCrashedError extends Error {
   constructor(
     readonly nodeId: NodeId,
-    how = 'crashed',
+    what = 'crashed before answering',
   ) {
-    super(`node ${nodeId} ${how} before answering`);
+    super(`node ${nodeId} ${what}`);
     this.name = 'NodeCrashedError';
   }
 }
@@ -161,7 +161,7 @@ export class SimCluster {
    */
   call<T>(id: NodeId, fn: (node: SimNode) => Promise<T>): Promise<T> {
     const inc = this.live.get(id);
-    if (!inc) return Promise.reject(new NodeCrashedError(id, 'was down'));
+    if (!inc) return Promise.reject(new NodeCrashedError(id, 'was down when called'));
     return new Promise<T>((resolve, reject) => {
       const onCrash = (e: NodeCrashedError): void => reject(e);
       inc.crashWaiters.add(onCrash);
@@ -248,7 +248,7 @@ export class SimCluster {
   private async stop(id: NodeId): Promise<void> {
     const inc = this.incarnation(id);
     this.live.delete(id);
-    this.settleCalls(inc, new NodeCrashedError(id, 'stopped'));
+    this.settleCalls(inc, new NodeCrashedError(id, 'stopped before answering'));
     await inc.node.stop();
     await inc.session.close();
     await inc.identity.closeClean();
