@@ -70,9 +70,11 @@ export const DEFAULT_NODE_KIND = 'cluster';
  * compared too.
  */
 export function describeVersionedObject(obj: VersionedObject): string {
-  return JSON.stringify(obj, function (this: unknown, key: string, value: unknown) {
+  return JSON.stringify(obj, function (this: Record<string, unknown>, key: string, value: unknown) {
     if (key === 'updatedMs') return undefined;
-    if (value instanceof Uint8Array) return `hex:${Buffer.from(value).toString('hex')}`;
+    // a Buffer's toJSON has already run on `value`: look at the holder's own property
+    const raw = key === '' ? value : this[key];
+    if (raw instanceof Uint8Array) return `hex:${Buffer.from(raw).toString('hex')}`;
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       return Object.fromEntries(Object.keys(value).sort().map((k) => [k, (value as Record<string, unknown>)[k]]));
     }

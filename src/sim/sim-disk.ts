@@ -59,10 +59,6 @@ export class SimDisk {
 
   constructor(readonly storage: StorageOptions) {}
 
-  get simFs(): SimFS {
-    return this.fs;
-  }
-
   /** Opens the engine and the identity store for a new incarnation, on this node's clock. */
   async open(clock: Clock, logger: Logger | undefined): Promise<DiskSession> {
     const fenced = new FencedFS(this.fs);

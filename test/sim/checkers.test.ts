@@ -11,6 +11,7 @@ import {
   type CheckOptions,
 } from '../../src/sim/checkers.js';
 import { RingkvError } from '../../src/core/errors.js';
+import { describeVersionedObject } from '../../src/sim/node-factories.js';
 import { History, type OpRecord } from '../../src/sim/history.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
@@ -374,4 +375,16 @@ test('data loss: a put started after the loss is checked again (a replica re-min
   ok(g, ['older']);
   const v = checkAcknowledgedWritesVisible(h.ops, { n: 3, dataLoss: [{ node: 'n1', atMs: 100, lostSinceMs: -Infinity }] });
   assert.deepEqual(v.map((x) => x.opIds), [[after.id, g.id]]);
+});
+
+test('stored ClusterNode objects compare by vector counters, sibling dots and values (not by vector timestamps)', () => {
+  const sibling = (counter: number, bytes: string) => ({ dot: { node: 'n1', counter }, hlc: { wallMs: 5, logical: 0 }, value: { kind: 'bytes' as const, bytes: Buffer.from(bytes) } });
+  const a = describeVersionedObject({ vv: [{ node: 'n1', counter: 2, updatedMs: 10 }], siblings: [sibling(2, 'x')] });
+  const sameButTime = describeVersionedObject({ vv: [{ node: 'n1', counter: 2, updatedMs: 99 }], siblings: [sibling(2, 'x')] });
+  const otherValueSameDot = describeVersionedObject({ vv: [{ node: 'n1', counter: 2, updatedMs: 10 }], siblings: [sibling(2, 'y')] });
+  const otherCounter = describeVersionedObject({ vv: [{ node: 'n1', counter: 3, updatedMs: 10 }], siblings: [sibling(2, 'x')] });
+  assert.equal(a, sameButTime);
+  assert.notEqual(a, otherValueSameDot, 'a reused dot holding another value is a divergence');
+  assert.notEqual(a, otherCounter);
+  assert.match(a, /hex:78/);
 });
