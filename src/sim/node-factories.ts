@@ -64,10 +64,10 @@ export const DEFAULT_NODE_KIND = 'cluster';
 /**
  * What "identical replicas" means for ringkv objects: the same version-vector counters and the same
  * siblings (dots and values) — the whole decoded object as canonical JSON (bytes as hex, object keys
- * sorted, arrays in their stored order, which the codec keeps canonical: entries by node, siblings
- * by dot), leaving out only the vector entries' `updatedMs`, bookkeeping for pruning rather than
- * knowledge. Written against the decoded shape generically so that fields added to the object are
- * compared too.
+ * sorted, arrays in their stored order, which the codec keeps canonical: entries by actor, siblings
+ * by dot), so every field of the object is compared (seen dots and counter floors included). An
+ * `updatedMs` field, if an object carries one, is left out: bookkeeping, not knowledge. Written
+ * against the decoded shape generically so that fields added to the object are compared too.
  */
 export function describeVersionedObject(obj: VersionedObject): string {
   return JSON.stringify(obj, function (this: Record<string, unknown>, key: string, value: unknown) {
