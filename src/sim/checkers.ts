@@ -314,7 +314,10 @@ export interface LivenessOptions {
 
 /**
  * Every op answers within a bound, success or error: a node never hangs on a request. SOUND under
- * every fault, for ops whose coordinator stayed up.
+ * every fault, for ops whose coordinator stayed up — wall-clock steps included, because a node
+ * measures its timeouts with Clock.setTimer (which runs on elapsed time), never by comparing
+ * Clock.nowMs() readings: a deadline taken from the wall clock stretches when the clock is stepped
+ * back, and the clock-skew family catches that.
  */
 export function checkLiveness(ops: readonly OpRecord[], options: LivenessOptions): Violation[] {
   const violations: Violation[] = [];
