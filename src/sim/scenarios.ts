@@ -136,6 +136,8 @@ interface RunContext {
   schedule: FaultSchedule;
   rnd: SeededRandom;
   violations: Violation[];
+  /** network counters and faults taken before the final graceful stop (whose closed connections are not injected faults) */
+  finalStats?: { network: NetworkStats; faults: Record<string, number> };
 }
 
 /**
@@ -338,8 +340,8 @@ async function runFamily(name: string, family: Family, seed: number, options: Sc
     violations: ctx.violations,
     history: history.ops,
     traceDigest: cluster.sim.traceDigest(),
-    network: { ...cluster.network.stats },
-    faults: faultsInjected(cluster),
+    network: ctx.finalStats?.network ?? { ...cluster.network.stats },
+    faults: ctx.finalStats?.faults ?? faultsInjected(cluster),
     virtualMs: cluster.sim.elapsedMs,
     steps: cluster.sim.steps,
   };
@@ -368,6 +370,7 @@ async function verify(ctx: RunContext, kind: NodeKind, keys: readonly string[]):
   await cluster.sim.runFor(QUIET_MS);
   await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
   violations.push(...(await convergence(cluster, workload, kind, keys)));
+  ctx.finalStats = { network: { ...cluster.network.stats }, faults: faultsInjected(cluster) };
   await cluster.stopAll();
   const ops = history.ops;
   const checkOptions: CheckOptions = {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AckWithoutDeliveringTransport, DroppingEngine, RewritingTransport } from '../../src/sim/planted-bugs.js';
 import { ACK } from '../../src/cluster/messages.js';
 import type { Transport } from '../../src/cluster/runtime.js';
+import type { Engine } from '../../src/storage/engine.js';
 import { formatFailure, SCENARIOS, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios.js';
 
 /** The checkers must be able to fail: plant a bug, expect some seed to catch it. */
@@ -76,12 +77,14 @@ test('a delete that forgets its context is caught by deletes-stay-deleted and by
   assert.ok(counters, 'no seed of counters-delete caught deleted increments coming back');
 });
 
-test('read repair that is never sent leaves replicas divergent: caught by convergence', async () => {
+test('replicas that are never repaired stay divergent: caught by convergence', async () => {
+  // the reference node repairs replicas only by read repair: drop it
   const noRepair = (_id: string, t: Transport): Transport => new RewritingTransport(t, (_to, msg, kind) => (kind === 'one-way' && msg.type === 'ref_merge' ? undefined : msg));
-  const caught = await firstFailureFor('main', 'convergence', { nodeKind: 'reference', wrapTransport: noRepair }, 40);
-  assert.ok(caught, 'no seed caught the missing read repair');
-  const clusterNoRepair = (_id: string, t: Transport): Transport => new RewritingTransport(t, (_to, msg, kind) => (kind === 'one-way' && msg.type === 'replicate' ? undefined : msg));
-  assert.ok(await firstFailureFor('partition', 'convergence', { wrapTransport: clusterNoRepair }, 40), 'ClusterNode: no seed caught the missing read repair');
+  assert.ok(await firstFailureFor('main', 'convergence', { nodeKind: 'reference', wrapTransport: noRepair }, 40), 'no seed caught the missing read repair');
+  // ClusterNode heals a replica by replication, read repair (remote and local) and anti-entropy: only
+  // an engine that silently stores nothing on one node defeats them all
+  const amnesiac = (id: string, engine: Engine): Engine => (id === 'n1' ? new DroppingEngine(engine, 1) : engine);
+  assert.ok(await firstFailureFor('main', 'convergence', { wrapEngine: amnesiac }, 20), 'ClusterNode: no seed caught a replica that stores nothing');
 });
 
 /** the first seed on which `checker` fires */
