@@ -16,8 +16,12 @@ import { describeOp, type OpRecord } from './history.js';
  * - a write that failed with a 4xx was not applied; any other failure (5xx, CONNECTION_LOST, no
  *   answer) may or may not have been: such writes are "maybe" everywhere below.
  *
- * Replicas are always the N primaries of a key (there is no sloppy quorum yet), so a read quorum R
- * and a write quorum W with R + W > N share a replica whatever is partitioned or down.
+ * Replicas are always the N primaries of a key, so a read quorum R and a write quorum W with
+ * R + W > N share a replica whatever is partitioned or down. That holds in the simulator because
+ * SimCluster runs ClusterNode with a static member list and no liveness view: every peer counts as
+ * live, so no stand-in ever takes a primary's place (no sloppy quorum, no hints). A scenario that
+ * turns sloppy quorums on (gossip membership, or deps.liveness) must use strict quorums (pw / pr)
+ * for the quorum-intersection checkers below to stay sound.
  */
 export interface Violation {
   /** which checker found it */

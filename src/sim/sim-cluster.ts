@@ -288,12 +288,13 @@ export class SimCluster {
         logger,
         identity,
       });
+      await node.start();
       this.live.set(id, { node, clock, session, identity, crashWaiters: new Set(), number });
-      node.start();
       this.sim.trace(`boot ${id} incarnation ${number}: ${identity.openReason}`);
     } catch (e) {
       clock.kill();
       session?.halt();
+      this.network.crash(id);
       const error = e instanceof Error ? e.message : String(e);
       this.bootFailures.push({ node: id, atMs: this.sim.elapsedMs, error });
       this.sim.trace(`boot ${id} incarnation ${number} failed: ${error}`);

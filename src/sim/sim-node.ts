@@ -6,7 +6,8 @@ export type SimNodeDeps = ClusterNodeDeps;
 
 /** A node as the harness drives it: ClusterNode, or the simulator's own reference node. */
 export interface SimNode extends KvService {
-  start(): void;
+  /** starts serving; may be async (ClusterNode opens its hint store first) */
+  start(): void | Promise<void>;
   stop(): Promise<void>;
 }
 
