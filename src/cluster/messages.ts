@@ -34,6 +34,10 @@ export interface CoordinateWriteMsg extends Message {
   timeoutMs: number;
   /** the sender's ring epoch (a refusal names it beside the receiver's) */
   epoch?: number;
+  /** 1 for the first send, more for a retry of the same write id */
+  attempt?: number;
+  /** how long ago the first attempt was sent (ms, the sender's monotonic clock) */
+  writeAgeMs?: number;
 }
 
 export type Mutation = { kind: 'set'; value: SiblingValue } | { kind: 'increment'; delta: string };

@@ -97,7 +97,7 @@ export class ClusterNode implements KvService {
     if (!deps.members.some((m) => m.id === deps.self)) throw new RingkvError('BAD_PARAMETER', `node ${deps.self} is not in the member list`);
     this.ringView = RingView.of(deps.members, deps.config.partitions);
     this.identity = deps.identity ?? NodeIdentity.ephemeral(deps.self, deps.random);
-    this.recentWrites = new RecentWrites({ maxBytes: deps.config.writeDedupMaxBytes, maxAgeMs: deps.config.writeDedupMaxAgeMs });
+    this.recentWrites = new RecentWrites({ maxBytes: deps.config.writeDedupMaxBytes, maxAgeMs: deps.config.writeDedupMaxAgeMs }, deps.clock.monotonicMs());
     this.hints = new HintStore(deps.engine, { maxAgeMs: deps.config.hintWindowMs, maxBytesPerTarget: deps.config.hintMaxBytesPerTarget }, this.logger);
     const trees = new AaeTrees(deps.engine, DEFAULT_LEAVES, DEFAULT_BRANCH_FANOUT, () => replica);
     const replica: Replica = (this.replica = new Replica(deps.engine, deps.clock, deps.config, this.logger, this.identity, this.stats, (p, key, before, after) =>
@@ -164,8 +164,8 @@ export class ClusterNode implements KvService {
     );
     this.router = new MessageRouter({ logger: this.logger });
     this.router.setFallback((from, msg) => this.handle(from, msg));
-    this.ringChangedAtMs = deps.clock.nowMs();
-    this.ringView.onChange(() => (this.ringChangedAtMs = deps.clock.nowMs()));
+    this.ringChangedAtMs = deps.clock.monotonicMs();
+    this.ringView.onChange(() => (this.ringChangedAtMs = deps.clock.monotonicMs()));
     this.reaper = new TombstoneReaper(
       {
         self: deps.self,

@@ -47,8 +47,27 @@ export class RecentWrites {
   private bytes = 0;
   private evictedForBytes = 0;
   private expired = 0;
+  /** when this memory started (monotonic ms): a process that restarted remembers nothing from before */
+  private readonly startedAtMs: number;
+  /** when an id was last forgotten (monotonic ms) */
+  private lastForgotMs = -Infinity;
 
-  constructor(private readonly limits: RecentWritesLimits) {}
+  constructor(
+    private readonly limits: RecentWritesLimits,
+    nowMs = 0,
+  ) {
+    this.startedAtMs = nowMs;
+  }
+
+  /**
+   * Would this memory hold a write id first sent ageMs ago, had it arrived? Only when it has been
+   * running, and has forgotten nothing, since then. A retry of an id it does not hold is then a write
+   * that never arrived (safe to mint); otherwise its outcome is unknown.
+   */
+  rememberedSince(ageMs: number, nowMs: number): boolean {
+    const since = nowMs - ageMs;
+    return this.startedAtMs <= since && this.lastForgotMs <= since;
+  }
 
   /** the write id's record, if it is still remembered (and not expired) */
   get(writeId: string, nowMs: number): KnownWrite | undefined {
@@ -111,6 +130,7 @@ export class RecentWrites {
       if (this.bytes <= this.limits.maxBytes || e === entry || e.pending) break;
       this.remove(id, e);
       this.evictedForBytes++;
+      this.lastForgotMs = nowMs;
     }
     return entry;
   }
@@ -120,6 +140,7 @@ export class RecentWrites {
       if (nowMs - e.atMs <= this.limits.maxAgeMs || e.pending) break;
       this.remove(id, e);
       this.expired++;
+      this.lastForgotMs = nowMs;
     }
   }
 

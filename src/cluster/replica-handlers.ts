@@ -86,7 +86,7 @@ export class ReplicaHandlers {
         const incoming = decodeObject(bytes, from);
         if (msg.writeId !== undefined) {
           // remembered, so a client's retry of this write through another replica is not minted again
-          this.deps.recentWrites.record(requireWriteId(msg.writeId), partition, key, requireDot(msg.dot, 'replicate'), this.deps.clock.nowMs());
+          this.deps.recentWrites.record(requireWriteId(msg.writeId), partition, key, requireDot(msg.dot, 'replicate'), this.deps.clock.monotonicMs());
         }
         const merged = await replica.merge(partition, key, incoming, bytes);
         const reply = msg.wantObject === true ? ({ type: 'ack', object: merged.bytes } satisfies ReplicateReply) : ACK;
@@ -101,16 +101,33 @@ export class ReplicaHandlers {
         if (!placement.replicas.includes(this.deps.self)) {
           throw new RingkvError('NOT_A_REPLICA', `node ${this.deps.self} is not a replica of that key at ring epoch ${this.deps.epoch()}${senderEpoch(msg)}`);
         }
+        const writeId = requireWriteId(msg.writeId);
+        this.refuseForgottenRetry(msg, writeId);
         const outcome = await this.deps.writes.coordinate(
           placement,
           { key, mutation: mutationFromMessage(msg, config.maxValueBytes), context: contextFromMessage(msg), w, timeoutMs, ...(pw ? { pw } : {}) },
-          requireWriteId(msg.writeId),
+          writeId,
         );
         return { type: 'coordinate_write_ok', object: outcome.mergedBytes ?? encodeObject(outcome.merged), dot: outcome.dot } satisfies CoordinateWriteReply;
       }
       default:
         throw new RingkvError('UNKNOWN_MESSAGE', `unknown internode message type ${JSON.stringify(String(msg.type)).slice(0, 80)}`);
     }
+  }
+
+  /**
+   * A retried write whose id this replica does not hold was either never received — then minting it
+   * is right — or received and forgotten: by a restart, or by the id memory's bounds. Only when the
+   * memory has run, forgetting nothing, since the write was first sent is it the first case; else the
+   * outcome is unknown, and minting again could apply the write twice.
+   */
+  private refuseForgottenRetry(msg: Message, writeId: string): void {
+    const attempt = msg.attempt === undefined ? 1 : requireInt(msg, 'attempt', 1, 1_000_000);
+    if (attempt === 1) return;
+    const ageMs = requireInt(msg, 'writeAgeMs', 0, 3_600_000);
+    const now = this.deps.clock.monotonicMs();
+    if (this.deps.recentWrites.get(writeId, now) || this.deps.recentWrites.rememberedSince(ageMs + RETRY_SLACK_MS, now)) return;
+    throw new RingkvError('TIMEOUT', `node ${this.deps.self} does not remember write ${writeId.slice(0, 80)} (it restarted or forgot ids since it was first sent): whether it was applied is unknown`);
   }
 
   /** refuses a request for a partition this node does not hold */
@@ -120,6 +137,9 @@ export class ReplicaHandlers {
     }
   }
 }
+
+/** margin for the delay between the sender measuring a write's age and this replica reading its clock */
+const RETRY_SLACK_MS = 1000;
 
 function senderEpoch(msg: Message): string {
   return typeof msg.epoch === 'number' ? ` (the sender is at epoch ${msg.epoch})` : '';

@@ -9,8 +9,14 @@ export interface TimerHandle {
 }
 
 export interface Clock {
-  /** milliseconds since the Unix epoch (virtual in the simulator) */
+  /**
+   * milliseconds since the Unix epoch (virtual in the simulator): wall time, which a node's clock can
+   * get wrong or step — for timestamps that outlive the process (HLC, hint and delete times), never
+   * for durations or deadlines
+   */
   nowMs(): number;
+  /** milliseconds on a clock that only moves forward at the rate of real time: for deadlines and durations */
+  monotonicMs(): number;
   /** runs fn once after delayMs; the handle cancels it */
   setTimer(delayMs: number, fn: () => void): TimerHandle;
 }

@@ -121,7 +121,7 @@ export class WriteCoordinator {
       minted = await replica.mint(partition, req.key, req.mutation, req.context);
       return minted.dot;
     };
-    const dot = await (writeId === undefined ? mint() : recentWrites.mintOnce(writeId, partition, req.key, clock.nowMs(), mint).dot);
+    const dot = await (writeId === undefined ? mint() : recentWrites.mintOnce(writeId, partition, req.key, clock.monotonicMs(), mint).dot);
     let local: EncodedObject;
     if (minted) local = minted;
     else {
@@ -194,8 +194,11 @@ export class WriteCoordinator {
   /** Not a replica: hand the write to a replica, exactly once (see the class comment). */
   private async forward(placement: Placement, req: WriteRequest, writeId: string): Promise<WriteOutcome> {
     const { clock, transport } = this.deps;
-    const deadline = clock.nowMs() + req.timeoutMs;
+    // deadlines on the monotonic clock: a wall clock stepped back must not stretch a request
+    const startedMs = clock.monotonicMs();
+    const deadline = startedMs + req.timeoutMs;
     const refused: string[] = [];
+    let attempt = 0;
     let next = 0;
     // replicas the detector believes live first (a forward to a paused replica would wait out the
     // timeout, then could only be retried there), in preference order otherwise
@@ -204,7 +207,7 @@ export class WriteCoordinator {
     /** the replica that may hold the write: the only one that may be asked again */
     let uncertain: { target: NodeId; why: string } | undefined;
     for (;;) {
-      const remaining = Math.floor(deadline - clock.nowMs());
+      const remaining = Math.floor(deadline - clock.monotonicMs());
       if (remaining < 1) break;
       const target = uncertain?.target ?? targets[next];
       if (target === undefined) {
@@ -225,6 +228,10 @@ export class WriteCoordinator {
         ...(req.pw ? { pw: req.pw } : {}),
         timeoutMs: remaining,
         epoch: this.deps.epoch(),
+        // a retry (at the same replica) tells it how old the write is, so it can tell "never arrived"
+        // from "forgotten"; a replica tried after others certainly did not get it is a first attempt
+        attempt: uncertain ? ++attempt : (attempt = 1),
+        writeAgeMs: Math.ceil(clock.monotonicMs() - startedMs),
       };
       try {
         const reply = await transport.request(target, msg, remaining);
@@ -244,7 +251,7 @@ export class WriteCoordinator {
         if (err.code !== 'PEER_UNREACHABLE' && err.code !== 'CONNECTION_LOST' && err.code !== 'TIMEOUT') throw err;
         // the replica may hold the write: ask it again (same id) while time remains
         if (err.code !== 'PEER_UNREACHABLE' || !uncertain) uncertain = { target, why: err.message };
-        await this.sleep(Math.min(FORWARD_RETRY_DELAY_MS, Math.max(0, deadline - clock.nowMs())));
+        await this.sleep(Math.min(FORWARD_RETRY_DELAY_MS, Math.max(0, deadline - clock.monotonicMs())));
       }
     }
     const where = uncertain ? ` (the outcome at ${uncertain.target} is unknown: ${uncertain.why})` : '';

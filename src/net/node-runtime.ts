@@ -11,6 +11,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function createNodeClock(): Clock {
   return {
     nowMs: () => Date.now(),
+    monotonicMs: () => performance.now(),
     setTimer(delayMs: number, fn: () => void): TimerHandle {
       const dueMs = Date.now() + Math.max(0, delayMs);
       let timer: NodeJS.Timeout;

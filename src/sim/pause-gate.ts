@@ -66,6 +66,10 @@ export class PausableClock implements Clock {
     return this.inner.nowMs();
   }
 
+  monotonicMs(): number {
+    return this.inner.monotonicMs();
+  }
+
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     let held: { cancelled: boolean } | undefined;
     let cancelled = false;

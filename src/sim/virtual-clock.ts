@@ -20,6 +20,11 @@ export class VirtualClock implements Clock {
     return this.now;
   }
 
+  /** virtual time itself: never skewed, never stepped */
+  monotonicMs(): number {
+    return this.now;
+  }
+
   /** Delays are rounded up to whole ms; negative or NaN delays fire at the current ms (after what is already due). */
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? Math.ceil(delayMs) : 0;
@@ -96,6 +101,11 @@ export class ScopedClock implements Clock {
 
   nowMs(): number {
     return skewedNowMs(this.clock.nowMs(), this.skew());
+  }
+
+  /** a skewed machine's monotonic clock still runs at the rate of true time */
+  monotonicMs(): number {
+    return this.clock.monotonicMs();
   }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {

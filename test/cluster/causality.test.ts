@@ -62,6 +62,16 @@ test('case 3: a forwarded INCR whose reply is lost with the connection is applie
   assert.equal(coordinator.stats.writeRetriesDeduplicated, 1);
 });
 
+test('case 3: a retry reaching the replica after it restarted (its write-id memory gone) is not minted again: 504, applied once', async () => {
+  const h = cluster(5);
+  const key = keyWhere(h, 'n1', false);
+  const first = replicasOf(h, key)[0];
+  const i = Number(first.slice(1)) - 1;
+  h.net.faults.push({ from: 'n1', to: first, type: 'coordinate_write', kind: 'reset-after-delivery', afterDelivery: () => void h.restart(i) });
+  await assert.rejects(h.nodes[0].increment(key, 1n, { timeoutMs: 300 }), isCode('TIMEOUT', /does not remember write|may have been applied/));
+  assert.equal(counter(await h.nodes[0].get(key, { r: 3 })), '1', 'applied once');
+});
+
 test('case 3: a forwarded PUT whose reply is lost leaves one sibling, never two', async () => {
   const h = cluster(5);
   const key = keyWhere(h, 'n1', false);

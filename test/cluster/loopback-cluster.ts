@@ -15,6 +15,9 @@ export class TestClock implements Clock {
   nowMs(): number {
     return this.now;
   }
+  monotonicMs(): number {
+    return performance.now();
+  }
   setTimer(ms: number, fn: () => void) {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };

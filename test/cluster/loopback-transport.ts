@@ -15,6 +15,8 @@ export interface ScriptedFault {
   kind: 'reset-after-delivery' | 'refuse' | 'storage-full';
   /** how many matching requests it hits @default 1 */
   times?: number;
+  /** runs after a reset-after-delivery, before the caller hears of it (e.g. restart the receiver) */
+  afterDelivery?: () => void;
 }
 
 /** Direct in-process delivery for cluster unit tests; a node marked down is unreachable. */
@@ -35,12 +37,16 @@ export class LoopbackNetwork {
       async request(to: string, msg: Message): Promise<Message> {
         const h = net.handlers.get(to);
         if (!h || net.down.has(to) || net.down.has(self)) throw new RingkvError('PEER_UNREACHABLE', `${to} is down`);
-        const fault = net.takeFault(self, to, msg.type);
+        const scripted = net.takeFault(self, to, msg.type);
+        const fault = scripted?.kind;
         if (fault === 'refuse') throw new RingkvError('PEER_UNREACHABLE', `${to} refused (scripted)`);
         if (fault === 'storage-full') throw new RingkvError('STORAGE_FULL', `${to}: storage full (scripted)`);
         net.delivered.set(msg.type, (net.delivered.get(msg.type) ?? 0) + 1);
         const reply = await h(self, structuredClone(msg));
-        if (fault === 'reset-after-delivery') throw new RingkvError('CONNECTION_LOST', `connection to ${to} reset after delivery (scripted)`);
+        if (fault === 'reset-after-delivery') {
+          scripted?.afterDelivery?.();
+          throw new RingkvError('CONNECTION_LOST', `connection to ${to} reset after delivery (scripted)`);
+        }
         return reply;
       },
       send(to: string, msg: Message): void {
@@ -54,12 +60,12 @@ export class LoopbackNetwork {
     };
   }
 
-  takeFault(from: string, to: string, type: string): ScriptedFault['kind'] | undefined {
+  takeFault(from: string, to: string, type: string): ScriptedFault | undefined {
     const i = this.faults.findIndex((f) => (f.from === undefined || f.from === from) && (f.to === undefined || f.to === to) && (f.type === undefined || f.type === type));
     if (i < 0) return undefined;
     const f = this.faults[i];
     f.times = (f.times ?? 1) - 1;
     if (f.times <= 0) this.faults.splice(i, 1);
-    return f.kind;
+    return f;
   }
 }

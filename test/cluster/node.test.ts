@@ -9,6 +9,7 @@ import { LoopbackNetwork } from './loopback-transport.js';
 
 const clock: Clock = {
   nowMs: () => 1_700_000_000_000,
+  monotonicMs: () => performance.now(),
   setTimer: (ms, fn) => {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };

@@ -16,12 +16,12 @@ export class ByteRateLimiter {
   ) {
     this.bytesPerSec = Math.max(1, bytesPerSec);
     this.tokens = this.bytesPerSec;
-    this.lastMs = clock.nowMs();
+    this.lastMs = clock.monotonicMs();
   }
 
   async take(bytes: number): Promise<void> {
     for (;;) {
-      const now = this.clock.nowMs();
+      const now = this.clock.monotonicMs();
       this.tokens = Math.min(this.bytesPerSec, this.tokens + ((now - this.lastMs) * this.bytesPerSec) / 1000);
       this.lastMs = now;
       const need = Math.min(bytes, this.bytesPerSec);

@@ -69,7 +69,7 @@ export class HintReplayer {
   async replay(target: NodeId): Promise<number> {
     if (this.running.has(target) || this.stopped) return 0;
     this.running.add(target);
-    const startedMs = this.deps.clock.nowMs();
+    const startedMs = this.deps.clock.monotonicMs();
     let done = 0;
     try {
       let limiter = this.limiters.get(target);
@@ -91,7 +91,7 @@ export class HintReplayer {
       this.deps.logger.debug({ target, err: toRingkvError(e).message }, 'hint replay stopped (resumes at the next sweep)');
     } finally {
       this.running.delete(target);
-      const secs = (this.deps.clock.nowMs() - startedMs) / 1000;
+      const secs = (this.deps.clock.monotonicMs() - startedMs) / 1000;
       if (done > 0) {
         this.stats.lastReplayPerSec = secs > 0 ? Math.round(done / secs) : done;
         this.deps.logger.info({ target, hints: done, seconds: secs }, 'hints handed back');

@@ -62,7 +62,7 @@ export class TombstoneReaper {
       /** the primaries of a partition, or undefined while a ring change is in progress */
       stablePrimaries(partition: number): readonly NodeId[] | undefined;
       partitions(): number;
-      /** when the ring last changed (ms) */
+      /** when the ring last changed (monotonic ms) */
       ringChangedAtMs(): number;
     },
     private readonly config: ReaperConfig,
@@ -105,7 +105,7 @@ export class TombstoneReaper {
     this.stats.passes++;
     let reaped = 0;
     try {
-      if (this.deps.clock.nowMs() - this.deps.ringChangedAtMs() < this.config.ringStableMs) {
+      if (this.deps.clock.monotonicMs() - this.deps.ringChangedAtMs() < this.config.ringStableMs) {
         this.stats.blockedRingChanging++;
         return 0;
       }

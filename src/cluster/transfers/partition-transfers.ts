@@ -101,7 +101,7 @@ export class PartitionTransfers {
 
   /** inbound transfers of the current ring change (empty when none is in progress) */
   status(): TransferStatus[] {
-    const now = this.deps.clock.nowMs();
+    const now = this.deps.clock.monotonicMs();
     return [...this.inbound.values()].map((t) => ({ ...t, from: [...t.from], stalled: t.phase !== 'done' && now - t.lastProgressMs > this.config.stallAfterMs }));
   }
 
@@ -118,7 +118,7 @@ export class PartitionTransfers {
     const holds = (s: RingState, p: number): boolean =>
       s.ring.preferenceList(p, n).primaries.includes(self) || (s.pending?.preferenceList(p, n).primaries.includes(self) ?? false);
     for (let p = 0; p < next.ring.partitions; p++) {
-      if (holds(previous, p) && !holds(next, p) && !this.draining.has(p)) this.draining.set(p, this.deps.clock.nowMs() + this.config.drainGraceMs);
+      if (holds(previous, p) && !holds(next, p) && !this.draining.has(p)) this.draining.set(p, this.deps.clock.monotonicMs() + this.config.drainGraceMs);
       else if (holds(next, p)) this.draining.delete(p);
     }
     if (this.draining.size > 0) this.scheduleDrain();
@@ -135,7 +135,7 @@ export class PartitionTransfers {
     if (this.job) this.job.cancelled = true;
     const { n } = this.config;
     const self = this.deps.self;
-    const now = this.deps.clock.nowMs();
+    const now = this.deps.clock.monotonicMs();
     this.inbound.clear();
     for (let p = 0; p < state.ring.partitions; p++) {
       const current = state.ring.preferenceList(p, n).primaries;
@@ -166,7 +166,7 @@ export class PartitionTransfers {
       if (job.cancelled) return;
       t.phase = 'done';
       t.percent = 100;
-      t.lastProgressMs = this.deps.clock.nowMs();
+      t.lastProgressMs = this.deps.clock.monotonicMs();
     }
     if (job.cancelled) return;
     this.stats.transfersCompleted += parts.length;
@@ -191,7 +191,7 @@ export class PartitionTransfers {
           t.bytes += r.bytesReceived;
           this.stats.objectsPulled += r.pulled;
           this.stats.bytesPulled += r.bytesReceived;
-          t.lastProgressMs = this.deps.clock.nowMs();
+          t.lastProgressMs = this.deps.clock.monotonicMs();
           t.lastError = undefined;
           pending.delete(source);
         } catch (e) {
@@ -205,7 +205,7 @@ export class PartitionTransfers {
   private scheduleDrain(): void {
     if (this.drainTimer || this.stopped) return;
     const next = Math.min(...this.draining.values());
-    this.drainTimer = this.deps.clock.setTimer(Math.max(1, next - this.deps.clock.nowMs()), () => {
+    this.drainTimer = this.deps.clock.setTimer(Math.max(1, next - this.deps.clock.monotonicMs()), () => {
       this.drainTimer = undefined;
       void this.drainDue().finally(() => {
         if (this.draining.size > 0) this.scheduleDrain();
@@ -214,7 +214,7 @@ export class PartitionTransfers {
   }
 
   private async drainDue(): Promise<void> {
-    const now = this.deps.clock.nowMs();
+    const now = this.deps.clock.monotonicMs();
     for (const [p, at] of [...this.draining]) {
       if (at > now || this.stopped) continue;
       // still handed away? (a later change may have given it back meanwhile)

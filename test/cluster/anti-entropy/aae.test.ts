@@ -139,7 +139,7 @@ test('malformed anti-entropy messages get an error reply, never a crash', async 
 test('the byte-rate limiter paces to its rate and never stalls on a take larger than a second\'s worth', async () => {
   let now = 0;
   const timers: Array<{ at: number; fn: () => void }> = [];
-  const fake: Clock = { nowMs: () => now, setTimer: (ms, fn) => (timers.push({ at: now + ms, fn }), { cancel: () => undefined }) };
+  const fake: Clock = { nowMs: () => now, monotonicMs: () => now, setTimer: (ms, fn) => (timers.push({ at: now + ms, fn }), { cancel: () => undefined }) };
   const limiter = new ByteRateLimiter(fake, 1000);
   const run = async (p: Promise<void>) => {
     let done = false;
