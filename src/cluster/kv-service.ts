@@ -19,6 +19,12 @@ export interface WriteOptions {
   /** opaque causal-context token from an earlier read; absent = concurrent with what exists */
   context?: string;
   /**
+   * last-writer-wins overwrite (RESP SET): the write supersedes whatever the replica that mints it
+   * holds, without a read first; versions only other replicas hold stay siblings until a read's
+   * last-writer-wins pick (or a write with its context) resolves them. Not with a context.
+   */
+  overwrite?: boolean;
+  /**
    * the client's id for this write (HTTP X-Ringkv-Write-Id): a retry with the same id, while the id
    * is remembered, is applied once; 1..128 printable ASCII characters
    */

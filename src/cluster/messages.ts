@@ -40,7 +40,8 @@ export interface CoordinateWriteMsg extends Message {
   writeAgeMs?: number;
 }
 
-export type Mutation = { kind: 'set'; value: SiblingValue } | { kind: 'increment'; delta: string };
+/** overwrite: supersede what the minting replica holds (a last-writer-wins SET), not a client context */
+export type Mutation = { kind: 'set'; value: SiblingValue; overwrite?: boolean } | { kind: 'increment'; delta: string };
 
 export interface CoordinateWriteReply extends Message {
   type: 'coordinate_write_ok';

@@ -309,8 +309,9 @@ export class ClusterNode implements KvService {
     if (value.length > this.config.maxValueBytes) {
       throw new RingkvError('VALUE_TOO_LARGE', `value is ${value.length} bytes; the limit is ${this.config.maxValueBytes} bytes (maxValueBytes)`);
     }
+    if (opts.overwrite && opts.context) throw new RingkvError('BAD_PARAMETER', 'a write is either an overwrite or made with a context, not both');
     const context = decodeContext(opts.context, key);
-    const written = await this.write(key, { kind: 'set', value: { kind: 'bytes', bytes: value } }, opts, opts.context);
+    const written = await this.write(key, { kind: 'set', value: { kind: 'bytes', bytes: value }, ...(opts.overwrite ? { overwrite: true } : {}) }, opts, opts.context);
     return { context: encodeContext(contextOfWrite(written.dot, context), key) };
   }
 

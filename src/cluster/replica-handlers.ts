@@ -160,7 +160,7 @@ function mutationFromMessage(msg: Message, maxValueBytes: number): Mutation {
   if (m?.kind === 'set') {
     const v = m.value;
     if (v?.kind === 'tombstone') return { kind: 'set', value: { kind: 'tombstone' } };
-    if (v?.kind === 'bytes' && v.bytes instanceof Uint8Array && v.bytes.length <= maxValueBytes) return { kind: 'set', value: { kind: 'bytes', bytes: v.bytes } };
+    if (v?.kind === 'bytes' && v.bytes instanceof Uint8Array && v.bytes.length <= maxValueBytes) return { kind: 'set', value: { kind: 'bytes', bytes: v.bytes }, ...(m.overwrite === true ? { overwrite: true } : {}) };
   }
   throw bad('mutation missing or malformed');
 }

@@ -1,7 +1,7 @@
 import type { CausalContext } from '../core/version/context-token.js';
 import { hlcCompare, hlcNext, type Hlc } from '../core/version/hlc.js';
 import { vvGet, type Dot } from '../core/version/version-vector.js';
-import { actorBehind, actorForKey, isOwnActor, applyIncrement, applyWrite, EMPTY_OBJECT, liveSiblings, sameVersion, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
+import { actorBehind, actorForKey, contextOfRead, isOwnActor, applyIncrement, applyWrite, EMPTY_OBJECT, liveSiblings, sameVersion, syncObjects, type VersionedObject } from '../core/version/versioned-object.js';
 import type { Engine } from '../storage/engine.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { KeyLock } from './key-lock.js';
@@ -133,7 +133,7 @@ export class Replica {
       const written =
         mutation.kind === 'increment'
           ? applyIncrement(local, actor, BigInt(mutation.delta), hlc, this.config)
-          : applyWrite(local, context, actor, mutation.value, hlc, this.config);
+          : applyWrite(local, mutation.overwrite ? (local ? contextOfRead(local) : context) : context, actor, mutation.value, hlc, this.config);
       const bytes = encodeObject(written);
       await this.engine.put(partition, key, bytes);
       this.onStored?.(partition, key, local, written);

@@ -10,10 +10,11 @@ import { NULL, OK, array, bulk, err, int, type Reply } from './reply.js';
  * The data commands. Semantics under ringkv's model (see the RESP section of the README):
  * - GET returns one value: the last writer by hybrid logical timestamp among the siblings. Reads
  *   of one key on one node share a quorum read that began after they arrived (read-combiner.ts).
- * - SET reads the key's causal context at the read quorum, then writes with it, so each SET
- *   supersedes what it read instead of piling up siblings. Plain SETs of one key on one node are
- *   combined while one is in flight (set-combiner.ts). NX / XX / GET are decided on that read: not
- *   atomic against a concurrent writer on another connection or node.
+ * - A plain SET is one last-writer-wins overwrite: the replica that mints it supersedes what it holds,
+ *   with no read first (one round trip), so SETs do not pile up siblings. Plain SETs of one key on one
+ *   node are combined while one is in flight (set-combiner.ts). SET with NX / XX / GET reads the
+ *   key's context at the read quorum and writes with it: decided on that read, not atomic against a
+ *   concurrent writer on another connection or node.
  * - INCR and friends add to a PN-counter (kv.increment): concurrent increments never get lost.
  * - DEL / GETDEL read (to know whether the key existed and to get its context), then delete with it.
  * - Multi-key commands run their keys concurrently and are not atomic.
@@ -69,10 +70,12 @@ async function writeWithContext(kv: KvService, key: Buffer, value: Buffer, conte
   await kv.put(owned(key), owned(value), context === '' ? undefined : { context });
 }
 
-/** a plain SET: read the key's context at the read quorum, write with it (the SetCombiner calls this) */
-export async function readThenWrite(kv: KvService, key: Buffer, value: Buffer): Promise<void> {
-  const current = await kv.get(key);
-  await writeWithContext(kv, key, value, current.context);
+/**
+ * a plain SET: one last-writer-wins overwrite — the replica that mints it supersedes what it holds,
+ * with no read first (the SetCombiner calls this)
+ */
+export async function overwrite(kv: KvService, key: Buffer, value: Buffer): Promise<void> {
+  await kv.put(owned(key), owned(value), { overwrite: true });
 }
 
 export const GET: CommandSpec = {

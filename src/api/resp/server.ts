@@ -6,7 +6,7 @@ import { CommandLookup, buildCommandTable } from './command-table.js';
 import { RespConnection } from './connection.js';
 import type { InfoSnapshot } from './info.js';
 import type { RespParserLimits } from './parser.js';
-import { readThenWrite } from './key-commands.js';
+import { overwrite } from './key-commands.js';
 import { ReadCombiner } from './read-combiner.js';
 import { SetCombiner } from './set-combiner.js';
 
@@ -76,7 +76,7 @@ export class RespServer {
       maxClients: opts.maxClients ?? 10_000,
       startedAtMs,
       stats: this.stats,
-      setCombiner: new SetCombiner((key, value) => readThenWrite(opts.kv, key, value)),
+      setCombiner: new SetCombiner((key, value) => overwrite(opts.kv, key, value)),
       readCombiner: new ReadCombiner((key) => opts.kv.get(key)),
       info: opts.info,
       sessions: () => [...this.connections].map((c): Session => c.session),

@@ -50,7 +50,8 @@ export class FakeKv implements KvService {
   async put(key: Uint8Array, value: Uint8Array, opts?: WriteOptions): Promise<PutResult> {
     await this.pause('put', key, opts?.context);
     const k = name(key);
-    const kept = this.survivors(k, opts?.context);
+    // an overwrite supersedes everything (this fake is a single replica, so "what the minting replica holds" is all)
+    const kept = opts?.overwrite ? [] : this.survivors(k, opts?.context);
     const version: Version = { dot: ++this.tick, kind: 'bytes', value: Uint8Array.from(value), counter: 0n, hlcWallMs: this.tick, writer: this.writer };
     this.data.set(k, [...kept, version]);
     return { context: encodeContext([version.dot]) };

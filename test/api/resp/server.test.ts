@@ -98,13 +98,23 @@ test('SET NX / XX / GET decided on the read; expiry options refused', async () =
   await ask(c, cmd('EXISTS', 'a'), ':0\r\n');
 });
 
-test('SET writes with the context of its read, so repeated SETs do not pile up siblings', async () => {
+test('a plain SET is one overwrite (no read first), so repeated SETs do not pile up siblings', async () => {
   const c = await client();
+  const before = kv.calls.length;
   for (let i = 0; i < 5; i++) await ask(c, cmd('SET', 'repeat', `v${i}`), '+OK\r\n');
   assert.equal(kv.siblingCount('repeat'), 1);
-  const puts = kv.calls.filter((x) => x.op === 'put' && x.key === 'repeat');
-  assert.equal(puts[0].context, undefined);
-  assert.ok(puts.slice(1).every((p) => typeof p.context === 'string' && p.context.length > 0));
+  const calls = kv.calls.slice(before).filter((x) => x.key === 'repeat');
+  assert.deepEqual(calls.map((x) => x.op), ['put', 'put', 'put', 'put', 'put'], 'one write per SET, no reads');
+});
+
+test('SET with NX / XX / GET reads first and writes with the context of that read', async () => {
+  const c = await client();
+  await ask(c, cmd('SET', 'cond', 'a'), '+OK\r\n');
+  const before = kv.calls.length;
+  await ask(c, cmd('SET', 'cond', 'b', 'XX'), '+OK\r\n');
+  const calls = kv.calls.slice(before).filter((x) => x.key === 'cond');
+  assert.deepEqual(calls.map((x) => x.op), ['get', 'put']);
+  assert.ok(typeof calls[1].context === 'string' && calls[1].context.length > 0);
 });
 
 test('GET on siblings picks the last writer by HLC; SET collapses them', async () => {
