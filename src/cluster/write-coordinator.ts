@@ -140,16 +140,24 @@ export class WriteCoordinator {
     const calls: Array<{ from: NodeId; promise: Promise<VersionedObject | undefined> }> = [{ from: self, promise: Promise.resolve(local.object) }];
     const sloppy = this.sloppyTargets(placement);
     const targets = [...new Set([...replicas.filter((id) => !sloppy.down.includes(id)), ...(placement.pending ?? [])])];
+    const hints = this.deps.hints;
     const send = (to: NodeId, m: ReplicateMsg): void => {
       if (to === self) return;
       const onReply = this.deps.observer?.replicaRequestSent('write', to);
-      calls.push({
-        from: to,
-        promise: transport.request(to, m, req.timeoutMs).then((reply) => {
-          onReply?.(reply);
-          return ackedObject(reply, to, wantObject);
-        }),
+      const promise = transport.request(to, m, req.timeoutMs).then((reply) => {
+        onReply?.(reply);
+        return ackedObject(reply, to, wantObject);
       });
+      calls.push({ from: to, promise });
+      // a replica of the key that did not take the write (down but not yet detected, cut off, timed
+      // out) gets a hint kept here, whatever the quorum's outcome: handed back when it is seen up
+      if (hints && m.hintFor === undefined) {
+        promise.catch((e: unknown) => {
+          const err = toRingkvError(e);
+          if (err.code === 'NOT_A_REPLICA' || err.code === 'MALFORMED_REQUEST') return;
+          hints.add(to, partition, req.key, local.bytes, clock.nowMs()).catch((he) => this.deps.logger.warn({ to, err: toRingkvError(he).message }, 'could not keep a hint for a replica that missed a write'));
+        });
+      }
     };
     for (const to of targets) send(to, msg);
     // a stand-in stores the object as a hint for the primary it stands in for; it counts toward W

@@ -106,3 +106,20 @@ test('hints older than the hint window are dropped, not delivered (anti-entropy 
     await stopAll(h);
   }
 });
+
+test('a primary that misses a write before it is detected down gets a hint from the coordinator, handed back once it answers', async () => {
+  const h = loopbackCluster(3, {}, { liveness: true });
+  try {
+    const key = k('undetected');
+    const [a, , c] = listOf(h, key).primaries;
+    // c is believed up, but its replicas requests fail (just crashed, not yet detected)
+    h.net.faults.push({ from: a, to: c, type: 'replicate', kind: 'refuse', times: 1 });
+    await h.nodes[idx(a)].put(key, k('v'), { w: 2 });
+    await until(async () => (await hintCount(h, a)) === 1);
+    await until(async () => (await stored(h, c, key)).length === 1);
+    assert.deepEqual(await stored(h, c, key), ['v']);
+    await until(async () => (await hintCount(h, a)) === 0);
+  } finally {
+    await stopAll(h);
+  }
+});
