@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { FileHandle, FS } from '../fs/fs.js';
-import { isFsError } from '../fs/fs.js';
+import { canAppendSync, isFsError, type SyncAppendableHandle } from '../fs/fs.js';
 import { CommitLogCorruptError } from './commit-log-corrupt-error.js';
 import { encodeRecord, MAX_RECORD_PAYLOAD_BYTES } from './record-format.js';
 import { replaySegment } from './replay-segment.js';
@@ -247,7 +247,42 @@ export class CommitLog {
       return Promise.reject(new RangeError(`commit log record of ${record.length} bytes exceeds the limit of ${MAX_RECORD_PAYLOAD_BYTES} bytes`));
     }
     const frame = encodeRecord(record);
+    if (this.canWriteNow(frame.length)) return this.writeNow(frame);
     return new Promise<void>((resolve, reject) => this.enqueue({ kind: 'record', frame, resolve, reject }));
+  }
+
+  /**
+   * Periodic mode, nothing queued or in flight, a healthy segment with room and a handle that writes
+   * synchronously: the record is written at once on this thread. A page-cache write of a few KiB
+   * costs a few microseconds, where a thread-pool round trip leaves every writer of the tick idle
+   * until it returns (measured: a quarter of a put run's wall time).
+   */
+  private canWriteNow(frameBytes: number): boolean {
+    if (this.syncMode !== 'periodic' || this.pumping || this.ops.length > 0) return false;
+    const seg = this.active;
+    if (seg === undefined || seg.abandoned !== undefined || !canAppendSync(seg.handle)) return false;
+    return seg.writtenBytes === 0 || seg.writtenBytes + frameBytes <= this.segmentSizeBytes;
+  }
+
+  private writeNow(frame: Uint8Array): Promise<void> {
+    const seg = this.active!;
+    try {
+      (seg.handle as SyncAppendableHandle).appendSync(frame);
+    } catch (err) {
+      this.counters.appendErrors++;
+      const written = (err as { bytesWritten?: number }).bytesWritten ?? 0;
+      if (written > 0) {
+        seg.abandoned = 'partial-write';
+        seg.writtenBytes += written;
+        this.logger.warn({ file: seg.path, err: describe(err), partialBytes: written }, 'commit log: write failed leaving a partial record; abandoning segment');
+      } else this.logger.warn({ file: seg.path, err: describe(err) }, 'commit log: write failed; nothing was written');
+      return Promise.reject(err);
+    }
+    seg.writtenBytes += frame.length;
+    this.counters.groupWrites++;
+    this.counters.appends++;
+    this.counters.appendBytes += frame.length;
+    return Promise.resolve();
   }
 
   /**

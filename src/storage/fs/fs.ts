@@ -20,6 +20,18 @@ export interface FileHandle {
   close(): Promise<void>;
 }
 
+/**
+ * A handle that can also append synchronously on the calling thread (a plain write(2)); optional.
+ * Returns the bytes written before an error, which it throws with `.bytesWritten` set.
+ */
+export interface SyncAppendableHandle extends FileHandle {
+  appendSync(data: Uint8Array): void;
+}
+
+export function canAppendSync(handle: FileHandle): handle is SyncAppendableHandle {
+  return typeof (handle as Partial<SyncAppendableHandle>).appendSync === 'function';
+}
+
 export interface FS {
   /** Opens for appending (and reading); creates the file if missing. */
   openAppend(path: string): Promise<FileHandle>;

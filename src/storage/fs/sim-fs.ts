@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { makeFsError } from './fs.js';
-import type { FileHandle, FS } from './fs.js';
+import type { FileHandle, FS, SyncAppendableHandle } from './fs.js';
 
 /**
  * An in-memory disk with the failure modes the storage layer must survive, for deterministic tests
@@ -20,6 +20,8 @@ import type { FileHandle, FS } from './fs.js';
  *   ENOSPC), `flipBit` (silent corruption of stored bytes), and `onOp`, a hook called at the start of
  *   every operation that may throw (the operation then fails with that error) or call `crash()`.
  * Every operation yields once to the event loop's microtask queue, so concurrent callers interleave.
+ * With `syncAppends`, writable handles also offer appendSync (as PreadNodeFS's do): the same hook,
+ * faults and effect, without the yield.
  */
 export type SimFsOp =
   | 'append' | 'sync' | 'read' | 'size' | 'close'
@@ -96,6 +98,11 @@ interface FaultRule {
   remaining: number;
 }
 
+export interface SimFsOptions {
+  /** writable handles offer appendSync @default false */
+  syncAppends?: boolean;
+}
+
 export class SimFS implements FS {
   /** Called at the start of every operation; throwing fails the operation with that error. */
   onOp: ((op: SimFsOp, path: string) => void) | undefined;
@@ -109,6 +116,8 @@ export class SimFS implements FS {
   private readonly dirs = new Map<string, Dir>([['/', new Dir()]]);
   private faults: FaultRule[] = [];
   private full = false;
+
+  constructor(private readonly options: SimFsOptions = {}) {}
 
   crash(opts: SimCrashOptions = {}): void {
     const random = opts.random ?? Math.random;
@@ -173,7 +182,7 @@ export class SimFS implements FS {
       inode = new Inode();
       dir.entries.set(posix.basename(p), inode);
     }
-    return new SimFileHandle(this, p, inode, true);
+    return this.options.syncAppends ? new SyncAppendSimHandle(this, p, inode, true) : new SimFileHandle(this, p, inode, true);
   }
 
   async openRead(path: string): Promise<FileHandle> {
@@ -267,6 +276,11 @@ export class SimFS implements FS {
   /** Yields once, runs the hook, then applies injected faults for `op`. */
   async enter(op: SimFsOp, path: string): Promise<void> {
     await Promise.resolve();
+    this.enterSync(op, path);
+  }
+
+  /** enter() without the yield. */
+  enterSync(op: SimFsOp, path: string): void {
     this.onOp?.(op, path);
     const faultOp = FAULTABLE[op];
     if (faultOp === undefined) return;
@@ -300,7 +314,7 @@ class SimFileHandle implements FileHandle {
   private readonly generation: number;
 
   constructor(
-    private readonly fs: SimFS,
+    protected readonly fs: SimFS,
     readonly path: string,
     private readonly inode: Inode,
     private readonly writable: boolean,
@@ -310,6 +324,10 @@ class SimFileHandle implements FileHandle {
 
   async append(data: Uint8Array): Promise<void> {
     await this.fs.enter('append', this.path);
+    this.appendNow(data);
+  }
+
+  protected appendNow(data: Uint8Array): void {
     this.check('write');
     if (!this.writable) throw makeFsError('EBADF', 'write', this.path);
     this.inode.append(data);
@@ -348,6 +366,13 @@ class SimFileHandle implements FileHandle {
   private check(syscall: string): void {
     if (this.closed) throw makeFsError('EBADF', syscall, this.path, 'file handle closed');
     if (this.generation !== this.fs.generation) throw makeFsError('EBADF', syscall, this.path, 'file handle invalidated by a crash');
+  }
+}
+
+class SyncAppendSimHandle extends SimFileHandle implements SyncAppendableHandle {
+  appendSync(data: Uint8Array): void {
+    this.fs.enterSync('append', this.path);
+    this.appendNow(data);
   }
 }
 

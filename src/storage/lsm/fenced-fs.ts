@@ -1,4 +1,4 @@
-import { makeFsError, type FileHandle, type FS } from '../fs/fs.js';
+import { canAppendSync, makeFsError, type FileHandle, type FS } from '../fs/fs.js';
 import { canReadSync } from './pread-fs.js';
 
 /**
@@ -77,12 +77,19 @@ export class FencedFS implements FS {
 class FencedHandle implements FileHandle {
   /** present only when the inner handle has it (see pread-fs.ts) */
   readSync?: (position: number, length: number, into?: Buffer) => Uint8Array;
+  appendSync?: (data: Uint8Array) => void;
 
   constructor(private readonly owner: FencedFS, private readonly inner: FileHandle) {
     if (canReadSync(inner)) {
       this.readSync = (position, length, into) => {
         owner.check('read', inner.path);
         return inner.readSync(position, length, into);
+      };
+    }
+    if (canAppendSync(inner)) {
+      this.appendSync = (data) => {
+        owner.check('write', inner.path);
+        inner.appendSync(data);
       };
     }
   }

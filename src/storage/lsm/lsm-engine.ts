@@ -9,13 +9,14 @@ import { pickSizeTieredRun } from './compaction.js';
 import { FencedFS } from './fenced-fs.js';
 import { encodeInternalKey, internalKeyPartition, internalKeyUserKey, partitionPrefix } from './internal-key.js';
 import { isManifestTemp, readManifest, writeManifest } from './manifest.js';
-import { Memtable } from './memtable.js';
+import { entryValue, estimatedBytes, Memtable } from './memtable.js';
 import { MemtableSource, MergeCursor, type EntrySource } from './merge-cursor.js';
-import { RateLimiter } from './rate-limiter.js';
+import { SlabAllocator } from './slab.js';
 import { CorruptTableError, KIND_TOMBSTONE, type Block, type BlockCompression } from './sstable-format.js';
 import { SstableReader, TableCursor } from './sstable-reader.js';
-import { SstableWriter } from './sstable-writer.js';
-import { decodeBatch, MAX_BATCH_BYTES, WriteBatch } from './write-batch.js';
+import { TableBuilder, type JobCorruptTableError, type RunningJob } from './table-builder.js';
+import { JobCancelledError, type TableJob, type TableOptions } from './table-jobs.js';
+import { forEachOp, MAX_BATCH_BYTES, opFields, WriteBatch } from './write-batch.js';
 
 /** The subset of a pino logger the engine uses. */
 export interface LsmLogger {
@@ -61,6 +62,26 @@ export interface LsmEngineOptions {
   syncBlockReads?: boolean;
   /** run size-tiered compaction automatically after flushes @default true */
   autoCompact?: boolean;
+  /**
+   * Frozen memtables that may wait for their flush at once. When the active memtable is full and this
+   * many are still being flushed, writes stall (their acknowledgements wait) until a flush completes:
+   * memtable memory stays under (1 + this) × memtableSizeBytes (plus one write batch), however fast
+   * writes come. RocksDB's max_write_buffer_number is this plus one. @default 2
+   */
+  maxImmutableMemtables?: number;
+  /**
+   * With this many tables or more while a compaction runs, each write batch waits 1 ms before it is
+   * written (RocksDB's level0_slowdown_writes_trigger): writers are slowed so compaction catches up.
+   * @default 20
+   */
+  compactionSlowdownTables?: number;
+  /** With this many tables or more while a compaction runs, writes stall until it ends. @default 36 */
+  compactionStopTables?: number;
+  /**
+   * Build SSTables (flushes and compactions) in a worker thread; its file operations still go through
+   * this engine's FS. false: on the engine's thread. @default true
+   */
+  tableWorker?: boolean;
   logger?: LsmLogger;
 }
 
@@ -68,6 +89,10 @@ const DEFAULT_MEMTABLE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_COMPACTION_RATE = 64 * 1024 * 1024;
 const DEFAULT_TOMBSTONE_GRACE_MS = 10 * 24 * 3600 * 1000;
+const DEFAULT_MAX_IMMUTABLE_MEMTABLES = 2;
+const DEFAULT_SLOWDOWN_TABLES = 20;
+const DEFAULT_STOP_TABLES = 36;
+const SLOWDOWN_DELAY_MS = 1;
 /** lookupInBlock's answer when the key is not in the block */
 const NOT_IN_BLOCK = Symbol('not in block');
 const FLUSH_RETRY_MIN_MS = 50;
@@ -77,7 +102,7 @@ const COMMITLOG_DIR = 'commitlog';
 
 const silentLogger: LsmLogger = { info() {}, warn() {}, error() {} };
 
-class EngineClosedError extends Error {
+export class EngineClosedError extends Error {
   constructor() {
     super('engine is closed');
   }
@@ -88,7 +113,9 @@ class EngineClosedError extends Error {
  * commit log and applied to the memtable; a full memtable is frozen, flushed in the background to an
  * immutable SSTable, and its commit-log segments released once the table is durable; size-tiered
  * compaction merges tables. A read checks the memtables, then each table newest first, skipping
- * tables whose bloom filter rules the key out.
+ * tables whose bloom filter rules the key out. Flushes and compactions run in a worker thread
+ * (table-builder.ts); when they fall behind, writes stall (see maxImmutableMemtables and
+ * compactionStopTables) instead of letting memory grow.
  *
  * Values are opaque and the engine is last-write-wins per key: the replica does read-merge-write of
  * sibling sets itself under a per-key lock, so the engine never needs to merge versions.
@@ -100,7 +127,8 @@ class EngineClosedError extends Error {
  */
 export class LsmEngine implements Engine {
   private active: Memtable;
-  private frozen: Memtable | undefined;
+  /** frozen memtables waiting for (or in) their flush, oldest first */
+  private immutables: Memtable[] = [];
   /** newest first; replaced, never mutated, so a reader may hold on to an old array */
   private tables: SstableReader[] = [];
   private seq = 0;
@@ -115,6 +143,18 @@ export class LsmEngine implements Engine {
   private lastBatchBytes = 4096;
   private flushTask: Promise<void> | undefined;
   private compactionTask: Promise<void> | undefined;
+  private compactionJob: RunningJob | undefined;
+  /**
+   * writers (and flush() callers) waiting for a flush, rotation or compaction to make room; told the
+   * error when it was a flush attempt that failed
+   */
+  private progressWaiters: ((failure: unknown) => void)[] = [];
+  private stallStartedAt = -1;
+  private readonly slabs = new SlabAllocator();
+  private readonly builder: TableBuilder;
+  private readonly maxImmutable: number;
+  private readonly slowdownTables: number;
+  private readonly stopTables: number;
   private manifestChain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly cache: BlockCache;
@@ -132,6 +172,11 @@ export class LsmEngine implements Engine {
     compactedBytes: 0,
     tombstonesDropped: 0,
     writeErrors: 0,
+    /** times a write had to wait for a flush or compaction to make room */
+    writeStalls: 0,
+    writeStallMs: 0,
+    /** write batches delayed because compaction is behind */
+    writeSlowdowns: 0,
   };
 
   private constructor(private readonly fs: FencedFS, private readonly opts: LsmEngineOptions) {
@@ -141,6 +186,10 @@ export class LsmEngine implements Engine {
     this.tombstoneGraceMs = opts.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS;
     this.nowMs = opts.nowMs ?? Date.now;
     this.logger = opts.logger ?? silentLogger;
+    this.maxImmutable = Math.max(1, opts.maxImmutableMemtables ?? DEFAULT_MAX_IMMUTABLE_MEMTABLES);
+    this.slowdownTables = opts.compactionSlowdownTables ?? DEFAULT_SLOWDOWN_TABLES;
+    this.stopTables = opts.compactionStopTables ?? DEFAULT_STOP_TABLES;
+    this.builder = new TableBuilder(fs, opts.tableWorker !== false);
   }
 
   static async open(fs: FS, opts: LsmEngineOptions): Promise<LsmEngine> {
@@ -208,10 +257,14 @@ export class LsmEngine implements Engine {
   private replay(record: Uint8Array, segmentId: number): void {
     // segments up to flushedSegmentId are already in tables (a crash came before their release)
     if (segmentId <= this.flushedSegmentId) return;
-    decodeBatch(record, (partition, key, value, tsMs) => {
-      const ik = encodeInternalKey(partition, key);
-      // copied: the commit log may reuse its read buffer
-      this.active.apply(ik, value === null ? null : Uint8Array.prototype.slice.call(value), tsMs, ++this.seq);
+    // copied into a slab (the commit log may reuse its read buffer), where the memtable points
+    const slab = this.slabs.withRoom(record.length);
+    const start = slab.used;
+    slab.buf.set(record, start);
+    slab.used += record.length;
+    forEachOp(slab.buf, start, record.length, (op, end) => {
+      const ik = encodeInternalKey(opFields.partition, slab.buf.subarray(opFields.keyStart, opFields.keyStart + opFields.keyLength));
+      this.active.apply(ik, slab, op, end - op, ++this.seq);
     });
     this.active.logBytes += record.length;
   }
@@ -224,8 +277,11 @@ export class LsmEngine implements Engine {
     const h1 = bloomHash1(ik);
     const h2 = bloomHash2(ik);
     let entry = this.active.get(ik, h1, h2);
-    if (entry === undefined && this.frozen !== undefined) entry = this.frozen.get(ik, h1, h2);
-    if (entry !== undefined) return entry.value === null ? undefined : Buffer.from(entry.value);
+    for (let i = this.immutables.length - 1; entry === undefined && i >= 0; i--) entry = this.immutables[i].get(ik, h1, h2);
+    if (entry !== undefined) {
+      const value = entryValue(entry);
+      return value === null ? undefined : Buffer.from(value);
+    }
     const tables = this.tables;
     if (tables.length === 0) return undefined;
     for (let t = 0; t < tables.length; t++) {
@@ -303,7 +359,7 @@ export class LsmEngine implements Engine {
     try {
       this.assertOpen();
       const ik = encodeInternalKey(partition, key);
-      if (this.rotation !== undefined) return this.afterRotation().then(() => this.put(partition, key, value));
+      if (this.rotation !== undefined || this.mustWait()) return this.whenWritable().then(() => this.put(partition, key, value));
       this.currentBatch().addPut(ik, partition, key, value, ++this.seq);
       return this.batch!.done;
     } catch (err) {
@@ -315,7 +371,7 @@ export class LsmEngine implements Engine {
     try {
       this.assertOpen();
       const ik = encodeInternalKey(partition, key);
-      if (this.rotation !== undefined) return this.afterRotation().then(() => this.delete(partition, key));
+      if (this.rotation !== undefined || this.mustWait()) return this.whenWritable().then(() => this.delete(partition, key));
       this.currentBatch().addDelete(ik, partition, key, this.nowMs(), ++this.seq);
       return this.batch!.done;
     } catch (err) {
@@ -323,8 +379,53 @@ export class LsmEngine implements Engine {
     }
   }
 
-  private async afterRotation(): Promise<void> {
-    while (this.rotation !== undefined) await this.rotation;
+  /**
+   * A write must not join the active memtable now: it is full, counting the writes on their way to it
+   * (so a crowd of writers woken at once cannot overfill it) — then a rotation starts when another
+   * frozen memtable may wait for its flush, else the write stalls — or compaction is this far behind.
+   * Writes wait (see whenWritable) instead of growing memory.
+   */
+  private mustWait(): boolean {
+    const b = this.batch;
+    const bytes = this.active.sizeBytes + this.active.pendingBytes + (b === undefined ? 0 : estimatedBytes(b.used, b.count));
+    if (bytes >= this.memtableSizeBytes) {
+      this.maybeFlush('full');
+      return true;
+    }
+    return this.compactionTask !== undefined && this.tables.length >= this.stopTables;
+  }
+
+  /**
+   * Resolves when a rotation, flush or compaction has ended: the caller checks again. A stalled write
+   * rejects when the flush it waits for fails (a full disk, an I/O error): it was not written, and
+   * waiting for the retries could take long — the next write waits for the next attempt.
+   */
+  private whenWritable(): Promise<void> {
+    if (this.rotation !== undefined) return this.rotation;
+    if (this.stallStartedAt < 0) {
+      this.stallStartedAt = performance.now();
+      this.counters.writeStalls++;
+    }
+    return this.progress().then((failure) => {
+      if (failure !== undefined) throw toStorageError(failure, 'write');
+    });
+  }
+
+  /** Resolves after the next rotation, flush attempt or compaction; with the error of a failed flush. */
+  private progress(): Promise<unknown> {
+    return new Promise((resolve) => this.progressWaiters.push(resolve));
+  }
+
+  /** A flush attempt, rotation or compaction ended (or the engine closed): waiters check again. */
+  private wakeWaiters(failure?: unknown): void {
+    if (this.stallStartedAt >= 0) {
+      this.counters.writeStallMs += performance.now() - this.stallStartedAt;
+      this.stallStartedAt = -1;
+    }
+    const waiters = this.progressWaiters;
+    if (waiters.length === 0) return;
+    this.progressWaiters = [];
+    for (const w of waiters) w(failure);
   }
 
   /** The batch this tick's writes join; it is sent to the commit log once the tick's work is done. */
@@ -332,9 +433,13 @@ export class LsmEngine implements Engine {
     let b = this.batch;
     if (b !== undefined && b.used < MAX_BATCH_BYTES) return b;
     if (b !== undefined) this.sendBatch(b);
-    b = new WriteBatch(this.lastBatchBytes);
+    b = new WriteBatch(this.slabs, this.lastBatchBytes);
     this.batch = b;
-    queueMicrotask(() => this.sendBatch(b));
+    const batch = b;
+    if (this.compactionTask !== undefined && this.tables.length >= this.slowdownTables) {
+      this.counters.writeSlowdowns++;
+      setTimeout(() => this.sendBatch(batch), SLOWDOWN_DELAY_MS);
+    } else setImmediate(() => this.sendBatch(batch));
     return b;
   }
 
@@ -348,23 +453,30 @@ export class LsmEngine implements Engine {
     if (b.sent) return;
     b.sent = true;
     if (this.batch === b) this.batch = undefined;
+    b.seal();
     this.lastBatchBytes = Math.min(b.used + 1024, MAX_BATCH_BYTES);
     const mt = this.active;
-    mt.beginWrite();
+    const bytes = estimatedBytes(b.used, b.count);
+    mt.beginWrite(bytes);
     this.log.append(b.record).then(
       () => {
-        const buf = b.buf;
+        const slab = b.slab;
+        const ops = b.ops;
+        const end = b.start + b.used;
         for (let i = 0; i < b.count; i++) {
-          const start = b.valueStarts[i];
-          mt.apply(b.keys[i], start < 0 ? null : buf.subarray(start, start + b.valueLengths[i]), b.tsMs[i], b.seqs[i]);
+          const op = ops[i];
+          mt.apply(b.keys[i], slab, op, (i + 1 < b.count ? ops[i + 1] : end) - op, b.seqs[i]);
         }
         mt.logBytes += b.used;
-        mt.endWrite();
+        mt.endWrite(bytes);
         b.resolve();
         if (mt === this.active && mt.sizeBytes >= this.memtableSizeBytes) this.maybeFlush();
+        // stalled writers counted these bytes as on their way: look again now they have landed
+        if (this.progressWaiters.length > 0) this.wakeWaiters();
       },
       (err: unknown) => {
-        mt.endWrite();
+        mt.endWrite(bytes);
+        if (this.progressWaiters.length > 0) this.wakeWaiters();
         this.counters.writeErrors += b.count;
         b.reject(toStorageError(err, 'write'));
       },
@@ -378,7 +490,7 @@ export class LsmEngine implements Engine {
     const stopKey = toPartition > 0xffffffff ? undefined : partitionPrefix(toPartition);
     // the snapshot: memtables by copy-on-write, tables by reference count — all taken before any await
     const memSources: EntrySource[] = [new MemtableSource(this.active.snapshot().cursor(fromKey))];
-    if (this.frozen !== undefined) memSources.push(new MemtableSource(this.frozen.snapshot().cursor(fromKey)));
+    for (let i = this.immutables.length - 1; i >= 0; i--) memSources.push(new MemtableSource(this.immutables[i].snapshot().cursor(fromKey)));
     const tables = this.tables;
     for (const t of tables) t.ref();
     try {
@@ -425,38 +537,56 @@ export class LsmEngine implements Engine {
       tableBytes += t.sizeBytes;
       bloomBytes += t.bloomSizeBytes;
     }
-    const memKeys = this.active.count + (this.frozen?.count ?? 0);
-    const logBytes = this.active.logBytes + (this.frozen?.logBytes ?? 0);
+    let memKeys = this.active.count;
+    let logBytes = this.active.logBytes;
+    let memBytes = this.active.sizeBytes;
+    for (const mt of this.immutables) {
+      memKeys += mt.count;
+      logBytes += mt.logBytes;
+      memBytes += mt.sizeBytes;
+    }
     return {
       keys: memKeys + tableKeys,
       bytesOnDisk: tableBytes + logBytes,
       sstables: this.tables.length,
       sstableBytes: tableBytes,
       commitLogBytes: logBytes,
-      memtableBytes: this.active.sizeBytes + (this.frozen?.sizeBytes ?? 0),
+      memtableBytes: memBytes,
       memtableKeys: memKeys,
+      immutableMemtables: this.immutables.length,
       bloomFilterBytes: bloomBytes,
       blockCacheBytes: this.cache.sizeBytes,
       blockCacheHits: this.cache.hits,
       blockCacheMisses: this.cache.misses,
       ...this.counters,
+      writeStallMs: Math.round(this.counters.writeStallMs),
     };
   }
 
-  /** Freezes the memtable (if it holds anything) and waits until it is durable in an SSTable. */
+  /**
+   * Freezes the memtable (if it holds anything) and waits until it, and every memtable frozen before
+   * it, is durable in an SSTable.
+   */
   async flush(): Promise<void> {
     this.assertOpen();
-    while (this.rotation !== undefined || this.flushTask !== undefined) {
-      await this.rotation;
-      await this.flushTask;
-    }
+    while (this.rotation !== undefined) await this.rotation;
     const target = this.active;
-    if (target.count === 0) return;
-    this.maybeFlush(true);
-    await this.rotation;
-    await this.flushTask;
-    if (this.active === target || this.frozen === target) {
-      throw new RingkvError('STORAGE_IO', 'flush did not complete (see the log)');
+    if (target.count > 0) {
+      while (this.immutables.length >= this.maxImmutable) {
+        this.assertOpen();
+        await this.progress();
+      }
+      while (this.rotation !== undefined) await this.rotation;
+      if (this.active === target) {
+        this.maybeFlush('asked');
+        await this.rotation;
+        if (this.active === target) throw new RingkvError('STORAGE_IO', 'flush did not complete: the commit log could not rotate (see the log)');
+      }
+    }
+    const last = this.immutables[this.immutables.length - 1];
+    while (last !== undefined && this.immutables.includes(last)) {
+      if (this.closed) throw new RingkvError('STORAGE_IO', 'flush did not complete: the engine closed');
+      await this.progress();
     }
   }
 
@@ -468,6 +598,7 @@ export class LsmEngine implements Engine {
     if (run.length < 2 && !(run.length === 1 && run[0].meta.tombstoneCount > 0)) return;
     this.compactionTask = this.runCompaction(run).finally(() => {
       this.compactionTask = undefined;
+      this.wakeWaiters();
     });
     await this.compactionTask;
   }
@@ -484,6 +615,8 @@ export class LsmEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.compactionJob?.cancel();
+    this.wakeWaiters();
     await this.rotation;
     await this.flushTask?.catch(() => undefined);
     await this.compactionTask?.catch(() => undefined);
@@ -491,6 +624,7 @@ export class LsmEngine implements Engine {
     try {
       await this.log.close();
     } finally {
+      await this.builder.close();
       for (const t of this.tables) t.unref();
       this.tables = [];
     }
@@ -498,18 +632,28 @@ export class LsmEngine implements Engine {
 
   /**
    * Stops the engine dead, as a crash would: no flush, no close, and every later file operation of
-   * this engine fails. For crash simulations, before the disk is crashed and the engine reopened.
+   * this engine (its table worker's included) fails. For crash simulations, before the disk is
+   * crashed and the engine reopened.
    */
   halt(): void {
     this.closed = true;
     this.fs.fence();
+    void this.builder.close();
+    this.wakeWaiters();
   }
 
   // ---- flush ----
 
-  private maybeFlush(force = false): void {
-    if (this.closed || this.rotation !== undefined || this.frozen !== undefined || this.active.count === 0) return;
-    if (!force && (this.active.sizeBytes < this.memtableSizeBytes || performance.now() < this.rotateRetryAt)) return;
+  /**
+   * Freezes the active memtable and starts its flush, when another frozen one may wait and the
+   * memtable is full ('full': the caller counted it full; 'asked': flush() wants it frozen whatever
+   * its size, and now, even right after a failed rotation).
+   */
+  private maybeFlush(why?: 'full' | 'asked'): void {
+    if (this.closed || this.rotation !== undefined || this.immutables.length >= this.maxImmutable) return;
+    if (this.active.count === 0 && this.active.pendingWrites === 0) return;
+    if (why === undefined && this.active.sizeBytes < this.memtableSizeBytes) return;
+    if (why !== 'asked' && performance.now() < this.rotateRetryAt) return;
     // New writes wait while the commit log rotates, and the memtables are swapped only once it has:
     // every append issued before is in the closed segment (with the frozen memtable), every later one
     // in the next segment (with the new memtable). Releasing the closed segment after the flush is
@@ -521,25 +665,36 @@ export class LsmEngine implements Engine {
         (segmentId) => {
           const mt = this.active;
           mt.segmentId = segmentId;
-          this.frozen = mt;
+          this.immutables.push(mt);
           this.active = new Memtable(this.memtableSizeBytes);
-          this.flushTask = this.flushFrozen(mt).finally(() => {
-            this.flushTask = undefined;
-            if (!this.closed) {
-              this.maybeFlush();
-              this.maybeCompact();
-            }
-          });
+          this.startFlushing();
         },
         (err) => {
           this.counters.flushFailures++;
           this.rotateRetryAt = performance.now() + FLUSH_RETRY_MIN_MS;
           this.logger.error({ err: String(err) }, 'commit-log rotation failed; flush postponed');
+          // writers stalled on this rotation are refused with its error once the retry is due
+          setTimeout(() => this.wakeWaiters(err), FLUSH_RETRY_MIN_MS).unref();
         },
       )
       .finally(() => {
         this.rotation = undefined;
+        this.wakeWaiters();
       });
+  }
+
+  /** Flushes the frozen memtables, oldest first, until none is left. */
+  private startFlushing(): void {
+    if (this.flushTask !== undefined) return;
+    this.flushTask = (async () => {
+      while (!this.closed && this.immutables.length > 0) await this.flushFrozen(this.immutables[0]);
+    })().finally(() => {
+      this.flushTask = undefined;
+      if (!this.closed) {
+        this.maybeFlush();
+        this.maybeCompact();
+      }
+    });
   }
 
   private async flushFrozen(mt: Memtable): Promise<void> {
@@ -551,8 +706,10 @@ export class LsmEngine implements Engine {
         await this.flushOnce(mt);
         return;
       } catch (err) {
+        if (this.closed) return;
         this.counters.flushFailures++;
         this.logger.error({ err: String(err), retryInMs: delayMs }, 'memtable flush failed; will retry');
+        this.wakeWaiters(err);
         await sleep(delayMs);
         delayMs = Math.min(delayMs * 2, FLUSH_RETRY_MAX_MS);
       }
@@ -561,22 +718,15 @@ export class LsmEngine implements Engine {
 
   private async flushOnce(mt: Memtable): Promise<void> {
     let reader: SstableReader | undefined;
-    if (mt.count > 0) {
-      reader = await this.writeTable(async (writer) => {
-        const c = mt.cursor();
-        while (c.valid) {
-          const e = c.value!;
-          const p = e.value === null ? writer.addTombstone(c.key, e.tsMs, e.h1, e.h2) : writer.addPut(c.key, e.value, e.h1, e.h2);
-          if (p !== undefined) await p;
-          c.next();
-        }
-      });
-    }
+    if (mt.count > 0) reader = await this.buildTable((path, table) => ({ kind: 'flush', path, table, ...mt.flushPlan() }));
     const applied = await this.commitTables(
       (current) => (reader === undefined ? current : [reader, ...current]),
       mt.segmentId,
       () => {
-        this.frozen = undefined;
+        this.immutables.shift();
+        // room for another frozen memtable: a full active one rotates now, not after the whole queue
+        this.maybeFlush();
+        this.wakeWaiters();
       },
     );
     if (!applied) throw new Error('manifest update refused');
@@ -589,27 +739,21 @@ export class LsmEngine implements Engine {
     }
   }
 
-  /** Writes a new table through `fill`, then opens it; on failure the partial file is removed. */
-  private async writeTable(fill: (w: SstableWriter) => Promise<void>, rateLimiter?: RateLimiter): Promise<SstableReader | undefined> {
+  /**
+   * Builds a new table with the job `jobFor` describes (in the table worker), then opens it; the job
+   * leaves no file behind when it fails or has nothing to write (undefined). `onJob` sees the job
+   * running (compaction keeps it, to cancel it at close).
+   */
+  private async buildTable(jobFor: (path: string, table: TableOptions) => TableJob, onJob?: (job: RunningJob) => void): Promise<SstableReader | undefined> {
     const name = `${String(this.nextFileNumber++).padStart(6, '0')}${TABLE_SUFFIX}`;
     const path = this.path(name);
-    const writer = await SstableWriter.create(this.fs, path, {
-      blockSizeBytes: this.opts.blockSizeBytes,
-      compression: this.opts.compression,
-      rateLimiter,
-      createdAtMs: this.nowMs(),
-    });
+    const job = this.builder.run(jobFor(path, { blockSizeBytes: this.opts.blockSizeBytes, compression: this.opts.compression, createdAtMs: this.nowMs() }));
+    onJob?.(job);
+    const result = await job.done;
+    if (!result.written) return undefined;
     try {
-      await fill(writer);
-      if (writer.entryCount === 0) {
-        await writer.abort();
-        await this.fs.unlink(path).catch(() => undefined);
-        return undefined;
-      }
-      await writer.finish();
       return this.prepared(await SstableReader.open(this.fs, path, name, this.cache));
     } catch (err) {
-      await writer.abort();
       await this.fs.unlink(path).catch(() => undefined);
       throw err;
     }
@@ -682,10 +826,11 @@ export class LsmEngine implements Engine {
     if (run === undefined) return;
     this.compactionTask = this.runCompaction(this.tables.slice(run.start, run.end))
       .catch((err) => {
-        this.logger.error({ err: String(err) }, 'compaction failed');
+        if (!(err instanceof EngineClosedError)) this.logger.error({ err: String(err) }, 'compaction failed');
       })
       .finally(() => {
         this.compactionTask = undefined;
+        this.wakeWaiters();
         this.maybeCompact();
       });
   }
@@ -695,45 +840,35 @@ export class LsmEngine implements Engine {
     try {
       const oldest = inputs[inputs.length - 1];
       const includesOldest = this.tables[this.tables.length - 1] === oldest;
-      const nowMs = this.nowMs();
-      const limiter = new RateLimiter(this.opts.compactionRateBytesPerSec ?? DEFAULT_COMPACTION_RATE);
-      let dropped = 0;
-      let failedTable: SstableReader | undefined;
-      let failure: CorruptTableError | undefined;
+      // only safe with no older table outside this merge that could hold the key
+      const dropAtOrBefore = includesOldest ? this.nowMs() - this.tombstoneGraceMs : undefined;
       let output: SstableReader | undefined;
+      let dropped = 0;
       try {
-        output = await this.writeTable(async (writer) => {
-          const cursors: TableCursor[] = [];
-          for (const t of inputs) {
-            failedTable = t;
-            cursors.push(await TableCursor.open(t, undefined));
-          }
-          failedTable = undefined;
-          const merge = MergeCursor.create(cursors, (index, err) => {
-            failedTable = inputs[index];
-            throw err;
-          });
-          while (merge.valid) {
-            if (this.closed) throw new EngineClosedError();
-            const top = merge.top;
-            let p: Promise<void> | undefined;
-            if (top.isTombstone) {
-              const ts = top.tombstoneTsMs;
-              // only safe with no older table outside this merge that could hold the key
-              if (includesOldest && nowMs - ts >= this.tombstoneGraceMs) dropped++;
-              else p = writer.addTombstone(merge.key, ts);
-            } else p = writer.addPut(merge.key, top.valueView());
-            if (p !== undefined) await p;
-            await merge.next();
-          }
-        }, limiter);
+        output = await this.buildTable(
+          (path, table) => ({
+            kind: 'compact',
+            path,
+            table,
+            inputs: inputs.map((t) => ({ path: this.path(t.fileName), fileName: t.fileName })),
+            dropTombstonesAtOrBeforeMs: dropAtOrBefore,
+            rateBytesPerSec: this.opts.compactionRateBytesPerSec ?? DEFAULT_COMPACTION_RATE,
+          }),
+          (job) => {
+            this.compactionJob = job;
+            void job.done.then((r) => (dropped = r.tombstonesDropped), () => undefined);
+          },
+        );
       } catch (err) {
-        if (err instanceof CorruptTableError && failedTable !== undefined) failure = err;
-        else throw err;
-      }
-      if (failure !== undefined) {
-        this.quarantine(failedTable!, failure);
-        return;
+        const input = (err as JobCorruptTableError).input;
+        if (err instanceof CorruptTableError && input !== undefined && inputs[input] !== undefined) {
+          this.quarantine(inputs[input], err);
+          return;
+        }
+        if (err instanceof JobCancelledError || this.closed) throw new EngineClosedError();
+        throw err;
+      } finally {
+        this.compactionJob = undefined;
       }
       const applied = await this.commitTables((current) => {
         const start = current.indexOf(inputs[0]);

@@ -1,14 +1,18 @@
 import { bloomHash1, bloomHash2, BloomFilter } from './bloom-filter.js';
 import { CowBTree, type BTreeCursor, type BTreeSnapshot } from './cow-btree.js';
+import type { Slab } from './slab.js';
+import { OP_DELETE, opFields, readOp } from './write-batch.js';
 
 /**
- * One version of one key in memory. `value === null` is a tombstone, written at `tsMs` (tombstones
- * keep their write time so compaction can reap them once the grace period has passed). `seq` orders
- * writes: an older write that completes its commit-log append late never overwrites a newer one.
+ * One version of one key in memory: the write-batch op at `op` in `slab` (see write-batch.ts), which
+ * holds the value, or a tombstone with its write time (tombstones keep it so compaction can reap them
+ * once the grace period has passed). `seq` orders writes: an older write that completes its
+ * commit-log append late never overwrites a newer one.
  */
 export interface MemEntry {
-  readonly value: Uint8Array | null;
-  readonly tsMs: number;
+  readonly slab: Slab;
+  readonly op: number;
+  readonly opBytes: number;
   readonly seq: number;
   /**
    * The key's bloomHash1 and bloomHash2 as int32 (`>>> 0` gives them back; int32 stays a small
@@ -18,11 +22,32 @@ export interface MemEntry {
   readonly h2: number;
 }
 
+export function isTombstoneEntry(e: MemEntry): boolean {
+  return e.slab.buf[e.op] === OP_DELETE;
+}
+
+/** The entry's value as a view into its slab (valid as long as the entry), or null for a tombstone. */
+export function entryValue(e: MemEntry): Buffer | null {
+  readOp(e.slab.buf, e.op, e.slab.buf.length);
+  return opFields.valueStart < 0 ? null : e.slab.buf.subarray(opFields.valueStart, opFields.valueStart + opFields.valueLength);
+}
+
+/** The tombstone's write time (0 for a put). */
+export function entryTsMs(e: MemEntry): number {
+  readOp(e.slab.buf, e.op, e.slab.buf.length);
+  return opFields.tsMs;
+}
+
 /**
  * Per-entry heap cost beyond key and value bytes (key string header, entry object, value view, tree
  * slots, and the bloom filter's 1.25 to 2.5 bytes), measured roughly.
  */
 const ENTRY_OVERHEAD_BYTES = 128;
+/** What `count` writes of `bytes` record bytes will add to a memtable's size, at most. */
+export function estimatedBytes(bytes: number, count: number): number {
+  return bytes + count * (ENTRY_OVERHEAD_BYTES + 4);
+}
+
 /**
  * Keys the memtable's bloom filter is first sized for, when not told its capacity; it doubles
  * (rebuilt from the tree) as they fill it.
@@ -44,11 +69,15 @@ export class Memtable {
   private bloom: BloomFilter;
   private bytes = 0;
   private pending = 0;
+  private pendingBytesTotal = 0;
   private drainWaiters: (() => void)[] = [];
   /** Set when frozen: the commit-log segment that holds every write of this memtable. */
   segmentId = -1;
   /** commit-log bytes written for this memtable (for stats) */
   logBytes = 0;
+  /** the slabs its entries point into (a flush job needs them) */
+  private readonly slabs = new Set<Slab>();
+  private lastSlab: Slab | undefined;
 
   /**
    * `capacityBytes`: the size at which the memtable will be frozen. Its bloom filter is then sized at
@@ -73,26 +102,56 @@ export class Memtable {
     return this.pending;
   }
 
+  /** the estimated size of the batches on their way here (see beginWrite) */
+  get pendingBytes(): number {
+    return this.pendingBytesTotal;
+  }
+
   /** `h1`, `h2`: the key's bloomHash1 and bloomHash2, when the caller has them already. */
   get(key: string, h1 = bloomHash1(key), h2 = bloomHash2(key)): MemEntry | undefined {
     return this.bloom.mayContain(h1, h2) ? this.tree.get(key) : undefined;
   }
 
-  /** Sets `key` to `value` (null: a tombstone written at `tsMs`) unless it holds a newer `seq` already. */
-  apply(key: string, value: Uint8Array | null, tsMs: number, seq: number): void {
+  /**
+   * Sets `key` to the op at `op` in `slab` (`opBytes` long: counted as the entry's size) unless the
+   * key holds a newer `seq` already.
+   */
+  apply(key: string, slab: Slab, op: number, opBytes: number, seq: number): void {
     const h1 = bloomHash1(key);
     const h2 = bloomHash2(key);
     const previous = this.get(key, h1, h2);
     if (previous !== undefined) {
       if (previous.seq > seq) return;
-      this.bytes -= previous.value === null ? 8 : previous.value.length;
+      this.bytes -= previous.opBytes;
     } else {
       this.bytes += key.length + ENTRY_OVERHEAD_BYTES;
       if (this.tree.size >= this.bloomKeys) this.growBloom();
       this.bloom.add(h1, h2);
     }
-    this.bytes += value === null ? 8 : value.length;
-    this.tree.set(key, { value, tsMs, seq, h1: h1 | 0, h2: h2 | 0 });
+    this.bytes += opBytes;
+    if (slab !== this.lastSlab) {
+      this.slabs.add(slab);
+      this.lastSlab = slab;
+    }
+    this.tree.set(key, { slab, op, opBytes, seq, h1: h1 | 0, h2: h2 | 0 });
+  }
+
+  /**
+   * The entries in key order as a flush job's plan (table-jobs.ts: slab id, op offset and bloom hashes
+   * per entry) with the slabs they point into. Only for a memtable nobody writes to any more (frozen).
+   */
+  flushPlan(): { plan: Int32Array; count: number; slabs: { id: number; sab: SharedArrayBuffer }[] } {
+    const plan = new Int32Array(4 * this.tree.size);
+    let n = 0;
+    for (const c = this.tree.cursor(); c.valid; c.next()) {
+      const e = c.value!;
+      plan[n] = e.slab.id;
+      plan[n + 1] = e.op;
+      plan[n + 2] = e.h1;
+      plan[n + 3] = e.h2;
+      n += 4;
+    }
+    return { plan, count: n / 4, slabs: [...this.slabs].map((s) => ({ id: s.id, sab: s.sab })) };
   }
 
   private growBloom(): void {
@@ -102,12 +161,15 @@ export class Memtable {
     this.bloom = bloom;
   }
 
-  beginWrite(): void {
+  /** A batch of `bytes` (see estimatedBytes) is on its way to this memtable. */
+  beginWrite(bytes: number): void {
     this.pending++;
+    this.pendingBytesTotal += bytes;
   }
 
-  endWrite(): void {
+  endWrite(bytes: number): void {
     this.pending--;
+    this.pendingBytesTotal -= bytes;
     if (this.pending === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];

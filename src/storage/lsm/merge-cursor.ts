@@ -1,5 +1,5 @@
 import type { BTreeCursor } from './cow-btree.js';
-import type { MemEntry } from './memtable.js';
+import { entryTsMs, entryValue, isTombstoneEntry, type MemEntry } from './memtable.js';
 
 /** One ordered stream of entries (a memtable snapshot or a table cursor). */
 export interface EntrySource {
@@ -22,15 +22,15 @@ export class MemtableSource implements EntrySource {
   }
 
   get isTombstone(): boolean {
-    return this.cursor.value!.value === null;
+    return isTombstoneEntry(this.cursor.value!);
   }
 
   get tombstoneTsMs(): number {
-    return this.cursor.value!.tsMs;
+    return entryTsMs(this.cursor.value!);
   }
 
   valueView(): Uint8Array {
-    return this.cursor.value!.value!;
+    return entryValue(this.cursor.value!)!;
   }
 
   next(): undefined {

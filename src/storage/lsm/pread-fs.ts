@@ -1,4 +1,4 @@
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from '../fs/fs.js';
 import { NodeFileHandleAdapter, NodeFS } from '../fs/node-fs.js';
@@ -25,6 +25,10 @@ export class PreadNodeFS extends NodeFS {
   override async openRead(path: string): Promise<FileHandle> {
     return new PreadFileHandle(path, await open(path, 'r'));
   }
+
+  override async openAppend(path: string): Promise<FileHandle> {
+    return new PreadFileHandle(path, await open(path, 'a+'));
+  }
 }
 
 class PreadFileHandle extends NodeFileHandleAdapter implements SyncReadableHandle {
@@ -37,5 +41,15 @@ class PreadFileHandle extends NodeFileHandleAdapter implements SyncReadableHandl
       filled += n;
     }
     return filled === buffer.length ? buffer : buffer.subarray(0, filled);
+  }
+
+  appendSync(data: Uint8Array): void {
+    let offset = 0;
+    try {
+      while (offset < data.length) offset += writeSync(this.handle.fd, data, offset, data.length - offset);
+    } catch (err) {
+      (err as { bytesWritten?: number }).bytesWritten = offset;
+      throw err;
+    }
   }
 }

@@ -124,3 +124,14 @@ test(`commit log crash (periodic): appends covered by a successful sync() surviv
     await r.log.close();
   }
 });
+
+test(`commit log crash (periodic, synchronous appends): appends covered by a successful sync() survive (${Math.ceil(seeds.length / 4)} seeds)`, async () => {
+  for (const seed of seeds.slice(0, Math.ceil(seeds.length / 4))) {
+    const fs = new SimFS({ syncAppends: true });
+    const opts: CommitLogOptions = { dir: DIR, syncMode: 'periodic', segmentSizeBytes: 512, syncScheduler: () => () => {} };
+    const run = await runUntilCrash(fs, seed, opts);
+    const r = await openAndCollect(fs, opts);
+    checkRecovered(r.records, run, run.synced, seed);
+    await r.log.close();
+  }
+});

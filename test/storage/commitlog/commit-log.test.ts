@@ -469,3 +469,31 @@ test('commit log: options are validated and oversized records refused', async ()
   await assert.rejects(log.append(new Uint8Array(64 * 1024 * 1024 + 1)), RangeError);
   await log.close();
 });
+
+test('commit log: periodic appends on a handle that writes synchronously land before append() returns; a failed one changes nothing', async () => {
+  const fs = new SimFS({ syncAppends: true });
+  const opts: CommitLogOptions = { dir: DIR, syncMode: 'periodic', syncScheduler: () => () => {} };
+  const { log } = await openAndCollect(fs, opts);
+  const path = `${DIR}/${(await fs.list(DIR))[0]}`;
+  const before = fs.inspect(path)!.length;
+  const first = log.append(bytes('s1'));
+  assert.ok(fs.inspect(path)!.length > before, 'written synchronously, inside append()');
+  await first;
+  fs.setFull(true);
+  assert.equal(await failureOf(log.append(bytes('no-space'))), 'ENOSPC');
+  fs.setFull(false);
+  // a rotation in flight queues appends behind it: they go to the next segment, asynchronously
+  const rotated = log.rotate();
+  const queued = log.append(bytes('s2'));
+  assert.equal(await rotated, 1);
+  await queued;
+  await log.append(bytes('s3'));
+  assert.equal(log.stats().appendErrors, 1);
+  await log.sync();
+  fs.crash();
+  const r = await openAndCollect(fs, opts);
+  assert.deepEqual(r.records, ['s1', 's2', 's3']);
+  assert.deepEqual(r.segmentIds, [1, 2, 2]);
+  await r.log.close();
+  await log.close().catch(() => undefined);
+});

@@ -41,11 +41,11 @@ function modelScan(model: Map<string, { partition: number; key: Uint8Array; valu
     .map((e) => `${slot(e.partition, e.key)}=${Buffer.from(e.value).toString('hex')}`);
 }
 
-test('LsmEngine behaves like a map through flushes, compactions, restarts and crashes (batch sync)', async () => {
+test('LsmEngine behaves like a map through flushes, compactions, restarts and crashes (batch sync; tables built in the worker or in-line)', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { maxLength: 200, size: 'max' }), fc.boolean(), async (ops, autoCompact) => {
+    fc.asyncProperty(fc.array(opArb, { maxLength: 200, size: 'max' }), fc.boolean(), fc.boolean(), async (ops, autoCompact, tableWorker) => {
       const fs = new SimFS();
-      const options = smallOptions({ autoCompact, tombstoneGraceMs: 0 });
+      const options = smallOptions({ autoCompact, tombstoneGraceMs: 0, tableWorker });
       let engine = await LsmEngine.open(fs, options);
       const model = new Map<string, { partition: number; key: Uint8Array; value: Uint8Array }>();
       try {
