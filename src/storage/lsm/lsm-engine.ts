@@ -9,7 +9,7 @@ import { pickSizeTieredRun } from './compaction.js';
 import { FencedFS } from './fenced-fs.js';
 import { encodeInternalKey, internalKeyPartition, internalKeyUserKey, partitionPrefix } from './internal-key.js';
 import { isManifestTemp, readManifest, writeManifest } from './manifest.js';
-import { entryValue, estimatedBytes, Memtable } from './memtable.js';
+import { estimatedBytes, Memtable } from './memtable.js';
 import { MemtableSource, MergeCursor, type EntrySource } from './merge-cursor.js';
 import { SlabAllocator } from './slab.js';
 import { CorruptTableError, KIND_TOMBSTONE, type Block, type BlockCompression } from './sstable-format.js';
@@ -182,7 +182,7 @@ export class LsmEngine implements Engine {
   private constructor(private readonly fs: FencedFS, private readonly opts: LsmEngineOptions) {
     this.cache = new BlockCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     this.memtableSizeBytes = opts.memtableSizeBytes ?? DEFAULT_MEMTABLE_BYTES;
-    this.active = new Memtable(this.memtableSizeBytes);
+    this.active = new Memtable();
     this.tombstoneGraceMs = opts.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS;
     this.nowMs = opts.nowMs ?? Date.now;
     this.logger = opts.logger ?? silentLogger;
@@ -274,14 +274,18 @@ export class LsmEngine implements Engine {
   async get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.assertOpen();
     const ik = encodeInternalKey(partition, key);
-    const h1 = bloomHash1(ik);
-    const h2 = bloomHash2(ik);
-    let entry = this.active.get(ik, h1, h2);
-    for (let i = this.immutables.length - 1; entry === undefined && i >= 0; i--) entry = this.immutables[i].get(ik, h1, h2);
-    if (entry !== undefined) {
-      const value = entryValue(entry);
+    let mt = this.active;
+    let entry = mt.get(ik);
+    for (let i = this.immutables.length - 1; entry < 0 && i >= 0; i--) {
+      mt = this.immutables[i];
+      entry = mt.get(ik);
+    }
+    if (entry >= 0) {
+      const value = mt.value(entry);
       return value === null ? undefined : Buffer.from(value);
     }
+    const h1 = bloomHash1(ik);
+    const h2 = bloomHash2(ik);
     const tables = this.tables;
     if (tables.length === 0) return undefined;
     for (let t = 0; t < tables.length; t++) {
@@ -489,8 +493,8 @@ export class LsmEngine implements Engine {
     const fromKey = partitionPrefix(fromPartition);
     const stopKey = toPartition > 0xffffffff ? undefined : partitionPrefix(toPartition);
     // the snapshot: memtables by copy-on-write, tables by reference count — all taken before any await
-    const memSources: EntrySource[] = [new MemtableSource(this.active.snapshot().cursor(fromKey))];
-    for (let i = this.immutables.length - 1; i >= 0; i--) memSources.push(new MemtableSource(this.immutables[i].snapshot().cursor(fromKey)));
+    const memSources: EntrySource[] = [new MemtableSource(this.active.sorted(fromKey, stopKey))];
+    for (let i = this.immutables.length - 1; i >= 0; i--) memSources.push(new MemtableSource(this.immutables[i].sorted(fromKey, stopKey)));
     const tables = this.tables;
     for (const t of tables) t.ref();
     try {
@@ -666,7 +670,7 @@ export class LsmEngine implements Engine {
           const mt = this.active;
           mt.segmentId = segmentId;
           this.immutables.push(mt);
-          this.active = new Memtable(this.memtableSizeBytes);
+          this.active = new Memtable();
           this.startFlushing();
         },
         (err) => {

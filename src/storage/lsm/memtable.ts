@@ -1,72 +1,56 @@
-import { bloomHash1, bloomHash2, BloomFilter } from './bloom-filter.js';
-import { CowBTree, type BTreeCursor, type BTreeSnapshot } from './cow-btree.js';
 import type { Slab } from './slab.js';
 import { OP_DELETE, opFields, readOp } from './write-batch.js';
 
 /**
- * One version of one key in memory: the write-batch op at `op` in `slab` (see write-batch.ts), which
- * holds the value, or a tombstone with its write time (tombstones keep it so compaction can reap them
- * once the grace period has passed). `seq` orders writes: an older write that completes its
- * commit-log append late never overwrites a newer one.
- */
-export interface MemEntry {
-  readonly slab: Slab;
-  readonly op: number;
-  readonly opBytes: number;
-  readonly seq: number;
-  /**
-   * The key's bloomHash1 and bloomHash2 as int32 (`>>> 0` gives them back; int32 stays a small
-   * integer in the object), computed once at apply and reused by the flush's table bloom filter.
-   */
-  readonly h1: number;
-  readonly h2: number;
-}
-
-export function isTombstoneEntry(e: MemEntry): boolean {
-  return e.slab.buf[e.op] === OP_DELETE;
-}
-
-/** The entry's value as a view into its slab (valid as long as the entry), or null for a tombstone. */
-export function entryValue(e: MemEntry): Buffer | null {
-  readOp(e.slab.buf, e.op, e.slab.buf.length);
-  return opFields.valueStart < 0 ? null : e.slab.buf.subarray(opFields.valueStart, opFields.valueStart + opFields.valueLength);
-}
-
-/** The tombstone's write time (0 for a put). */
-export function entryTsMs(e: MemEntry): number {
-  readOp(e.slab.buf, e.op, e.slab.buf.length);
-  return opFields.tsMs;
-}
-
-/**
- * Per-entry heap cost beyond key and value bytes (key string header, entry object, value view, tree
- * slots, and the bloom filter's 1.25 to 2.5 bytes), measured roughly.
+ * Per-entry heap cost beyond the op's bytes (key string, entry object, hash-table slots), measured
+ * roughly.
  */
 const ENTRY_OVERHEAD_BYTES = 128;
+
 /** What `count` writes of `bytes` record bytes will add to a memtable's size, at most. */
 export function estimatedBytes(bytes: number, count: number): number {
-  return bytes + count * (ENTRY_OVERHEAD_BYTES + 4);
+  return bytes + count * (ENTRY_OVERHEAD_BYTES + COLUMN_BYTES + 4);
 }
 
-/**
- * Keys the memtable's bloom filter is first sized for, when not told its capacity; it doubles
- * (rebuilt from the tree) as they fill it.
- */
-const BLOOM_INITIAL_KEYS = 4096;
+/** Entries of a memtable in key order, taken at one moment (a scan's view): key i is entry idx[i]. */
+export interface SortedEntries {
+  memtable: Memtable;
+  keys: string[];
+  idx: Int32Array;
+}
+
+const INITIAL_ENTRIES = 1024;
+/** an entry's share of the columns (an int32, a float64, a slab pointer, map growth) */
+const COLUMN_BYTES = 24;
 
 /**
- * The in-memory table: an ordered map from internal key to its newest entry, plus its size estimate.
- * A bloom filter over its keys (as RocksDB's memtable prefix bloom) answers most lookups of keys it
- * does not hold without a B-tree search — the common case of a get, which looks here first — using
- * the hashes the get computes once for every SSTable's filter too.
+ * The in-memory table: a hash map from internal key to its newest entry, plus its size estimate.
+ *
+ * An entry is one version of one key: the write-batch op at ops[i] in slabOf[i] (see write-batch.ts),
+ * which holds the value, or a tombstone with its write time (tombstones keep it so compaction can
+ * reap them once the grace period has passed). seqs[i] orders writes: an older write that completes
+ * its commit-log append late never overwrites a newer one. Entries live in columns (typed arrays),
+ * not in an object each — a put allocates no entry object for the garbage collector to copy out of
+ * the young generation — and are appended, never changed: a newer write of a key gets a new index,
+ * so an index held by a scan keeps showing the version the scan saw.
+ *
+ * Why a hash map and not an ordered tree: a write is one hash insert (measured about half the CPU of
+ * a B+tree insert, whose cost is cache misses on a large tree), and a get one lookup; order is only
+ * needed by a flush — which the table worker sorts off the engine's thread — and by scans, which sort
+ * the keys of their partition range when they start (scans serve anti-entropy and transfers, not the
+ * request path).
+ *
  * The active memtable takes writes; when full it is frozen and flushed to an SSTable while a fresh
  * one takes over. Writes whose commit-log append is still in flight are counted in `pendingWrites`,
  * so a flush waits for them (they belong to the commit-log segment this memtable covers).
  */
 export class Memtable {
-  private readonly tree = new CowBTree<MemEntry>();
-  private bloomKeys: number;
-  private bloom: BloomFilter;
+  /** key → index of its newest entry */
+  private readonly map = new Map<string, number>();
+  private slabOf: Slab[] = [];
+  private ops = new Int32Array(INITIAL_ENTRIES);
+  private seqs = new Float64Array(INITIAL_ENTRIES);
+  private entries = 0;
   private bytes = 0;
   private pending = 0;
   private pendingBytesTotal = 0;
@@ -79,23 +63,12 @@ export class Memtable {
   private readonly slabs = new Set<Slab>();
   private lastSlab: Slab | undefined;
 
-  /**
-   * `capacityBytes`: the size at which the memtable will be frozen. Its bloom filter is then sized at
-   * once for the most keys that size can hold (every new key costs at least ENTRY_OVERHEAD_BYTES + 4),
-   * about 1 % of it, instead of being rebuilt by doubling as the memtable fills (measured: ~6 % of
-   * the CPU time of a run of puts).
-   */
-  constructor(capacityBytes?: number) {
-    this.bloomKeys = capacityBytes === undefined ? BLOOM_INITIAL_KEYS : Math.max(BLOOM_INITIAL_KEYS, Math.ceil(capacityBytes / (ENTRY_OVERHEAD_BYTES + 4)));
-    this.bloom = BloomFilter.forKeys(this.bloomKeys);
-  }
-
   get sizeBytes(): number {
     return this.bytes;
   }
 
   get count(): number {
-    return this.tree.size;
+    return this.map.size;
   }
 
   get pendingWrites(): number {
@@ -107,58 +80,87 @@ export class Memtable {
     return this.pendingBytesTotal;
   }
 
-  /** `h1`, `h2`: the key's bloomHash1 and bloomHash2, when the caller has them already. */
-  get(key: string, h1 = bloomHash1(key), h2 = bloomHash2(key)): MemEntry | undefined {
-    return this.bloom.mayContain(h1, h2) ? this.tree.get(key) : undefined;
+  /** The index of key's newest entry, or -1. */
+  get(key: string): number {
+    const i = this.map.get(key);
+    return i === undefined ? -1 : i;
+  }
+
+  isTombstone(i: number): boolean {
+    return this.slabOf[i].buf[this.ops[i]] === OP_DELETE;
+  }
+
+  /** Entry i's value as a view into its slab (valid as long as the memtable), or null for a tombstone. */
+  value(i: number): Buffer | null {
+    const buf = this.slabOf[i].buf;
+    readOp(buf, this.ops[i], buf.length);
+    return opFields.valueStart < 0 ? null : buf.subarray(opFields.valueStart, opFields.valueStart + opFields.valueLength);
+  }
+
+  /** Entry i's tombstone write time (0 for a put). */
+  tsMs(i: number): number {
+    const buf = this.slabOf[i].buf;
+    readOp(buf, this.ops[i], buf.length);
+    return opFields.tsMs;
   }
 
   /**
-   * Sets `key` to the op at `op` in `slab` (`opBytes` long: counted as the entry's size) unless the
-   * key holds a newer `seq` already.
+   * Sets `key` to the op at `op` in `slab` (`opBytes` long) unless the key holds a newer `seq`
+   * already. The size counts every op applied, not just the newest per key: the slabs keep the bytes
+   * of overwritten versions until the memtable is dropped, so a hot key rewritten a million times
+   * fills the memtable as a million keys would (as RocksDB's arena does).
    */
   apply(key: string, slab: Slab, op: number, opBytes: number, seq: number): void {
-    const h1 = bloomHash1(key);
-    const h2 = bloomHash2(key);
-    const previous = this.get(key, h1, h2);
+    const previous = this.map.get(key);
     if (previous !== undefined) {
-      if (previous.seq > seq) return;
-      this.bytes -= previous.opBytes;
-    } else {
-      this.bytes += key.length + ENTRY_OVERHEAD_BYTES;
-      if (this.tree.size >= this.bloomKeys) this.growBloom();
-      this.bloom.add(h1, h2);
-    }
-    this.bytes += opBytes;
+      if (this.seqs[previous] > seq) return;
+    } else this.bytes += key.length + ENTRY_OVERHEAD_BYTES;
+    this.bytes += opBytes + COLUMN_BYTES;
     if (slab !== this.lastSlab) {
       this.slabs.add(slab);
       this.lastSlab = slab;
     }
-    this.tree.set(key, { slab, op, opBytes, seq, h1: h1 | 0, h2: h2 | 0 });
+    const i = this.entries++;
+    if (i === this.ops.length) this.grow();
+    this.slabOf.push(slab);
+    this.ops[i] = op;
+    this.seqs[i] = seq;
+    this.map.set(key, i);
+  }
+
+  private grow(): void {
+    const n = this.ops.length * 2;
+    const ops = new Int32Array(n);
+    ops.set(this.ops);
+    this.ops = ops;
+    const seqs = new Float64Array(n);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
   }
 
   /**
-   * The entries in key order as a flush job's plan (table-jobs.ts: slab id, op offset and bloom hashes
-   * per entry) with the slabs they point into. Only for a memtable nobody writes to any more (frozen).
+   * The entries (in no order: the flush job sorts them) as a flush job's plan (table-jobs.ts: slab id
+   * and op offset per entry) with the slabs they point into. Only for a frozen memtable.
    */
   flushPlan(): { plan: Int32Array; count: number; slabs: { id: number; sab: SharedArrayBuffer }[] } {
-    const plan = new Int32Array(4 * this.tree.size);
+    const plan = new Int32Array(2 * this.map.size);
     let n = 0;
-    for (const c = this.tree.cursor(); c.valid; c.next()) {
-      const e = c.value!;
-      plan[n] = e.slab.id;
-      plan[n + 1] = e.op;
-      plan[n + 2] = e.h1;
-      plan[n + 3] = e.h2;
-      n += 4;
+    for (const i of this.map.values()) {
+      plan[n] = this.slabOf[i].id;
+      plan[n + 1] = this.ops[i];
+      n += 2;
     }
-    return { plan, count: n / 4, slabs: [...this.slabs].map((s) => ({ id: s.id, sab: s.sab })) };
+    return { plan, count: n / 2, slabs: [...this.slabs].map((s) => ({ id: s.id, sab: s.sab })) };
   }
 
-  private growBloom(): void {
-    this.bloomKeys *= 2;
-    const bloom = BloomFilter.forKeys(this.bloomKeys);
-    for (const c = this.tree.cursor(); c.valid; c.next()) bloom.add(c.value!.h1 >>> 0, c.value!.h2 >>> 0);
-    this.bloom = bloom;
+  /** The entries with keys in [fromKey, stopKey) (stopKey undefined: no upper bound), in key order, as of now. */
+  sorted(fromKey: string, stopKey: string | undefined): SortedEntries {
+    const keys: string[] = [];
+    for (const k of this.map.keys()) if (k >= fromKey && (stopKey === undefined || k < stopKey)) keys.push(k);
+    keys.sort();
+    const idx = new Int32Array(keys.length);
+    for (let j = 0; j < keys.length; j++) idx[j] = this.map.get(keys[j])!;
+    return { memtable: this, keys, idx };
   }
 
   /** A batch of `bytes` (see estimatedBytes) is on its way to this memtable. */
@@ -181,14 +183,5 @@ export class Memtable {
   drained(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  snapshot(): BTreeSnapshot<MemEntry> {
-    return this.tree.snapshot();
-  }
-
-  /** Only for a memtable nobody writes to any more (frozen). */
-  cursor(fromKey?: string): BTreeCursor<MemEntry> {
-    return this.tree.cursor(fromKey);
   }
 }

@@ -1,5 +1,4 @@
-import type { BTreeCursor } from './cow-btree.js';
-import { entryTsMs, entryValue, isTombstoneEntry, type MemEntry } from './memtable.js';
+import type { SortedEntries } from './memtable.js';
 
 /** One ordered stream of entries (a memtable snapshot or a table cursor). */
 export interface EntrySource {
@@ -14,29 +13,30 @@ export interface EntrySource {
 
 export class MemtableSource implements EntrySource {
   valid: boolean;
-  key: string;
+  key = '';
+  private i = 0;
 
-  constructor(private readonly cursor: BTreeCursor<MemEntry>) {
-    this.valid = cursor.valid;
-    this.key = cursor.key;
+  constructor(private readonly sorted: SortedEntries) {
+    this.valid = sorted.keys.length > 0;
+    if (this.valid) this.key = sorted.keys[0];
   }
 
   get isTombstone(): boolean {
-    return isTombstoneEntry(this.cursor.value!);
+    return this.sorted.memtable.isTombstone(this.sorted.idx[this.i]);
   }
 
   get tombstoneTsMs(): number {
-    return entryTsMs(this.cursor.value!);
+    return this.sorted.memtable.tsMs(this.sorted.idx[this.i]);
   }
 
   valueView(): Uint8Array {
-    return entryValue(this.cursor.value!)!;
+    return this.sorted.memtable.value(this.sorted.idx[this.i])!;
   }
 
   next(): undefined {
-    this.cursor.next();
-    this.valid = this.cursor.valid;
-    this.key = this.cursor.key;
+    this.i++;
+    this.valid = this.i < this.sorted.keys.length;
+    if (this.valid) this.key = this.sorted.keys[this.i];
     return undefined;
   }
 }

@@ -7,6 +7,7 @@
 import type { FS } from '../fs/fs.js';
 import { BlockCache } from './block-cache.js';
 import { encodeInternalKey } from './internal-key.js';
+import { sortedOrder } from './key-sort.js';
 import { MergeCursor } from './merge-cursor.js';
 import { RateLimiter } from './rate-limiter.js';
 import { CorruptTableError, type BlockCompression, type TableMeta } from './sstable-format.js';
@@ -21,8 +22,8 @@ export interface TableOptions {
 }
 
 /**
- * A frozen memtable, in key order, as ops in shared slabs: entry i is the op at plan[4i + 1] in the
- * slab with id plan[4i], with its key's bloom hashes plan[4i + 2] and plan[4i + 3].
+ * A frozen memtable as ops in shared slabs, in no particular order (the job sorts them): entry i is the
+ * op at plan[2i + 1] in the slab with id plan[2i].
  */
 export interface FlushJob {
   kind: 'flush';
@@ -91,18 +92,35 @@ async function runFlush(fs: FS, job: FlushJob, cancelled: () => boolean): Promis
   const slabs = new Map<number, Buffer>();
   for (const s of job.slabs) slabs.set(s.id, Buffer.from(s.sab));
   const plan = job.plan;
+  const n = job.count;
+  const bufs: Buffer[] = new Array(n);
+  const keys: string[] = new Array(n);
+  // (partition, first six key bytes) as numbers that order like the keys as far as they go
+  const partitions = new Float64Array(n);
+  const heads = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const buf = slabs.get(plan[2 * i])!;
+    readOp(buf, plan[2 * i + 1], buf.length);
+    bufs[i] = buf;
+    const k = opFields.keyStart;
+    const len = opFields.keyLength;
+    keys[i] = encodeInternalKey(opFields.partition, buf.subarray(k, k + len));
+    partitions[i] = opFields.partition;
+    let head = 0;
+    for (let j = 0; j < 6; j++) head = head * 256 + (j < len ? buf[k + j] : 0);
+    heads[i] = head;
+  }
+  const order = sortedOrder(keys, partitions, heads);
   return writeOutput(fs, job.path, { ...job.table }, async (writer) => {
-    for (let i = 0; i < job.count; i++) {
-      if ((i & 4095) === 0 && cancelled()) throw new JobCancelledError();
-      const buf = slabs.get(plan[4 * i])!;
-      readOp(buf, plan[4 * i + 1], buf.length);
-      const key = encodeInternalKey(opFields.partition, buf.subarray(opFields.keyStart, opFields.keyStart + opFields.keyLength));
-      const h1 = plan[4 * i + 2];
-      const h2 = plan[4 * i + 3];
+    for (let j = 0; j < n; j++) {
+      if ((j & 4095) === 0 && cancelled()) throw new JobCancelledError();
+      const i = order[j];
+      const buf = bufs[i];
+      readOp(buf, plan[2 * i + 1], buf.length);
       const p =
         opFields.valueStart < 0
-          ? writer.addTombstone(key, opFields.tsMs, h1, h2)
-          : writer.addPut(key, buf.subarray(opFields.valueStart, opFields.valueStart + opFields.valueLength), h1, h2);
+          ? writer.addTombstone(keys[i], opFields.tsMs)
+          : writer.addPut(keys[i], buf.subarray(opFields.valueStart, opFields.valueStart + opFields.valueLength));
       if (p !== undefined) await p;
     }
     return 0;
