@@ -7,7 +7,9 @@
  * Phases per engine: N puts (16-byte keys, 100-byte values, C in flight) with periodic sync; N random
  * gets (warm); a full ordered scan; reopen and N random gets (cold); then, on a fresh directory,
  * --batch-count puts with batch sync (ringkv: group commit, ack after fsync; LevelDB: `sync: true`).
- * Prints a table, then one JSON line.
+ * Beside each rate, the process's CPU time per operation over the phase (every thread: ringkv's
+ * table worker, LevelDB's compaction and libuv threads), which a busy machine disturbs far less than
+ * wall-clock rates. Prints a table, then one JSON line.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,10 +153,14 @@ function sampleRss(): void {
   peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
 }
 
-/** Runs op(i) for i in [0, n) with `concurrency` in flight; returns ops per second. */
+/** CPU µs per operation (all threads of this process) of the last drive() */
+let lastCpuUsPerOp = 0;
+
+/** Runs op(i) for i in [0, n) with `concurrency` in flight; returns ops per second (CPU per op in lastCpuUsPerOp). */
 async function drive(label: string, n: number, concurrency: number, op: (i: number) => Promise<unknown>, order: (i: number) => number = (i) => i): Promise<number> {
   let next = 0;
   let done = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let lastReport = started;
   const worker = async (): Promise<void> => {
@@ -173,8 +179,11 @@ async function drive(label: string, n: number, concurrency: number, op: (i: numb
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  lastCpuUsPerOp = (cpu.user + cpu.system) / n;
   sampleRss();
-  return (n / (performance.now() - started)) * 1000;
+  return (n / elapsedMs) * 1000;
 }
 
 function dirBytes(dir: string): number {
@@ -204,6 +213,10 @@ function randomOrder(n: number): (i: number) => number {
 
 interface EngineResult {
   putsPerSecPeriodic: number;
+  /** CPU µs per put, periodic sync, over the put phase */
+  putCpuUsPeriodic: number;
+  getCpuUsWarm: number;
+  putCpuUsBatch: number;
   getsPerSecWarm: number;
   scanEntriesPerSec: number;
   getsPerSecCold: number;
@@ -222,6 +235,7 @@ async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'peri
     let store = await open(dir, 'periodic', args);
     process.stderr.write(`${name}: ${args.count} puts (periodic sync)\n`);
     const putsPerSecPeriodic = await drive(`${name} put`, args.count, args.concurrency, (i) => store.put(i));
+    const putCpuUsPeriodic = lastCpuUsPerOp;
     if (store instanceof RingkvStore) await store.idle();
     process.stderr.write(`${name}: ${args.count} random gets (warm)\n`);
     let missingKeys = 0;
@@ -229,6 +243,7 @@ async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'peri
     const getsPerSecWarm = await drive(`${name} get`, args.count, args.concurrency, async (i) => {
       if (!(await store.get(i))) missingKeys++;
     }, order);
+    const getCpuUsWarm = lastCpuUsPerOp;
     process.stderr.write(`${name}: full scan\n`);
     const scanStarted = performance.now();
     const scanned = await store.scan();
@@ -249,15 +264,16 @@ async function runEngine(name: string, open: (dir: string, mode: 'batch' | 'peri
     store = await open(batchDir, 'batch', args);
     process.stderr.write(`${name}: ${args.batchCount} puts (batch sync)\n`);
     const putsPerSecBatch = await drive(`${name} batch put`, args.batchCount, args.concurrency, (i) => store.put(i));
+    const putCpuUsBatch = lastCpuUsPerOp;
     await store.close();
-    return { putsPerSecPeriodic, getsPerSecWarm, scanEntriesPerSec, getsPerSecCold, putsPerSecBatch, bytesOnDisk, peakRssBytes, missingKeys, scanned };
+    return { putsPerSecPeriodic, putCpuUsPeriodic, getCpuUsWarm, putCpuUsBatch, getsPerSecWarm, scanEntriesPerSec, getsPerSecCold, putsPerSecBatch, bytesOnDisk, peakRssBytes, missingKeys, scanned };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
 function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return n < 100 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US');
 }
 
 async function main(): Promise<void> {
@@ -269,8 +285,11 @@ async function main(): Promise<void> {
   const l = results.leveldb;
   const rows: [string, keyof EngineResult][] = [
     [`puts/s, periodic sync (${args.count})`, 'putsPerSecPeriodic'],
+    ['  CPU µs per put, periodic (all threads)', 'putCpuUsPeriodic'],
     [`puts/s, batch sync (${args.batchCount})`, 'putsPerSecBatch'],
+    ['  CPU µs per put, batch (all threads)', 'putCpuUsBatch'],
     ['random gets/s, warm', 'getsPerSecWarm'],
+    ['  CPU µs per get, warm', 'getCpuUsWarm'],
     ['random gets/s, cold (reopened)', 'getsPerSecCold'],
     ['full scan, entries/s', 'scanEntriesPerSec'],
     ['bytes on disk', 'bytesOnDisk'],

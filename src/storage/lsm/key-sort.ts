@@ -6,6 +6,8 @@
  * early; keys that share long prefixes fall back to a comparator sort of their run, no worse than
  * sorting them that way from the start.
  */
+import { internalKeyPartition } from './internal-key.js';
+
 const MANTISSA_BITS = 53;
 
 /**
@@ -42,6 +44,20 @@ export function sortedOrder(keys: readonly string[], partitions: Float64Array, k
     runStart = j;
   }
   return order;
+}
+
+/** sortedOrder's partitions and keyHeads, read from internal-key strings (internal-key.ts). */
+export function internalKeyHeads(keys: readonly string[]): [Float64Array, Float64Array] {
+  const partitions = new Float64Array(keys.length);
+  const heads = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    partitions[i] = internalKeyPartition(k);
+    let head = 0;
+    for (let j = 4; j < 10; j++) head = head * 256 + (j < k.length ? k.charCodeAt(j) : 0);
+    heads[i] = head;
+  }
+  return [partitions, heads];
 }
 
 function bitsFor(count: number): number {

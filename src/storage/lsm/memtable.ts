@@ -1,3 +1,4 @@
+import { internalKeyHeads, sortedOrder } from './key-sort.js';
 import type { Slab } from './slab.js';
 import { OP_DELETE, opFields, readOp } from './write-batch.js';
 
@@ -155,11 +156,15 @@ export class Memtable {
 
   /** The entries with keys in [fromKey, stopKey) (stopKey undefined: no upper bound), in key order, as of now. */
   sorted(fromKey: string, stopKey: string | undefined): SortedEntries {
-    const keys: string[] = [];
-    for (const k of this.map.keys()) if (k >= fromKey && (stopKey === undefined || k < stopKey)) keys.push(k);
-    keys.sort();
-    const idx = new Int32Array(keys.length);
-    for (let j = 0; j < keys.length; j++) idx[j] = this.map.get(keys[j])!;
+    const found: string[] = [];
+    for (const k of this.map.keys()) if (k >= fromKey && (stopKey === undefined || k < stopKey)) found.push(k);
+    const order = sortedOrder(found, ...internalKeyHeads(found));
+    const keys: string[] = new Array(found.length);
+    const idx = new Int32Array(found.length);
+    for (let j = 0; j < found.length; j++) {
+      keys[j] = found[order[j]];
+      idx[j] = this.map.get(keys[j])!;
+    }
     return { memtable: this, keys, idx };
   }
 
