@@ -2,19 +2,33 @@
  * HTTP benchmark: starts a local cluster of real node processes itself (free ports, temp data dir),
  * drives it with concurrent keep-alive clients spread over every node, and reports throughput and
  * latency percentiles for a put phase then a get phase. Then the same against a one-node cluster
- * with n=1, so the cost of replication is visible.
+ * with n=1 (the ceiling without replication), and against a fastify server whose routes do nothing
+ * (noop-http-server.ts: the ceiling of the HTTP layer), driven by the same client in the same run —
+ * the ratios to it are what the performance targets use.
  *
  *   npm run bench -- [--seconds 20] [--warmup-seconds 4] [--count 200000] [--concurrency 50] [--value-bytes 100]
- *                    [--engine lsm|memory] [--nodes 3] [--skip-single]   (lsm, batch sync: the nodes' default)
+ *                    [--engine lsm|memory] [--nodes 3] [--skip-single] [--skip-noop] [--cpu-prof]
+ *
+ * --cpu-prof runs every node under `node --cpu-prof` and prints, per cluster and phase, the CPU µs per
+ * operation of each layer (front end, coordination, messaging, serialization, storage: see
+ * cpu-layers.ts), summed over the nodes and cut to the measured phase.
  *
  * Before the measured phases, a warm-up (puts, then gets, of other keys; not reported) lets V8 compile
  * the hot paths: otherwise the put phase, which comes first, pays for the JIT.
  * Prints a progress line per second, a table, and one JSON object as the last line.
  * Note: client and nodes share this machine's cores, so absolute numbers are a floor.
  */
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { once, percentile, startBenchCluster, type Target } from './kit.js';
+import { freePorts } from '../src/cli/free-port.js';
+import { LocalCluster, planLocalCluster } from '../src/cli/local-cluster.js';
+import { formatLayers, layersPerOp, processCpuUs, readProfiles, scaledToCpu, type Layer, type LayerTimes } from './cpu-layers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,6 +40,8 @@ const { values: args } = parseArgs({
     engine: { type: 'string', default: 'lsm' },
     nodes: { type: 'string', default: '3' },
     'skip-single': { type: 'boolean', default: false },
+    'skip-noop': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 
@@ -47,8 +63,42 @@ interface PhaseResult {
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
+  /** process.hrtime() µs at the start and end of the phase (to cut CPU profiles) */
+  fromUs: number;
+  toUs: number;
+  /** CPU µs per operation used by the server processes (every node, every thread) during the phase */
+  serverCpuUsPerOp: number;
+  /** per server process: CPU µs used during the phase */
+  serverCpuUs: Record<number, number>;
 }
 
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+interface Target {
+  host: string;
+  port: number;
+  agent: Agent;
+}
+
+function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
 
 interface PhaseOptions {
   /** keys are `<prefix>-<n>` */
@@ -56,7 +106,7 @@ interface PhaseOptions {
   seconds: number;
 }
 
-async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], keyCount: number, opts: PhaseOptions): Promise<PhaseResult> {
+async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], keyCount: number, opts: PhaseOptions, serverPids: number[]): Promise<PhaseResult> {
   const value = Buffer.alloc(VALUE_BYTES, 'v');
   const latencies = new Float64Array(MAX_OPS);
   let issued = 0;
@@ -66,6 +116,8 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
   const start = performance.now();
   const deadline = start + opts.seconds * 1000;
   let lastDone = 0;
+  const cpuBefore = serverPids.map(processCpuUs);
+  const fromUs = nowUs();
   const progress = setInterval(() => {
     const elapsed = (performance.now() - start) / 1000;
     process.stdout.write(`  [${label}] ${phase} ${elapsed.toFixed(0).padStart(3)} s  ${String(done).padStart(8)} ops  ${String(done - lastDone).padStart(6)} ops/s  errors ${errors}\n`);
@@ -95,6 +147,13 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
   }
 
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  const toUs = nowUs();
+  const serverCpuUs: Record<number, number> = {};
+  let serverCpuTotal = 0;
+  serverPids.forEach((pid, i) => {
+    serverCpuUs[pid] = processCpuUs(pid) - cpuBefore[i];
+    serverCpuTotal += serverCpuUs[pid];
+  });
   clearInterval(progress);
   const seconds = (performance.now() - start) / 1000;
   if (firstError) process.stdout.write(`  [${label}] ${phase}: ${errors} errors, first: ${firstError}\n`);
@@ -110,43 +169,151 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
     p50Ms: round(percentile(sorted, 0.5)),
     p99Ms: round(percentile(sorted, 0.99)),
     p999Ms: round(percentile(sorted, 0.999)),
+    fromUs,
+    toUs,
+    serverCpuUsPerOp: Math.round(serverCpuTotal / Math.max(1, done)),
+    serverCpuUs,
   };
+}
+
+/** Warm-up (not reported), then the measured put and get phases. */
+async function putThenGet(label: string, targets: Target[], serverPids: number[]): Promise<[PhaseResult, PhaseResult]> {
+  if (WARMUP_SECONDS > 0) {
+    const warm = { prefix: 'warmup', seconds: WARMUP_SECONDS / 2 };
+    const warmPuts = await runPhase(`${label} warm-up`, 'put', targets, 0, warm, serverPids);
+    await runPhase(`${label} warm-up`, 'get', targets, Math.max(1, warmPuts.ops), warm, serverPids);
+  }
+  const measured = { prefix: 'bench', seconds: SECONDS };
+  const put = await runPhase(label, 'put', targets, 0, measured, serverPids);
+  const get = await runPhase(label, 'get', targets, Math.max(1, put.ops), measured, serverPids);
+  return [put, get];
+}
+
+function targetsFor(addresses: Array<{ host: string; port: number }>): Target[] {
+  const perNode = Math.ceil(CONCURRENCY / addresses.length) + 1;
+  return addresses.map((a) => ({ host: a.host, port: a.port, agent: new Agent({ keepAlive: true, maxSockets: perNode }) }));
+}
+
+/** CPU per layer of one cluster's measured phases, from its nodes' profiles */
+interface PhaseLayers {
+  put: Record<Layer | 'total', number>;
+  get: Record<Layer | 'total', number>;
+}
+
+const layerResults: Record<string, PhaseLayers> = {};
+const layerTables: string[] = [];
+
+function profilePhases(label: string, profileDir: string, nodes: Array<{ id: string; pid: number }>, phases: PhaseResult[]): void {
+  const out: Partial<PhaseLayers> = {};
+  for (const p of phases) {
+    const times: LayerTimes[] = [];
+    for (const { id, pid } of nodes) {
+      const profiles = readProfiles(join(profileDir, id), p.fromUs, p.toUs).map((t) => ({ ...t, file: `${id}/${t.file}` }));
+      times.push(...scaledToCpu(profiles, p.serverCpuUs[pid] ?? 0));
+    }
+    layerTables.push(`${label}, ${p.phase}:\n${formatLayers(times, p.ops)}`);
+    out[p.phase] = layersPerOp(times, p.ops);
+  }
+  layerResults[label] = out as PhaseLayers;
 }
 
 async function benchCluster(label: string, nodes: number, n: number): Promise<PhaseResult[]> {
   const quorum = Math.min(2, n);
+  const ports = await freePorts(nodes * 2);
+  const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
   process.stdout.write(`starting ${label}: ${nodes} node process${nodes > 1 ? 'es' : ''}, n=${n} r=${quorum} w=${quorum}, engine ${ENGINE}\n`);
-  const bench = await startBenchCluster(nodes, { engine: ENGINE, n, r: quorum, w: quorum }, Math.ceil(CONCURRENCY / nodes) + 1);
-  const { targets } = bench;
+  const profileDir = join(baseDir, 'cpu-profiles');
+  const cluster = await LocalCluster.start({
+    nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
+    settings: { engine: ENGINE, n, r: quorum, w: quorum, logLevel: 'warn' },
+    nodeArgs: args['cpu-prof'] ? (spec) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, spec.id)}`] : undefined,
+    onLog: (id, line) => {
+      if (line.includes('"level":50') || line.includes('"level":60') || !line.startsWith('{')) process.stdout.write(`  ${id} | ${line}\n`);
+    },
+    onExit: (id, code, signal, expected) => {
+      if (!expected) process.stdout.write(`  ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
+    },
+  });
+  const targets = targetsFor(cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort })));
+  const nodePids = cluster.nodes.map((n) => ({ id: n.id, pid: n.pid ?? 0 }));
+  let phases: PhaseResult[] = [];
   try {
-    if (WARMUP_SECONDS > 0) {
-      const warm = { prefix: 'warmup', seconds: WARMUP_SECONDS / 2 };
-      const warmPuts = await runPhase(`${label} warm-up`, 'put', targets, 0, warm);
-      await runPhase(`${label} warm-up`, 'get', targets, Math.max(1, warmPuts.ops), warm);
-    }
-    const measured = { prefix: 'bench', seconds: SECONDS };
-    const put = await runPhase(label, 'put', targets, 0, measured);
-    const get = await runPhase(label, 'get', targets, Math.max(1, put.ops), measured);
-    return [put, get];
+    phases = await putThenGet(label, targets, nodePids.map((n) => n.pid));
+    return phases;
   } finally {
-    await bench.stop();
+    for (const t of targets) t.agent.destroy();
+    // a clean stop: each node writes its CPU profile as it exits
+    await cluster.stop();
+    if (args['cpu-prof'] && phases.length > 0) profilePhases(label, profileDir, nodePids, phases);
+    rmSync(baseDir, { recursive: true, force: true });
   }
 }
 
+/** The same client against noop-http-server.ts (one process), for the ratio to the HTTP layer's ceiling. */
+async function benchNoop(label: string): Promise<PhaseResult[]> {
+  process.stdout.write(`starting ${label}: fastify with ringkv's HTTP settings and handlers that do nothing\n`);
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'noop-http-server.js');
+  const child = spawn(process.execPath, [script, '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const m = /^listening (\d+)$/.exec(line);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`noop server exited (code ${code})`)));
+    });
+    const targets = targetsFor([{ host: '127.0.0.1', port }]);
+    try {
+      return await putThenGet(label, targets, child.pid === undefined ? [] : [child.pid]);
+    } finally {
+      for (const t of targets) t.agent.destroy();
+    }
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+function opsOf(rows: PhaseResult[], cluster: string, phase: 'put' | 'get'): number | undefined {
+  return rows.find((r) => r.cluster === cluster && r.phase === phase)?.opsPerSec;
+}
+
 function table(rows: PhaseResult[]): string {
-  const header = ['cluster', 'phase', 'ops', 'errors', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms'];
-  const body = rows.map((r) => [r.cluster, r.phase, String(r.ops), String(r.errors), String(r.opsPerSec), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.p999Ms.toFixed(2)]);
+  const header = ['cluster', 'phase', 'ops', 'errors', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'server CPU µs/op'];
+  const body = rows.map((r) => [r.cluster, r.phase, String(r.ops), String(r.errors), String(r.opsPerSec), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.p999Ms.toFixed(2), String(r.serverCpuUsPerOp)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   return [header, ...body].map((row) => row.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')).join('\n');
 }
 
 const results: PhaseResult[] = [];
+const loadBefore = loadavg()[0];
 const mainLabel = `${NODES} nodes n=${Math.min(3, NODES)}`;
+const singleLabel = '1 node n=1';
+const noopLabel = 'no-op fastify';
 results.push(...(await benchCluster(mainLabel, NODES, Math.min(3, NODES))));
-if (!args['skip-single']) results.push(...(await benchCluster('1 node n=1', 1, 1)));
+if (!args['skip-single']) results.push(...(await benchCluster(singleLabel, 1, 1)));
+if (!args['skip-noop']) results.push(...(await benchNoop(noopLabel)));
+const loadAfter = loadavg()[0];
 
-process.stdout.write(`\nringkv HTTP benchmark: ${CONCURRENCY} concurrent keep-alive clients spread over the nodes, ${VALUE_BYTES}-byte values, engine ${ENGINE}, each phase up to ${MAX_OPS} ops or ${SECONDS} s after ${WARMUP_SECONDS} s of warm-up, ${cpus().length} CPUs shared by clients and nodes\n`);
+const ratios: Record<string, number> = {};
+for (const phase of ['put', 'get'] as const) {
+  const noop = opsOf(results, noopLabel, phase);
+  for (const [name, label] of [[`${NODES}node`, mainLabel], ['1node', singleLabel]]) {
+    const ops = opsOf(results, label, phase);
+    if (ops !== undefined && noop) ratios[`${name}_${phase}_vs_noop`] = Number((ops / noop).toFixed(3));
+  }
+  const main = opsOf(results, mainLabel, phase);
+  const single = opsOf(results, singleLabel, phase);
+  if (main !== undefined && single) ratios[`${NODES}node_${phase}_vs_1node`] = Number((main / single).toFixed(3));
+}
+
+process.stdout.write(`\nringkv HTTP benchmark: ${CONCURRENCY} concurrent keep-alive clients spread over the nodes, ${VALUE_BYTES}-byte values, engine ${ENGINE}, each phase up to ${MAX_OPS} ops or ${SECONDS} s after ${WARMUP_SECONDS} s of warm-up, ${cpus().length} CPUs shared by clients and nodes; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after\n`);
 process.stdout.write(`${table(results)}\n`);
+if (Object.keys(ratios).length > 0) {
+  process.stdout.write(`\nratios (same run): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`);
+}
+for (const t of layerTables) process.stdout.write(`\n${t}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, warmupSeconds: WARMUP_SECONDS, cpus: cpus().length, results })}\n`,
+  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, warmupSeconds: WARMUP_SECONDS, cpus: cpus().length, loadAverage: { before: loadBefore, after: loadAfter }, results, ratios, cpuUsPerOpByLayer: layerResults })}\n`,
 );

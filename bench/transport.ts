@@ -1,55 +1,93 @@
 /**
- * `npm run bench:transport`: internode round trips per second between two TCP transports in one
- * process (64 requests in flight, 100-byte payloads, 3 runs of 2 s after a warm-up). A measurement
- * only (it was a test that asserted nothing but `completed > 0`). Prints a table, then one JSON
- * object as the last line.
+ * Internode transport benchmark: two TcpTransports in this process on 127.0.0.1, node A sending
+ * replicate-shaped requests (a key and a ~150-byte encoded object) to node B, which answers each with
+ * an ack — the messages a replicated write costs. Reports round trips per second and, more robust on
+ * a shared machine, the CPU µs per round trip (both ends, every thread), plus socket writes and
+ * frames per round trip.
+ *
+ *   npm run bench:transport -- [--seconds 5] [--in-flight 64] [--cpu-prof]
+ *
+ * Prints a table, then one JSON object as the last line.
  */
-import { TcpTransport } from '../src/net/tcp-transport.js';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import type { Message } from '../src/cluster/runtime.js';
+import { PROTOCOL_VERSION } from '../src/net/envelope.js';
+import { TcpTransport } from '../src/net/tcp-transport.js';
 
-const IN_FLIGHT = 64;
-const PAYLOAD_BYTES = 100;
-const RUN_MS = 2000;
-const RUNS = 3;
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    'in-flight': { type: 'string', default: '64' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const IN_FLIGHT = Number(args['in-flight']);
 
-async function listen(self: string, ports: Map<string, number>): Promise<TcpTransport> {
-  const t = new TcpTransport({ self, listenHost: '127.0.0.1', listenPort: 0, resolvePeer: (id) => (ports.has(id) ? { host: '127.0.0.1', port: ports.get(id)! } : undefined) });
-  t.onRequest(async (_from, msg: Message) => ({ ...msg, type: 'echo_ok' }));
-  await t.listen();
-  ports.set(self, t.port);
-  return t;
-}
+const ACK: Message = { type: 'ack' };
 
-const ports = new Map<string, number>();
-const a = await listen('a', ports);
-const b = await listen('b', ports);
-const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
-
-async function measure(ms: number): Promise<{ requests: number; seconds: number }> {
-  let completed = 0;
-  const deadline = Date.now() + ms;
-  const started = process.hrtime.bigint();
-  const worker = async (): Promise<void> => {
-    while (Date.now() < deadline) {
-      await a.request('b', { type: 'echo', n: completed, payload }, 10_000);
-      completed++;
-    }
+async function main(): Promise<void> {
+  const ports = new Map<string, number>();
+  const resolvePeer = (id: string): { host: string; port: number } | undefined => {
+    const port = ports.get(id);
+    return port === undefined ? undefined : { host: '127.0.0.1', port };
   };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  return { requests: completed, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  const a = new TcpTransport({ self: 'a', listenHost: '127.0.0.1', listenPort: 0, resolvePeer });
+  const b = new TcpTransport({ self: 'b', listenHost: '127.0.0.1', listenPort: 0, resolvePeer });
+  await a.listen();
+  await b.listen();
+  ports.set('a', a.port);
+  ports.set('b', b.port);
+  b.onRequest(async () => ACK);
+  a.onRequest(async () => ACK);
+
+  const key = Buffer.from('bench-key-000000');
+  const object = Buffer.alloc(150, 0x5a);
+  const send = (): Promise<Message> => a.request('b', { type: 'replicate', partition: 17, key, object }, 10_000);
+  // connect and let the JIT see the path
+  for (let i = 0; i < 2000; i++) await send();
+
+  let done = 0;
+  let stop = false;
+  const statsBefore = { ...a.stats() };
+  const statsBeforeB = { ...b.stats() };
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (!stop) {
+        await send();
+        done++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const elapsedS = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const sa = a.stats();
+  const sb = b.stats();
+  await Promise.all([a.close(), b.close()]);
+
+  const perTrip = (x: number): number => Number((x / done).toFixed(3));
+  const result = {
+    bench: 'transport',
+    protocolVersion: PROTOCOL_VERSION,
+    inFlight: IN_FLIGHT,
+    seconds: Number(elapsedS.toFixed(2)),
+    loadAverage: loadavg()[0],
+    roundTrips: done,
+    roundTripsPerSec: Math.round(done / elapsedS),
+    cpuUsPerRoundTrip: perTrip(cpu.user + cpu.system),
+    socketWritesPerRoundTrip: perTrip(sa.socketWrites - statsBefore.socketWrites + sb.socketWrites - statsBeforeB.socketWrites),
+    framesPerRoundTrip: perTrip(sa.framesSent - statsBefore.framesSent + sb.framesSent - statsBeforeB.framesSent),
+  };
+  console.log(`internode transport, protocol ${PROTOCOL_VERSION}: replicate-shaped requests A -> B, ${IN_FLIGHT} in flight, ${result.seconds} s, load average ${result.loadAverage.toFixed(2)}`);
+  console.log(`round trips/s            ${result.roundTripsPerSec}`);
+  console.log(`CPU µs per round trip    ${result.cpuUsPerRoundTrip}   (both ends, all threads)`);
+  console.log(`socket writes per trip   ${result.socketWritesPerRoundTrip}`);
+  console.log(`frames per trip          ${result.framesPerRoundTrip}`);
+  console.log(JSON.stringify(result));
 }
 
-await measure(500); // connect and warm up
-const rows: Array<{ run: number; requests: number; seconds: number; requestsPerSecond: number }> = [];
-for (let run = 1; run <= RUNS; run++) {
-  const m = await measure(RUN_MS);
-  rows.push({ run, ...m, requestsPerSecond: Math.round(m.requests / m.seconds) });
-}
-await a.close();
-await b.close();
-
-console.log(`tcp transport round trips, ${IN_FLIGHT} in flight, ${PAYLOAD_BYTES}-byte payloads`);
-console.log('| run | requests | seconds | req/s |\n|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.run} | ${r.requests} | ${r.seconds.toFixed(2)} | ${r.requestsPerSecond.toLocaleString('en-US')} |`);
-const median = [...rows].sort((x, y) => x.requestsPerSecond - y.requestsPerSecond)[Math.floor(RUNS / 2)].requestsPerSecond;
-console.log(JSON.stringify({ bench: 'tcp-transport-roundtrip', inFlight: IN_FLIGHT, payloadBytes: PAYLOAD_BYTES, runs: rows, medianRequestsPerSecond: median }));
+await main();

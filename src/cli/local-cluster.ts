@@ -76,6 +76,8 @@ export interface LocalClusterOptions {
    * node's own network namespace (the fault harness, src/chaos) @default none
    */
   launcher?: (spec: LocalNodeSpec) => { command: string; args: string[]; env?: NodeJS.ProcessEnv };
+  /** extra options for each node's `node` process, before the script (e.g. --cpu-prof) @default none */
+  nodeArgs?: (spec: LocalNodeSpec) => string[];
 }
 
 /** How to run the CLI: compiled main.js beside this file, or main.ts through tsx when run from source. */
@@ -129,7 +131,8 @@ export class LocalNode {
     const { execPath, args } = cliCommand();
     const launch = this.opts.launcher?.(this.spec);
     const command = launch ? launch.command : execPath;
-    const commandArgs = [...(launch ? [...launch.args, execPath] : []), ...args, 'start', ...this.flags];
+    const nodeArgs = this.opts.nodeArgs?.(this.spec) ?? [];
+    const commandArgs = [...(launch ? [...launch.args, execPath] : []), ...nodeArgs, ...args, 'start', ...this.flags];
     const child = spawn(command, commandArgs, {
       env: { ...(this.opts.env ?? process.env), ...launch?.env, RINGKV_EXIT_ON_STDIN_CLOSE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
