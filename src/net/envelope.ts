@@ -1,5 +1,6 @@
 /**
- * What travels inside a frame. Envelopes are small msgpack arrays, positional for compactness and
+ * What travels inside a frame: since protocol 3, an array of envelopes (every message queued for the
+ * peer in one event-loop turn). Envelopes are small msgpack arrays, positional for compactness and
  * speed (every replica read and write pays for this encoding):
  *
  *   [0, nodeId, protocolVersion]   HELLO  first frame each way: who is speaking, which protocol
@@ -16,8 +17,11 @@ import { ERROR_CODES, RingkvError, type ErrorCode } from '../core/errors.js';
 import type { NodeId } from '../core/member.js';
 import type { Message } from '../cluster/runtime.js';
 
-/** 2: objects in replicate, read_ok and coordinate_write_ok travel encoded (bytes), not as msgpack maps */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: objects in replicate, read_ok and coordinate_write_ok travel encoded (bytes), not as msgpack maps
+ * 3: a frame carries an array of envelopes (a batch), not one envelope
+ */
+export const PROTOCOL_VERSION = 3;
 
 export const KIND_HELLO = 0;
 export const KIND_REQ = 1;

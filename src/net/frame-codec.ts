@@ -1,8 +1,13 @@
 /**
  * Internode framing: every frame is `[u32 big-endian payload length][msgpack payload]`.
  *
- * The encoder packs straight into msgpackr's slab with four bytes reserved in front, so a frame costs
- * no copy beyond msgpack itself. The decoder is incremental and keeps an offset into the chunk the
+ * Since protocol 3 a connection's payloads are batches: one msgpack array of the envelopes queued for
+ * that peer in one event-loop turn, so a turn's messages cost one frame, one socket write and, on the
+ * other side, one decode (batchFrame). Each envelope is packed when it is queued (encodeEnvelope:
+ * its size is known at once, and a message too large fails its own request there); the flush writes
+ * the array header and the packed envelopes behind the frame header.
+ *
+ * The decoder is incremental and keeps an offset into the chunk the
  * socket handed over; a frame that spans chunks is assembled once, when it completes.
  *
  * Decoded `bin` values are views into a buffer private to their frame, never into the socket chunk:
@@ -25,6 +30,40 @@ export const DEFAULT_MAX_FRAME_BYTES = 17 * 1024 * 1024;
  * decoded `bin` is a Buffer).
  */
 const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** Bytes a batch frame adds around its envelopes: the frame header and a msgpack array32 header. */
+export const BATCH_OVERHEAD_BYTES = FRAME_HEADER_BYTES + 5;
+
+/**
+ * Packs one value (an envelope) for a batch frame; throws VALUE_TOO_LARGE when a frame carrying it
+ * alone would exceed maxFrameBytes. The result is a view into msgpackr's buffer: later packs never
+ * write over it.
+ */
+export function encodeEnvelope(value: unknown, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  const packed = packr.pack(value) as Buffer;
+  const payloadBytes = packed.length + BATCH_OVERHEAD_BYTES - FRAME_HEADER_BYTES;
+  if (payloadBytes > maxFrameBytes) {
+    throw new RingkvError('VALUE_TOO_LARGE', `internode message of ${payloadBytes} bytes exceeds maxFrameBytes (${maxFrameBytes})`, {
+      sizeBytes: payloadBytes,
+      maxFrameBytes,
+    });
+  }
+  return packed;
+}
+
+/** One frame whose payload is the msgpack array of the packed envelopes `parts` (`bytes` long in all). */
+export function batchFrame(parts: readonly Buffer[], bytes: number): Buffer {
+  const frame = Buffer.allocUnsafe(BATCH_OVERHEAD_BYTES + bytes);
+  frame.writeUInt32BE(bytes + BATCH_OVERHEAD_BYTES - FRAME_HEADER_BYTES, 0);
+  frame[FRAME_HEADER_BYTES] = 0xdd; // array32
+  frame.writeUInt32BE(parts.length, FRAME_HEADER_BYTES + 1);
+  let at = BATCH_OVERHEAD_BYTES;
+  for (const p of parts) {
+    p.copy(frame, at);
+    at += p.length;
+  }
+  return frame;
+}
 
 /** Packs value into one frame (header + payload) ready for the socket. */
 export function encodeFrame(value: unknown, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Buffer {

@@ -1,9 +1,13 @@
 /** Running totals of one transport, for metrics and tests; plain numbers, bumped in place. */
 export interface NetCounters {
+  /** envelopes (requests, replies, one-way messages) queued for peers */
+  messagesSent: number;
+  /** frames written: one per connection per event-loop turn, carrying that turn's messages */
   framesSent: number;
   bytesSent: number;
-  /** socket writes issued; well below framesSent under load, because frames of one tick are coalesced */
+  /** socket writes issued (one per frame) */
   socketWrites: number;
+  messagesReceived: number;
   framesReceived: number;
   bytesReceived: number;
   requestsTimedOut: number;
@@ -17,6 +21,8 @@ export interface NetCounters {
 
 export function newNetCounters(): NetCounters {
   return {
+    messagesSent: 0,
+    messagesReceived: 0,
     framesSent: 0,
     bytesSent: 0,
     socketWrites: 0,

@@ -2,13 +2,18 @@
  * One TCP connection to a peer, multiplexed: many requests in flight, matched to replies by id, and
  * requests from the peer served on the same connection. It knows nothing of which connection the
  * transport prefers; it reports hello, requests, one-way messages and its close to the transport.
+ *
+ * Everything queued for the peer in one event-loop turn — requests, replies, one-way messages — leaves
+ * as one batch frame in one socket write (frame-codec.ts), and one timer covers the deadlines of all
+ * requests in flight (request-deadlines.ts).
  */
 import type { Socket } from 'node:net';
 import { RingkvError } from '../core/errors.js';
 import type { NodeId } from '../core/member.js';
 import type { Logger, Message } from '../cluster/runtime.js';
-import { encodeFrame, FrameDecoder } from './frame-codec.js';
+import { BATCH_OVERHEAD_BYTES, batchFrame, encodeEnvelope, FrameDecoder } from './frame-codec.js';
 import type { NetCounters } from './net-counters.js';
+import { RequestDeadlines } from './request-deadlines.js';
 import {
   errorEnvelope,
   errorFromWire,
@@ -57,16 +62,19 @@ export interface PeerConnectionOptions {
 interface PendingRequest {
   resolve: (reply: Message) => void;
   reject: (error: RingkvError) => void;
-  timer: NodeJS.Timeout;
   timeoutMs: number;
   type: string;
   /** flushSeq when the request was queued: a later flush handed it to the socket, so the peer may have it */
   queuedAt: number;
 }
 
-/** Frames queued in one tick are written together; past this many bytes they go out at once. */
+/** Messages queued in one tick leave in one frame; past this many bytes they go out at once. */
 const FLUSH_NOW_BYTES = 256 * 1024;
-const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A protocol-3 frame: an array of envelopes (each itself an array); an older frame is one envelope. */
+function isBatch(value: unknown): value is unknown[] {
+  return Array.isArray(value) && value.length > 0 && Array.isArray(value[0]);
+}
 
 export class PeerConnection {
   readonly dialedBySelf: boolean;
@@ -89,7 +97,9 @@ export class PeerConnection {
   private readonly events: ConnectionEvents;
   private readonly counters: NetCounters;
   private readonly pending = new Map<number, PendingRequest>();
+  private readonly deadlines: RequestDeadlines;
   private nextRequestId = 1;
+  /** packed envelopes waiting for this turn's batch frame */
   private outQueue: Buffer[] = [];
   private outQueueBytes = 0;
   private flushScheduled = false;
@@ -114,6 +124,7 @@ export class PeerConnection {
     this.events = options.events;
     this.counters = options.counters;
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.deadlines = new RequestDeadlines(this.onRequestTimeout);
 
     this.socketConnected = !this.dialedBySelf || !this.socket.connecting;
     if (!this.socketConnected) this.socket.once('connect', () => (this.socketConnected = true));
@@ -129,7 +140,7 @@ export class PeerConnection {
     });
     this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(options.handshakeTimeoutMs), options.handshakeTimeoutMs);
     // The dialler speaks first; requests queued behind the hello are pipelined, not held back.
-    if (this.dialedBySelf) this.enqueue(encodeFrame(helloEnvelope(this.selfId), this.maxFrameBytes));
+    if (this.dialedBySelf) this.enqueue(encodeEnvelope(helloEnvelope(this.selfId), this.maxFrameBytes));
   }
 
   /** usable for new outgoing requests */
@@ -165,17 +176,16 @@ export class PeerConnection {
       return Promise.reject(new RingkvError('TIMEOUT', `request ${message.type} to ${this.describePeer()} timed out after ${timeoutMs} ms`, { peer: this.peerId }));
     }
     const id = this.nextRequestId++;
-    let frame: Buffer;
+    let packed: Buffer;
     try {
-      frame = encodeFrame(requestEnvelope(id, message), this.maxFrameBytes);
+      packed = encodeEnvelope(requestEnvelope(id, message), this.maxFrameBytes);
     } catch (e) {
       return Promise.reject(e instanceof RingkvError ? e : new RingkvError('INTERNAL', `cannot encode ${message.type}: ${String(e)}`));
     }
-    const delayMs = Math.min(timeoutMs, MAX_TIMER_MS);
     return new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(this.onRequestTimeout, delayMs, id);
-      this.pending.set(id, { resolve, reject, timer, timeoutMs, type: message.type, queuedAt: this.flushSeq });
-      this.enqueue(frame);
+      this.pending.set(id, { resolve, reject, timeoutMs, type: message.type, queuedAt: this.flushSeq });
+      this.deadlines.add(id, performance.now() + timeoutMs);
+      this.enqueue(packed);
     });
   }
 
@@ -183,7 +193,7 @@ export class PeerConnection {
   sendOneWay(message: Message): boolean {
     if (this.closed || this.outboundBytes > this.maxOutboundBytes) return false;
     try {
-      this.enqueue(encodeFrame(oneWayEnvelope(message), this.maxFrameBytes));
+      this.enqueue(encodeEnvelope(oneWayEnvelope(message), this.maxFrameBytes));
       return true;
     } catch (e) {
       this.logger.warn({ peer: this.peerId, type: message.type, err: String(e) }, 'dropping one-way message that cannot be encoded');
@@ -197,40 +207,40 @@ export class PeerConnection {
       this.sendError(id, new RingkvError('INTERNAL', 'request handler returned something that is not a message'));
       return;
     }
-    let frame: Buffer;
+    let packed: Buffer;
     try {
-      frame = encodeFrame(replyEnvelope(id, reply), this.maxFrameBytes);
+      packed = encodeEnvelope(replyEnvelope(id, reply), this.maxFrameBytes);
     } catch (e) {
       this.sendError(id, e);
       return;
     }
-    this.enqueueReply(frame);
+    this.enqueueReply(packed);
   }
 
   sendError(id: number, error: unknown): void {
     if (this.closed) return;
     const err = error instanceof RingkvError ? error : new RingkvError('INTERNAL', error instanceof Error ? error.message : String(error));
-    let frame: Buffer;
+    let packed: Buffer;
     try {
-      frame = encodeFrame(errorEnvelope(id, err.code, err.message.slice(0, 4096)), this.maxFrameBytes);
+      packed = encodeEnvelope(errorEnvelope(id, err.code, err.message.slice(0, 4096)), this.maxFrameBytes);
     } catch {
       // only with an absurdly small maxFrameBytes; the requester still deserves an answer
-      frame = encodeFrame(errorEnvelope(id, err.code, ''));
+      packed = encodeEnvelope(errorEnvelope(id, err.code, ''));
     }
-    this.enqueueReply(frame);
+    this.enqueueReply(packed);
   }
 
   /**
    * Replies go out even past maxOutboundBytes (the requester is waiting for them) unless the peer is
    * not reading at all: at twice the limit it is cut off rather than allowed to grow our memory.
    */
-  private enqueueReply(frame: Buffer): void {
+  private enqueueReply(packed: Buffer): void {
     if (this.outboundBytes > 2 * this.maxOutboundBytes) {
       this.logger.warn({ peer: this.peerId, outboundBytes: this.outboundBytes }, 'peer does not read its replies; closing connection');
       this.destroy('closed: peer does not read its replies');
       return;
     }
-    this.enqueue(frame);
+    this.enqueue(packed);
   }
 
   /** stop sending requests here; close once those in flight are answered */
@@ -261,10 +271,12 @@ export class PeerConnection {
     if (this.retiring && this.pending.size === 0) this.close('retired (another connection to the same peer is preferred)');
   }
 
-  private enqueue(frame: Buffer): void {
-    this.outQueue.push(frame);
-    this.outQueueBytes += frame.length;
-    this.counters.framesSent++;
+  private enqueue(packed: Buffer): void {
+    // a batch frame must stay within maxFrameBytes: send what is queued first when this would not fit
+    if (this.outQueue.length > 0 && this.outQueueBytes + packed.length + BATCH_OVERHEAD_BYTES - 4 > this.maxFrameBytes) this.flush();
+    this.outQueue.push(packed);
+    this.outQueueBytes += packed.length;
+    this.counters.messagesSent++;
     if (this.outQueueBytes >= FLUSH_NOW_BYTES) {
       this.flush();
     } else if (!this.flushScheduled) {
@@ -273,7 +285,7 @@ export class PeerConnection {
     }
   }
 
-  /** one socket write for everything queued since the last flush */
+  /** one frame, one socket write, for everything queued since the last flush */
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const queue = this.outQueue;
@@ -282,15 +294,17 @@ export class PeerConnection {
     this.outQueue = [];
     this.outQueueBytes = 0;
     if (this.socket.destroyed || this.socket.writableEnded) return;
+    const frame = batchFrame(queue, bytes);
     this.flushSeq++;
+    this.counters.framesSent++;
     this.counters.socketWrites++;
-    this.counters.bytesSent += bytes;
-    this.socket.write(queue.length === 1 ? queue[0] : Buffer.concat(queue, bytes));
+    this.counters.bytesSent += frame.length;
+    this.socket.write(frame);
   };
 
   private readonly onRequestTimeout = (id: number): void => {
     const request = this.pending.get(id);
-    if (!request) return;
+    if (!request) return; // answered already
     this.pending.delete(id);
     this.counters.requestsTimedOut++;
     request.reject(
@@ -322,7 +336,18 @@ export class PeerConnection {
     for (const value of values) {
       if (this.closed) return;
       try {
-        this.dispatch(parseEnvelope(value));
+        if (isBatch(value)) {
+          this.counters.messagesReceived += value.length;
+          for (const envelope of value) {
+            if (this.closed) return;
+            this.dispatch(parseEnvelope(envelope));
+          }
+        } else {
+          // a frame of protocol 2 or older carries one envelope: parsed so that such a peer's hello
+          // is refused with both protocol versions named
+          this.counters.messagesReceived++;
+          this.dispatch(parseEnvelope(value));
+        }
       } catch (e) {
         this.protocolError(e);
         return;
@@ -356,7 +381,8 @@ export class PeerConnection {
         const request = this.pending.get(envelope.id);
         if (!request) return; // answered after its timeout: nobody waits for it any more
         this.pending.delete(envelope.id);
-        clearTimeout(request.timer);
+        // the deadlines of answered requests linger until they pass: drop them when they pile up
+        if (this.deadlines.size > 2 * this.pending.size + 1024) this.deadlines.compact((id) => this.pending.has(id));
         if (envelope.kind === KIND_ERR) request.reject(errorFromWire(envelope.code, envelope.text));
         else if (envelope.message.type === 'error') request.reject(errorFromWire(envelope.message.code, envelope.message.message));
         else request.resolve(envelope.message);
@@ -380,7 +406,7 @@ export class PeerConnection {
       clearTimeout(this.handshakeTimer);
       this.handshakeTimer = undefined;
     }
-    if (!this.dialedBySelf) this.enqueue(encodeFrame(helloEnvelope(this.selfId), this.maxFrameBytes));
+    if (!this.dialedBySelf) this.enqueue(encodeEnvelope(helloEnvelope(this.selfId), this.maxFrameBytes));
     if (!this.events.onHello(this)) this.close('refused by this node');
   }
 
@@ -392,8 +418,8 @@ export class PeerConnection {
     this.handshakeTimer = undefined;
     const failed = [...this.pending.values()];
     this.pending.clear();
+    this.deadlines.clear();
     for (const request of failed) {
-      clearTimeout(request.timer);
       // A request already handed to the socket may have been applied by the peer: its outcome is
       // unknown, and a caller must not treat it as "not delivered" (and, say, mint it again elsewhere).
       if (request.queuedAt < this.flushSeq && this.socketConnected && !this.peerRejected) {

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../../src/net/frame-codec.js';
+import { BATCH_OVERHEAD_BYTES, batchFrame, DEFAULT_MAX_FRAME_BYTES, encodeEnvelope, encodeFrame, FrameDecoder } from '../../src/net/frame-codec.js';
 import { RingkvError } from '../../src/core/errors.js';
 
 const sampleValues: unknown[] = [
@@ -153,4 +153,58 @@ test('fuzz: random bytes either decode or throw MALFORMED_FRAME (fast-check)', (
     }),
     { numRuns: 500, seed: 7 },
   );
+});
+
+function batchOf(values: unknown[]): Buffer {
+  const parts = values.map((v) => encodeEnvelope(v));
+  return batchFrame(parts, parts.reduce((n, p) => n + p.length, 0));
+}
+
+test('a batch frame is one msgpack array of the envelopes packed one by one', () => {
+  const frame = batchOf(sampleValues);
+  assert.equal(frame.readUInt32BE(0), frame.length - 4);
+  assert.deepEqual(new FrameDecoder().push(frame), [sampleValues]);
+  assert.deepEqual(new FrameDecoder().push(batchOf([])), [[]]);
+});
+
+test('batch frames split at every offset (two cuts) decode to the same batches', () => {
+  const batches = [sampleValues.slice(0, 2), sampleValues.slice(2), [sampleValues[4]]];
+  const stream = Buffer.concat(batches.map(batchOf));
+  for (let a = 0; a <= stream.length; a++) {
+    for (let b = a; b <= stream.length; b += 5) {
+      const decoder = new FrameDecoder();
+      const out = [...decoder.push(stream.subarray(0, a)), ...decoder.push(stream.subarray(a, b)), ...decoder.push(stream.subarray(b))];
+      assert.deepEqual(out, batches, `cuts at ${a} and ${b}`);
+      assert.equal(decoder.bufferedBytes, 0);
+    }
+  }
+});
+
+test('random batches cut at random offsets decode to the same batches (fast-check)', () => {
+  const value = fc.oneof(
+    fc.tuple(fc.constant(1), fc.nat(), fc.record({ type: fc.string({ minLength: 1 }), key: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), n: fc.integer() }).map((r) => ({ ...r }))),
+    fc.tuple(fc.constant(3), fc.nat(), fc.string(), fc.string()),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.array(value, { maxLength: 6 }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 6 }), (batches, cuts) => {
+      const stream = Buffer.concat(batches.map(batchOf));
+      const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
+      const decoder = new FrameDecoder();
+      const out: unknown[] = [];
+      let from = 0;
+      for (const p of [...points, stream.length]) {
+        out.push(...decoder.push(stream.subarray(from, p)));
+        from = p;
+      }
+      assert.deepEqual(out, batches);
+    }),
+    { numRuns: 300, seed: 11 },
+  );
+});
+
+test('encodeEnvelope refuses an envelope that would not fit a batch frame of maxFrameBytes', () => {
+  const fits = encodeEnvelope({ type: 'x', pad: 'y'.repeat(900) });
+  const limit = fits.length + BATCH_OVERHEAD_BYTES - 4;
+  assert.equal(encodeEnvelope({ type: 'x', pad: 'y'.repeat(900) }, limit).length, fits.length);
+  assert.throws(() => encodeEnvelope({ type: 'x', pad: 'y'.repeat(900) }, limit - 1), (e) => e instanceof RingkvError && e.code === 'VALUE_TOO_LARGE');
 });

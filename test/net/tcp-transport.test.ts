@@ -53,7 +53,7 @@ test('10k concurrent requests between two transports all get their own reply', a
   assert.equal(a.connectionCount(), 1);
 });
 
-test('frames written in the same tick leave in few socket writes (coalescing)', async (t) => {
+test('messages queued in the same tick leave in one batch frame per socket write (coalescing)', async (t) => {
   const cluster = new TestCluster();
   t.after(() => cluster.closeAll());
   const a = await cluster.start('a');
@@ -64,12 +64,15 @@ test('frames written in the same tick leave in few socket writes (coalescing)', 
   await Promise.all(Array.from({ length: 1000 }, (_, n) => a.request('b', { type: 'echo', n }, 10_000)));
   const after = a.stats();
   const bAfter = b.stats();
-  assert.equal(after.framesSent - before.framesSent, 1000);
+  assert.equal(after.messagesSent - before.messagesSent, 1000);
   assert.ok(after.socketWrites - before.socketWrites <= 5, `${after.socketWrites - before.socketWrites} writes for 1000 requests`);
+  assert.equal(after.framesSent - before.framesSent, after.socketWrites - before.socketWrites, 'one frame per write');
   // b answers from many microtasks, yet its replies are coalesced too
-  assert.equal(bAfter.framesSent - bBefore.framesSent, 1000);
+  assert.equal(bAfter.messagesSent - bBefore.messagesSent, 1000);
   assert.ok(bAfter.socketWrites - bBefore.socketWrites < 100, `${bAfter.socketWrites - bBefore.socketWrites} writes for 1000 replies`);
-  assert.equal(after.framesReceived - before.framesReceived, 1000);
+  assert.equal(bAfter.messagesReceived - bBefore.messagesReceived, 1000);
+  assert.equal(after.messagesReceived - before.messagesReceived, 1000);
+  assert.ok(after.framesReceived - before.framesReceived < 100);
   assert.equal(after.pendingRequests, 0);
 });
 
@@ -426,4 +429,18 @@ test('listen on a port in use fails', async (t) => {
   const clash = new TcpTransport({ self: 'x', listenHost: '127.0.0.1', listenPort: a.port, resolvePeer: () => undefined });
   await assert.rejects(clash.listen(), /EADDRINUSE/);
   await clash.close();
+});
+
+test('a peer speaking protocol 2 (one envelope per frame) is refused with both versions named', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const logger = recordingLogger();
+  const a = await cluster.start('a', { logger });
+  const old = await listenRaw((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.write(encodeFrame([0, 'old', 2])));
+  });
+  t.after(() => closeRaw(old));
+  cluster.ports.set('old', (old.address() as AddressInfo).port);
+  await assert.rejects(a.request('old', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /speaks protocol 2, we speak 3/));
 });
