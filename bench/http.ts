@@ -242,8 +242,8 @@ async function benchCluster(label: string, nodes: number, n: number): Promise<Ph
     return phases;
   } finally {
     for (const t of targets) t.agent.destroy();
-    // a clean stop: each node writes its CPU profile as it exits
-    await cluster.stop();
+    // a clean stop: each node writes its CPU profile as it exits (a long profile takes a while)
+    await cluster.stop(args['cpu-prof'] ? 60_000 : undefined);
     if (args['cpu-prof'] && phases.length > 0) profilePhases(label, profileDir, nodePids, phases);
     rmSync(baseDir, { recursive: true, force: true });
   }
