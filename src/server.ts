@@ -5,6 +5,8 @@
  */
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
+import { AdmissionControl } from './api/admission.js';
+import { admittedKv } from './api/admitted-kv.js';
 import { createHttpApi } from './api/http/app.js';
 import type { InfoSnapshot } from './api/resp/info.js';
 import { RespServer } from './api/resp/server.js';
@@ -83,8 +85,28 @@ function infoSnapshot(config: RingkvConfig, ops: NodeOps): InfoSnapshot {
   };
 }
 
-/** Exports what the node and its engine count, read at scrape time. */
-function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: Engine): void {
+/**
+ * A counter by one label whose running totals are kept elsewhere: at scrape time each labelled series
+ * advances by what was counted since the last scrape.
+ */
+function labelledCatchUp(metrics: NodeMetrics, name: string, help: string, label: string, read: () => Record<string, number>): void {
+  const exported: Record<string, number> = {};
+  metrics.counter({
+    name,
+    help,
+    labelNames: [label],
+    collect() {
+      for (const [value, now] of Object.entries(read())) {
+        const before = exported[value] ?? 0;
+        if (now > before) this.inc({ [label]: value }, now - before);
+        exported[value] = now;
+      }
+    },
+  });
+}
+
+/** Exports what the node, its engine, its transport and its admission control count, read at scrape time. */
+function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: Engine, transport: TcpTransport, admission: AdmissionControl): void {
   // the node keeps plain running totals; each counter advances by what was counted since the last scrape
   const catchUp = (name: string, help: string, read: () => number): void => void metrics.runningTotal(name, help, read);
   catchUp('ringkv_replication_read_repairs_total', 'stale replicas repaired by reads', () => node.stats.readRepairs);
@@ -195,6 +217,37 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
       this.set(node.identity.incarnation);
     },
   });
+  labelledCatchUp(
+    metrics,
+    'ringkv_admission_refused_requests_total',
+    'client requests refused with OVERLOADED before they started, by reason (queue_full, would_time_out, timed_out_waiting)',
+    'reason',
+    () => admission.stats.refused,
+  );
+  labelledCatchUp(
+    metrics,
+    'ringkv_net_refused_requests_total',
+    'internode requests refused by a per-peer bound: ours unsent (pending_limit), a peer\'s answered OVERLOADED (serving_limit)',
+    'reason',
+    () => {
+      const s = transport.stats();
+      return { pending_limit: s.requestsRefusedPending, serving_limit: s.requestsRefusedOverloaded };
+    },
+  );
+  metrics.gauge({
+    name: 'ringkv_admission_inflight_requests',
+    help: 'client requests running in the cluster layer',
+    collect() {
+      this.set(admission.stats.inFlight);
+    },
+  });
+  metrics.gauge({
+    name: 'ringkv_admission_queued_requests',
+    help: 'client requests waiting for a slot',
+    collect() {
+      this.set(admission.stats.queued);
+    },
+  });
   metrics.gauge({
     name: 'ringkv_storage_engine_stat',
     help: 'storage engine statistics (keys, bytes on disk, tables, ...), by stat name',
@@ -295,7 +348,10 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     });
     nodeRef.current = node;
     await node.start();
-    registerNodeMetrics(metrics, node, engine);
+    // HTTP and RESP share one admission limit: past it, requests that cannot start in time are refused
+    const admission = new AdmissionControl({ maxInFlight: config.maxInflightRequests, maxQueued: config.maxQueuedRequests, defaultTimeoutMs: config.requestTimeoutMs });
+    const kv = admittedKv(node, admission);
+    registerNodeMetrics(metrics, node, engine, transport, admission);
     opened.push({ close: () => node.stop() });
     let resp: RespServer | undefined;
     ops.attach({
@@ -312,7 +368,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     opened.push({ close: () => ops.close() });
 
     const http: FastifyInstance = createHttpApi({
-      kv: node,
+      kv,
       nodeId: config.nodeId,
       cluster: node,
       metrics,
@@ -330,7 +386,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
 
     if (config.respPort !== 0) {
       resp = new RespServer({
-        kv: node,
+        kv,
         host: config.host,
         port: config.respPort,
         ...(config.password !== undefined ? { password: config.password } : {}),

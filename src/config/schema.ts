@@ -66,6 +66,10 @@ export const configFields = {
   w: z.number().int().min(1).default(2).describe('default write quorum (W)'),
   /** default per-request timeout in milliseconds @default 5000 */
   requestTimeoutMs: z.number().int().min(1).max(600_000).default(5000).describe('default request timeout (ms)'),
+  /** client requests (HTTP and RESP) running in the cluster layer at once; more wait in a queue @default 256 */
+  maxInflightRequests: z.number().int().min(1).max(1_000_000).default(256).describe('client requests running at once; more wait'),
+  /** client requests waiting for a slot, at most; past it (or past their timeout) they are refused with OVERLOADED @default 4096 */
+  maxQueuedRequests: z.number().int().min(0).max(10_000_000).default(4096).describe('client requests waiting at most; more are refused (OVERLOADED)'),
   /** largest key accepted, in bytes @default 1024 */
   maxKeyBytes: z.number().int().min(1).max(65536).default(1024).describe('largest key (bytes)'),
   /** largest value accepted, in bytes @default 1048576 */

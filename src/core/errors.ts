@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   NOT_A_REPLICA: { httpStatus: 503, respPrefix: 'UNAVAILABLE' },
   /** the connection failed after the request was sent: the peer may have applied it (outcome unknown) */
   CONNECTION_LOST: { httpStatus: 504, respPrefix: 'TIMEOUT' },
+  /** the node is past its capacity: the request could not start within its timeout and was refused, nothing done */
+  OVERLOADED: { httpStatus: 503, respPrefix: 'BUSY' },
   // internode protocol
   MALFORMED_FRAME: { httpStatus: 400, respPrefix: 'ERR' },
   UNKNOWN_MESSAGE: { httpStatus: 400, respPrefix: 'ERR' },

@@ -17,6 +17,10 @@ export interface NetCounters {
   dialFailures: number;
   /** dials to a peer we had been connected to before (its connection was lost) */
   reconnects: number;
+  /** our requests refused before sending: too many already waited for replies from that peer */
+  requestsRefusedPending: number;
+  /** a peer's requests answered OVERLOADED at once: too many of its requests were being served already */
+  requestsRefusedOverloaded: number;
 }
 
 export function newNetCounters(): NetCounters {
@@ -32,5 +36,7 @@ export function newNetCounters(): NetCounters {
     protocolErrors: 0,
     dialFailures: 0,
     reconnects: 0,
+    requestsRefusedPending: 0,
+    requestsRefusedOverloaded: 0,
   };
 }

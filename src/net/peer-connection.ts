@@ -51,6 +51,8 @@ export interface PeerConnectionOptions {
   maxFrameBytes: number;
   /** above this many bytes waiting to be written, new requests and one-way messages are refused */
   maxOutboundBytes: number;
+  /** with this many of our requests waiting for replies, new ones are refused (PEER_UNREACHABLE) */
+  maxPendingRequests: number;
   /** the peer's hello (and, when dialling, the TCP connect) must arrive within this */
   handshakeTimeoutMs: number;
   logger: Logger;
@@ -93,6 +95,9 @@ export class PeerConnection {
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
   private readonly maxOutboundBytes: number;
+  private readonly maxPendingRequests: number;
+  /** the peer's requests we are serving on this connection (the transport counts them) */
+  serving = 0;
   private readonly logger: Logger;
   private readonly events: ConnectionEvents;
   private readonly counters: NetCounters;
@@ -120,6 +125,7 @@ export class PeerConnection {
     this.remoteAddress = options.remoteAddress;
     this.maxFrameBytes = options.maxFrameBytes;
     this.maxOutboundBytes = options.maxOutboundBytes;
+    this.maxPendingRequests = options.maxPendingRequests;
     this.logger = options.logger;
     this.events = options.events;
     this.counters = options.counters;
@@ -169,6 +175,10 @@ export class PeerConnection {
     if (this.closed) return Promise.reject(this.unreachable(`connection ${this.closeReason}`));
     if (this.outboundBytes > this.maxOutboundBytes) {
       return Promise.reject(this.unreachable(`send buffer full (${this.outboundBytes} bytes waiting, limit ${this.maxOutboundBytes})`));
+    }
+    if (this.pending.size >= this.maxPendingRequests) {
+      this.counters.requestsRefusedPending++;
+      return Promise.reject(this.unreachable(`${this.pending.size} requests already wait for replies (limit ${this.maxPendingRequests})`));
     }
     if (!(timeoutMs > 0)) {
       // NaN is a caller bug; zero or negative is a deadline already passed

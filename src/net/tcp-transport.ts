@@ -57,6 +57,13 @@ export interface TcpTransportOptions {
   maxFrameBytes?: number;
   /** per connection: past this many unsent bytes new requests fail with PEER_UNREACHABLE @default 64 MiB */
   maxOutboundBytes?: number;
+  /** per connection: with this many of our requests unanswered, new ones fail with PEER_UNREACHABLE @default 16384 */
+  maxPendingRequests?: number;
+  /**
+   * per connection: with this many of the peer's requests being served, further ones are answered
+   * OVERLOADED at once (nothing done) instead of queueing without bound @default 4096
+   */
+  maxServingRequests?: number;
   /** TCP connect plus hello must complete within this @default 2000 */
   connectTimeoutMs?: number;
   /** @default { initialMs: 50, maxMs: 2000 } */
@@ -64,6 +71,8 @@ export interface TcpTransportOptions {
 }
 
 export const DEFAULT_MAX_OUTBOUND_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_REQUESTS = 16_384;
+export const DEFAULT_MAX_SERVING_REQUESTS = 4096;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_RECONNECT_BACKOFF: ReconnectBackoff = { initialMs: 50, maxMs: 2000 };
 
@@ -90,6 +99,8 @@ export class TcpTransport implements Transport {
   private readonly logger: Logger;
   private readonly maxFrameBytes: number;
   private readonly maxOutboundBytes: number;
+  private readonly maxPendingRequests: number;
+  private readonly maxServingRequests: number;
   private readonly connectTimeoutMs: number;
   private readonly backoff: ReconnectBackoff;
   private readonly server: Server;
@@ -110,6 +121,8 @@ export class TcpTransport implements Transport {
     this.logger = options.logger ?? silentLogger;
     this.maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.maxOutboundBytes = positive('maxOutboundBytes', options.maxOutboundBytes ?? DEFAULT_MAX_OUTBOUND_BYTES);
+    this.maxPendingRequests = positive('maxPendingRequests', options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS);
+    this.maxServingRequests = positive('maxServingRequests', options.maxServingRequests ?? DEFAULT_MAX_SERVING_REQUESTS);
     this.connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     const backoff = options.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF;
     this.backoff = { initialMs: positive('reconnectBackoff.initialMs', backoff.initialMs), maxMs: positive('reconnectBackoff.maxMs', backoff.maxMs) };
@@ -250,6 +263,7 @@ export class TcpTransport implements Transport {
       remoteAddress,
       maxFrameBytes: this.maxFrameBytes,
       maxOutboundBytes: this.maxOutboundBytes,
+      maxPendingRequests: this.maxPendingRequests,
       handshakeTimeoutMs: this.connectTimeoutMs,
       logger: this.logger,
       events: this.events,
@@ -324,16 +338,29 @@ export class TcpTransport implements Transport {
       conn.sendError(id, new RingkvError('PEER_UNREACHABLE', `node ${this.self} is not serving requests yet`));
       return;
     }
+    if (conn.serving >= this.maxServingRequests) {
+      this.counters.requestsRefusedOverloaded++;
+      conn.sendError(id, new RingkvError('OVERLOADED', `node ${this.self} is already serving ${conn.serving} requests from ${conn.peerId} (maxServingRequests ${this.maxServingRequests}); ${message.type} refused, nothing done`));
+      return;
+    }
+    conn.serving++;
     let result: Promise<Message>;
     try {
       result = handler(conn.peerId as NodeId, message);
     } catch (e) {
+      conn.serving--;
       this.replyWithError(conn, id, message, e);
       return;
     }
     Promise.resolve(result).then(
-      (reply) => conn.sendReply(id, reply),
-      (e: unknown) => this.replyWithError(conn, id, message, e),
+      (reply) => {
+        conn.serving--;
+        conn.sendReply(id, reply);
+      },
+      (e: unknown) => {
+        conn.serving--;
+        this.replyWithError(conn, id, message, e);
+      },
     );
   }
 

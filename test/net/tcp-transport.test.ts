@@ -444,3 +444,23 @@ test('a peer speaking protocol 2 (one envelope per frame) is refused with both v
   cluster.ports.set('old', (old.address() as AddressInfo).port);
   await assert.rejects(a.request('old', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /speaks protocol 2, we speak 3/));
 });
+
+test('per-peer bounds: past maxPendingRequests our new requests are refused unsent; past maxServingRequests the peer answers OVERLOADED', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const a = await cluster.start('a', { maxPendingRequests: 3 });
+  const b = await cluster.start('b', { maxServingRequests: 2 });
+  await a.request('b', { type: 'echo' }, 2000);
+  const hung = [a.request('b', { type: 'hang' }, 60_000), a.request('b', { type: 'hang' }, 60_000)];
+  for (const h of hung) h.catch(() => undefined);
+  // b serves two already: the third is refused at once, without running its handler
+  await assert.rejects(a.request('b', { type: 'hang' }, 60_000), hasCode('OVERLOADED', /already serving 2 requests/));
+  assert.equal(b.stats().requestsRefusedOverloaded, 1);
+  // a now has two unanswered requests to b; a third one in flight makes three, its limit: the next
+  // request is refused before it is sent
+  const inFlight = a.request('b', { type: 'hang' }, 60_000);
+  inFlight.catch(() => undefined);
+  await assert.rejects(a.request('b', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /3 requests already wait for replies \(limit 3\)/));
+  assert.equal(a.stats().requestsRefusedPending, 1);
+  await assert.rejects(inFlight, hasCode('OVERLOADED'));
+});
