@@ -61,7 +61,7 @@ export interface TcpTransportOptions {
   maxPendingRequests?: number;
   /**
    * per connection: with this many of the peer's requests being served, further ones are answered
-   * OVERLOADED at once (nothing done) instead of queueing without bound @default 4096
+   * OVERLOADED at once (nothing done) instead of queueing without bound @default 16384
    */
   maxServingRequests?: number;
   /** TCP connect plus hello must complete within this @default 2000 */
@@ -72,7 +72,7 @@ export interface TcpTransportOptions {
 
 export const DEFAULT_MAX_OUTBOUND_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING_REQUESTS = 16_384;
-export const DEFAULT_MAX_SERVING_REQUESTS = 4096;
+export const DEFAULT_MAX_SERVING_REQUESTS = 16_384;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_RECONNECT_BACKOFF: ReconnectBackoff = { initialMs: 50, maxMs: 2000 };
 
