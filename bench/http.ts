@@ -13,6 +13,16 @@
  * operation of each layer (front end, coordination, messaging, serialization, storage: see
  * cpu-layers.ts), summed over the nodes and cut to the measured phase.
  *
+ * --overload then measures the main cluster's put capacity (closed loop with --capacity-concurrency
+ * clients, so latency does not cap it) and drives it open-loop — puts sent at a fixed rate whatever the
+ * answers, latency counted from when each was due — at 0.5×, 1×, 2× and 4× that rate (or at
+ * --rate <puts/s> only), each for --open-seconds, with timeout_ms=--open-timeout-ms on every request:
+ * throughput of successes, refusals (503 OVERLOADED), p50/p99 of successes, and the nodes' peak
+ * resident memory. The client shares the machine: the rate it really sent is reported beside the one
+ * asked for. It keeps at most 512 connections per node: requests beyond wait in the client, which
+ * drops those still waiting at their deadline (timeout_ms after they were due) — they never reached a
+ * node; a request sent is never abandoned (that would cost its connection).
+ *
  * Before the measured phases, a warm-up (puts, then gets, of other keys; not reported) lets V8 compile
  * the hot paths: otherwise the put phase, which comes first, pays for the JIT.
  * Prints a progress line per second, a table, and one JSON object as the last line.
@@ -20,7 +30,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,6 +52,11 @@ const { values: args } = parseArgs({
     'skip-single': { type: 'boolean', default: false },
     'skip-noop': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    overload: { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    'open-seconds': { type: 'string', default: '10' },
+    'open-timeout-ms': { type: 'string', default: '1000' },
+    'capacity-concurrency': { type: 'string', default: '256' },
   },
 });
 
@@ -80,7 +95,12 @@ interface Target {
   agent: Agent;
 }
 
-function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number> {
+/**
+ * One request; resolves with the status. With `giveUpAtMs` (performance.now() time), a request still
+ * waiting for a connection of the pool then is dropped (rejects with ClientTimeout) — it never
+ * reached the server; one already sent is left to finish (aborting it would kill its connection).
+ */
+function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, giveUpAtMs?: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
@@ -91,6 +111,16 @@ function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer 
       },
     );
     req.on('error', reject);
+    if (giveUpAtMs !== undefined) {
+      const timer = setTimeout(() => {
+        if (req.socket) return;
+        const err = new Error('gave up waiting for a connection');
+        err.name = 'ClientTimeout';
+        req.destroy(err);
+      }, Math.max(0, giveUpAtMs - performance.now()));
+      req.once('socket', () => clearTimeout(timer));
+      req.once('close', () => clearTimeout(timer));
+    }
     req.end(body);
   });
 }
@@ -104,6 +134,8 @@ interface PhaseOptions {
   /** keys are `<prefix>-<n>` */
   prefix: string;
   seconds: number;
+  /** clients in the closed loop @default --concurrency */
+  concurrency?: number;
 }
 
 async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], keyCount: number, opts: PhaseOptions, serverPids: number[]): Promise<PhaseResult> {
@@ -146,7 +178,7 @@ async function runPhase(label: string, phase: 'put' | 'get', targets: Target[], 
     }
   }
 
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  await Promise.all(Array.from({ length: opts.concurrency ?? CONCURRENCY }, (_, w) => worker(w)));
   const toUs = nowUs();
   const serverCpuUs: Record<number, number> = {};
   let serverCpuTotal = 0;
@@ -189,8 +221,8 @@ async function putThenGet(label: string, targets: Target[], serverPids: number[]
   return [put, get];
 }
 
-function targetsFor(addresses: Array<{ host: string; port: number }>): Target[] {
-  const perNode = Math.ceil(CONCURRENCY / addresses.length) + 1;
+function targetsFor(addresses: Array<{ host: string; port: number }>, concurrency = CONCURRENCY): Target[] {
+  const perNode = Math.ceil(concurrency / addresses.length) + 1;
   return addresses.map((a) => ({ host: a.host, port: a.port, agent: new Agent({ keepAlive: true, maxSockets: perNode }) }));
 }
 
@@ -217,6 +249,137 @@ function profilePhases(label: string, profileDir: string, nodes: Array<{ id: str
   layerResults[label] = out as PhaseLayers;
 }
 
+interface OpenLoopResult {
+  cluster: string;
+  /** multiple of the sustained closed-loop put rate, or null for an explicit --rate */
+  loadFactor: number | null;
+  offeredPerSec: number;
+  /** what the client managed to send per second (it shares the machine) */
+  sentPerSec: number;
+  okPerSec: number;
+  refusedPerSec: number;
+  /** requests the client dropped at their deadline while they still waited for a connection of its pool */
+  clientTimeoutsPerSec: number;
+  errorsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** the largest resident set of any node during the phase */
+  peakNodeRssBytes: number;
+  firstError: string;
+}
+
+const openLoopResults: OpenLoopResult[] = [];
+/** enough connections that the server, not the client, is where requests wait (the nodes admit 256 each) */
+const OPEN_LOOP_SOCKETS_PER_NODE = 512;
+/** the closed-loop put phases with --capacity-concurrency clients the open-loop rates are based on */
+const capacityResults: PhaseResult[] = [];
+
+function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Puts sent at `rate` per second for `seconds`, whatever the answers (open loop): each is due at its
+ * slot in the schedule and its latency counts from then, so a slow server shows as latency, not as a
+ * slower client. Sockets are plentiful (so requests queue at the server, not in the client).
+ */
+async function runOpenLoop(label: string, loadFactor: number | null, addresses: Array<{ host: string; port: number }>, rate: number, seconds: number, pids: number[]): Promise<OpenLoopResult> {
+  // a client keeps a bounded pool: beyond it requests wait in the client (their latency still counts)
+  const targets = addresses.map((a) => ({ ...a, agent: new Agent({ keepAlive: true, maxSockets: OPEN_LOOP_SOCKETS_PER_NODE }) }));
+  const value = Buffer.alloc(VALUE_BYTES, 'o');
+  const timeoutMs = Number(args['open-timeout-ms']);
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latencies: number[] = [];
+  let ok = 0;
+  let refused = 0;
+  let clientTimeouts = 0;
+  let errors = 0;
+  let firstError = '';
+  let peakRss = 0;
+  let lastOk = 0;
+  let lastRefused = 0;
+  let ticks = 0;
+  const rssTimer = setInterval(() => {
+    for (const pid of pids) peakRss = Math.max(peakRss, rssBytes(pid));
+    if (++ticks % 4 === 0) {
+      const recent = latencies.slice(-200).sort((x, y) => x - y);
+      process.stdout.write(`  [${label}] open ${rate.toFixed(0)}/s ${(ticks / 4).toFixed(0).padStart(3)} s: sent ${sent}, ok +${ok - lastOk}, refused +${refused - lastRefused}, in flight ${sent - ok - refused - clientTimeouts - errors}, client timeouts ${clientTimeouts}, recent p50 ${(recent[recent.length >> 1] ?? 0).toFixed(0)} ms\n`);
+      lastOk = ok;
+      lastRefused = refused;
+    }
+  }, 250);
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  let sent = 0;
+  const tag = `open${Math.round(rate)}`;
+  let sendingEnded = start;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      for (; sent < due; sent++) {
+        const i = sent;
+        const dueAt = start + (i / rate) * 1000;
+        const target = targets[i % targets.length];
+        inFlight.push(
+          // the deadline runs from when the request was due, like the server's timeout_ms
+          once(target, 'PUT', `/kv/${tag}-${i}?timeout_ms=${timeoutMs}`, value, dueAt + timeoutMs).then(
+            (status) => {
+              if (status === 204) {
+                ok++;
+                latencies.push(performance.now() - dueAt);
+              } else if (status === 503) refused++;
+              else {
+                errors++;
+                firstError ||= `HTTP ${status}`;
+              }
+            },
+            (e: unknown) => {
+              if ((e as Error).name === 'ClientTimeout') clientTimeouts++;
+              else {
+                errors++;
+                firstError ||= (e as Error).message;
+              }
+            },
+          ),
+        );
+      }
+      if (sent >= total) {
+        sendingEnded = performance.now();
+        resolve();
+      } else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  clearInterval(rssTimer);
+  for (const pid of pids) peakRss = Math.max(peakRss, rssBytes(pid));
+  for (const t of targets) t.agent.destroy();
+  const sorted = Float64Array.from(latencies).sort();
+  const round = (x: number): number => Math.round(x * 100) / 100;
+  const result: OpenLoopResult = {
+    cluster: label,
+    loadFactor,
+    offeredPerSec: Math.round(total / seconds),
+    sentPerSec: Math.round(total / Math.max(seconds, (sendingEnded - start) / 1000)),
+    okPerSec: Math.round(ok / elapsed),
+    refusedPerSec: Math.round(refused / elapsed),
+    clientTimeoutsPerSec: Math.round(clientTimeouts / elapsed),
+    errorsPerSec: Math.round(errors / elapsed),
+    p50Ms: round(percentile(sorted, 0.5)),
+    p99Ms: round(percentile(sorted, 0.99)),
+    peakNodeRssBytes: peakRss,
+    firstError,
+  };
+  process.stdout.write(`  [${label}] open loop ${loadFactor === null ? '' : `${loadFactor}× `}${result.offeredPerSec}/s offered (${result.sentPerSec}/s sent): ${result.okPerSec}/s ok, ${result.refusedPerSec}/s refused, ${result.clientTimeoutsPerSec}/s client timeouts, ${result.errorsPerSec}/s errors, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak node RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`);
+  return result;
+}
+
 async function benchCluster(label: string, nodes: number, n: number): Promise<PhaseResult[]> {
   const quorum = Math.min(2, n);
   const ports = await freePorts(nodes * 2);
@@ -239,6 +402,20 @@ async function benchCluster(label: string, nodes: number, n: number): Promise<Ph
   let phases: PhaseResult[] = [];
   try {
     phases = await putThenGet(label, targets, nodePids.map((n) => n.pid));
+    if ((args.overload || args.rate !== undefined) && nodes === NODES) {
+      const addresses = cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort }));
+      const pids = nodePids.map((p) => p.pid);
+      const seconds = Number(args['open-seconds']);
+      if (args.rate !== undefined) openLoopResults.push(await runOpenLoop(label, null, addresses, Number(args.rate), seconds, pids));
+      else {
+        const concurrency = Number(args['capacity-concurrency']);
+        const capacityTargets = targetsFor(addresses, concurrency);
+        const capacity = await runPhase(`${label} capacity`, 'put', capacityTargets, 0, { prefix: 'capacity', seconds, concurrency }, pids);
+        for (const t of capacityTargets) t.agent.destroy();
+        capacityResults.push(capacity);
+        for (const factor of [0.5, 1, 2, 4]) openLoopResults.push(await runOpenLoop(label, factor, addresses, factor * capacity.opsPerSec, seconds, pids));
+      }
+    }
     return phases;
   } finally {
     for (const t of targets) t.agent.destroy();
@@ -313,7 +490,21 @@ process.stdout.write(`${table(results)}\n`);
 if (Object.keys(ratios).length > 0) {
   process.stdout.write(`\nratios (same run): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`);
 }
+if (openLoopResults.length > 0) {
+  for (const c of capacityResults) process.stdout.write(`\nput capacity (closed loop, ${args['capacity-concurrency']} clients): ${c.opsPerSec}/s, p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms, ${c.errors} errors`);
+  process.stdout.write(`\nopen loop (puts at a fixed rate, timeout_ms=${args['open-timeout-ms']}, latency from each put's due time):\n`);
+  process.stdout.write(`${'cluster'.padEnd(14)} ${'load'.padStart(5)} ${'offered/s'.padStart(10)} ${'sent/s'.padStart(8)} ${'ok/s'.padStart(8)} ${'refused/s'.padStart(10)} ${'client t/o/s'.padStart(12)} ${'errors/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'peak node RSS MiB'.padStart(18)}\n`);
+  for (const o of openLoopResults) {
+    process.stdout.write(`${o.cluster.padEnd(14)} ${(o.loadFactor === null ? '-' : `${o.loadFactor}×`).padStart(5)} ${String(o.offeredPerSec).padStart(10)} ${String(o.sentPerSec).padStart(8)} ${String(o.okPerSec).padStart(8)} ${String(o.refusedPerSec).padStart(10)} ${String(o.clientTimeoutsPerSec).padStart(12)} ${String(o.errorsPerSec).padStart(9)} ${o.p50Ms.toFixed(2).padStart(8)} ${o.p99Ms.toFixed(2).padStart(8)} ${(o.peakNodeRssBytes / 2 ** 20).toFixed(0).padStart(18)}\n`);
+  }
+  const peak = Math.max(...openLoopResults.map((o) => o.okPerSec));
+  const atFour = openLoopResults.find((o) => o.loadFactor === 4);
+  if (atFour !== undefined && peak > 0) {
+    ratios.open_loop_4x_ok_vs_peak = Number((atFour.okPerSec / peak).toFixed(3));
+    process.stdout.write(`successes at 4× / the best open-loop rate: ${ratios.open_loop_4x_ok_vs_peak}\n`);
+  }
+}
 for (const t of layerTables) process.stdout.write(`\n${t}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, warmupSeconds: WARMUP_SECONDS, cpus: cpus().length, loadAverage: { before: loadBefore, after: loadAfter }, results, ratios, cpuUsPerOpByLayer: layerResults })}\n`,
+  `${JSON.stringify({ bench: 'http', engine: ENGINE, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES, maxOps: MAX_OPS, maxSeconds: SECONDS, warmupSeconds: WARMUP_SECONDS, cpus: cpus().length, loadAverage: { before: loadBefore, after: loadAfter }, results, ratios, cpuUsPerOpByLayer: layerResults, capacity: capacityResults, openLoop: openLoopResults })}\n`,
 );

@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AdmissionControl } from './api/admission.js';
 import { admittedKv } from './api/admitted-kv.js';
+import { startEventLoopLagProbe } from './api/event-loop-lag.js';
 import { createHttpApi } from './api/http/app.js';
 import type { InfoSnapshot } from './api/resp/info.js';
 import { RespServer } from './api/resp/server.js';
@@ -220,7 +221,7 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
   labelledCatchUp(
     metrics,
     'ringkv_admission_refused_requests_total',
-    'client requests refused with OVERLOADED before they started, by reason (queue_full, would_time_out, timed_out_waiting)',
+    'client requests refused with OVERLOADED before they started, by reason (queue_full, would_time_out, timed_out_waiting, loop_lag)',
     'reason',
     () => admission.stats.refused,
   );
@@ -349,7 +350,14 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     nodeRef.current = node;
     await node.start();
     // HTTP and RESP share one admission limit: past it, requests that cannot start in time are refused
-    const admission = new AdmissionControl({ maxInFlight: config.maxInflightRequests, maxQueued: config.maxQueuedRequests, defaultTimeoutMs: config.requestTimeoutMs });
+    const lag = startEventLoopLagProbe();
+    opened.push({ close: async () => lag.stop() });
+    const admission = new AdmissionControl({
+      maxInFlight: config.maxInflightRequests,
+      maxQueued: config.maxQueuedRequests,
+      defaultTimeoutMs: config.requestTimeoutMs,
+      lagMs: lag.lagMs,
+    });
     const kv = admittedKv(node, admission);
     registerNodeMetrics(metrics, node, engine, transport, admission);
     opened.push({ close: () => node.stop() });

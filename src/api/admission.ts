@@ -9,6 +9,10 @@
  *
  * A request that waited starts with what is left of its timeout, so its deadline stays the one the
  * client asked for.
+ *
+ * When the event loop itself is saturated, requests wait unread in socket buffers before they reach
+ * this queue; `lagMs` (event-loop-lag.ts) estimates that wait, and a request whose timeout it has
+ * used up is refused at once (cheaply: no cluster work), which is what lets a saturated node catch up.
  */
 import { RingkvError } from '../core/errors.js';
 
@@ -21,9 +25,12 @@ export interface AdmissionOptions {
   defaultTimeoutMs: number;
   /** @default performance.now */
   nowMs?: () => number;
+  /** how long requests wait unread before they get here (event-loop lag) @default none */
+  lagMs?: () => number;
 }
 
-export type RefusalReason = 'queue_full' | 'would_time_out' | 'timed_out_waiting';
+/** why a request was refused: the queue was full, it would not reach the front in time, it did not, or the loop ran too late */
+export type RefusalReason = 'queue_full' | 'would_time_out' | 'timed_out_waiting' | 'loop_lag';
 
 export interface AdmissionStats {
   inFlight: number;
@@ -49,6 +56,7 @@ export class AdmissionControl {
   private readonly maxQueued: number;
   private readonly defaultTimeoutMs: number;
   private readonly nowMs: () => number;
+  private readonly lagMs: () => number;
   private running = 0;
   /** waiters from `head` on; the array is compacted as the head advances */
   private queue: Waiter[] = [];
@@ -57,13 +65,14 @@ export class AdmissionControl {
   /** smoothed ms between completions while requests wait: how fast the queue drains */
   private drainIntervalMs = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly counts: AdmissionStats = { inFlight: 0, queued: 0, admitted: 0, refused: { queue_full: 0, would_time_out: 0, timed_out_waiting: 0 } };
+  private readonly counts: AdmissionStats = { inFlight: 0, queued: 0, admitted: 0, refused: { queue_full: 0, would_time_out: 0, timed_out_waiting: 0, loop_lag: 0 } };
 
   constructor(opts: AdmissionOptions) {
     this.maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.defaultTimeoutMs = opts.defaultTimeoutMs;
     this.nowMs = opts.nowMs ?? (() => performance.now());
+    this.lagMs = opts.lagMs ?? (() => 0);
     if (!(this.maxInFlight >= 1) || !(this.maxQueued >= 0)) throw new RingkvError('BAD_PARAMETER', `admission limits must be maxInFlight >= 1 and maxQueued >= 0, got ${this.maxInFlight} and ${this.maxQueued}`);
   }
 
@@ -77,11 +86,14 @@ export class AdmissionControl {
    * request cannot start within `timeoutMs` (default: the node's).
    */
   async run<T>(timeoutMs: number | undefined, work: (remainingTimeoutMs: number | undefined) => Promise<T>): Promise<T> {
+    const timeout = timeoutMs ?? this.defaultTimeoutMs;
+    const lag = this.lagMs();
+    if (lag >= timeout) throw this.refuse('loop_lag', `the node's event loop runs ${Math.round(lag)} ms late, so the request waited about that long unread: its whole timeout of ${timeout} ms`);
     let remaining: number | undefined;
     if (this.running < this.maxInFlight && this.head === this.queue.length) {
       this.running++;
     } else {
-      remaining = await this.wait(timeoutMs ?? this.defaultTimeoutMs);
+      remaining = await this.wait(timeout - lag);
     }
     this.counts.admitted++;
     try {

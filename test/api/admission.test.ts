@@ -166,3 +166,13 @@ test('over RESP, a refused command answers -BUSY and the connection goes on', as
     await server.close();
   }
 });
+
+test('when the event loop runs later than a request\'s timeout, the request is refused at once (loop_lag)', async () => {
+  let lag = 0;
+  const ac = new AdmissionControl({ maxInFlight: 4, maxQueued: 4, defaultTimeoutMs: 1000, lagMs: () => lag });
+  assert.equal(await ac.run(undefined, async () => 'fine'), 'fine');
+  lag = 1500;
+  await assert.rejects(ac.run(undefined, async () => 'too late'), isOverloaded('loop_lag'));
+  assert.equal(await ac.run(5000, async () => 'a longer timeout still fits'), 'a longer timeout still fits');
+  assert.equal(ac.stats.refused.loop_lag, 1);
+});
