@@ -61,6 +61,7 @@ export class AdmissionControl {
   /** waiters from `head` on; the array is compacted as the head advances */
   private queue: Waiter[] = [];
   private head = 0;
+  /** the last completion, or the start of the current busy period if later */
   private lastCompletionMs = -1;
   /** smoothed ms between completions while requests wait: how fast the queue drains */
   private drainIntervalMs = 0;
@@ -112,6 +113,8 @@ export class AdmissionControl {
       return Promise.reject(this.refuse('would_time_out', `${queued} requests wait ahead of it, about ${Math.round(expectedWaitMs)} ms at the current rate, over its timeout of ${timeoutMs} ms`));
     }
     const now = this.nowMs();
+    // a busy period starts: the drain rate counts completions from now, not across the idle time before
+    if (queued === 0) this.lastCompletionMs = now;
     return new Promise<number>((resolve, reject) => {
       const w: Waiter = {
         deadlineMs: now + timeoutMs,

@@ -176,3 +176,28 @@ test('when the event loop runs later than a request\'s timeout, the request is r
   assert.equal(await ac.run(5000, async () => 'a longer timeout still fits'), 'a longer timeout still fits');
   assert.equal(ac.stats.refused.loop_lag, 1);
 });
+
+test('the drain rate counts only busy time: a burst after a long idle spell is not refused for the idle gap', async () => {
+  let now = 0;
+  const ac = new AdmissionControl({ maxInFlight: 1, maxQueued: 100, defaultTimeoutMs: 1000, nowMs: () => now });
+  const first = gate();
+  const a = ac.run(undefined, () => first.promise);
+  const b = ac.run(undefined, async () => 'b');
+  now += 10;
+  first.open();
+  await Promise.all([a, b]);
+  now += 600_000; // ten idle minutes
+  const g = gate();
+  const g1 = gate();
+  const busy = ac.run(undefined, () => g.promise);
+  const w1 = ac.run(undefined, () => g1.promise);
+  now += 10;
+  g.open();
+  await busy;
+  // w1 runs now; the next one waits behind it: ~10 ms at the rate seen, not the ten idle minutes
+  const next = ac.run(undefined, async () => 'next');
+  g1.open();
+  assert.equal(await w1, 'done');
+  assert.equal(await next, 'next');
+  assert.equal(ac.stats.refused.would_time_out, 0);
+});
