@@ -146,9 +146,11 @@ export class LsmEngine implements Engine {
   private compactionJob: RunningJob | undefined;
   /**
    * writers (and flush() callers) waiting for a flush, rotation or compaction to make room; told the
-   * error when it was a flush attempt that failed
+   * error, and the attempt's number, when it was a flush attempt that failed
    */
-  private progressWaiters: ((failure: unknown) => void)[] = [];
+  private progressWaiters: ((failure: unknown, attempt: number) => void)[] = [];
+  /** flush attempts started so far (a stalled write fails only with an attempt that began after it stalled) */
+  private flushAttempts = 0;
   private stallStartedAt = -1;
   private readonly slabs = new SlabAllocator();
   private readonly builder: TableBuilder;
@@ -410,18 +412,23 @@ export class LsmEngine implements Engine {
       this.stallStartedAt = performance.now();
       this.counters.writeStalls++;
     }
-    return this.progress().then((failure) => {
-      if (failure !== undefined) throw toStorageError(failure, 'write');
-    });
+    // an attempt already running when this write stalled may have begun before space came back
+    const attemptsBefore = this.flushAttempts;
+    return new Promise((resolve, reject) =>
+      this.progressWaiters.push((failure, attempt) => {
+        if (failure !== undefined && attempt > attemptsBefore) reject(toStorageError(failure, 'write'));
+        else resolve();
+      }),
+    );
   }
 
-  /** Resolves after the next rotation, flush attempt or compaction; with the error of a failed flush. */
-  private progress(): Promise<unknown> {
-    return new Promise((resolve) => this.progressWaiters.push(resolve));
+  /** Resolves after the next rotation, flush attempt or compaction. */
+  private progress(): Promise<void> {
+    return new Promise((resolve) => this.progressWaiters.push(() => resolve()));
   }
 
   /** A flush attempt, rotation or compaction ended (or the engine closed): waiters check again. */
-  private wakeWaiters(failure?: unknown): void {
+  private wakeWaiters(failure?: unknown, attempt = 0): void {
     if (this.stallStartedAt >= 0) {
       this.counters.writeStallMs += performance.now() - this.stallStartedAt;
       this.stallStartedAt = -1;
@@ -429,7 +436,7 @@ export class LsmEngine implements Engine {
     const waiters = this.progressWaiters;
     if (waiters.length === 0) return;
     this.progressWaiters = [];
-    for (const w of waiters) w(failure);
+    for (const w of waiters) w(failure, attempt);
   }
 
   /** The batch this tick's writes join; it is sent to the commit log once the tick's work is done. */
@@ -678,7 +685,7 @@ export class LsmEngine implements Engine {
           this.rotateRetryAt = performance.now() + FLUSH_RETRY_MIN_MS;
           this.logger.error({ err: String(err) }, 'commit-log rotation failed; flush postponed');
           // writers stalled on this rotation are refused with its error once the retry is due
-          setTimeout(() => this.wakeWaiters(err), FLUSH_RETRY_MIN_MS).unref();
+          setTimeout(() => this.wakeWaiters(err, Infinity), FLUSH_RETRY_MIN_MS).unref();
         },
       )
       .finally(() => {
@@ -706,6 +713,7 @@ export class LsmEngine implements Engine {
     let delayMs = FLUSH_RETRY_MIN_MS;
     for (;;) {
       if (this.closed) return;
+      const attempt = ++this.flushAttempts;
       try {
         await this.flushOnce(mt);
         return;
@@ -713,7 +721,7 @@ export class LsmEngine implements Engine {
         if (this.closed) return;
         this.counters.flushFailures++;
         this.logger.error({ err: String(err), retryInMs: delayMs }, 'memtable flush failed; will retry');
-        this.wakeWaiters(err);
+        this.wakeWaiters(err, attempt);
         await sleep(delayMs);
         delayMs = Math.min(delayMs * 2, FLUSH_RETRY_MAX_MS);
       }
