@@ -65,6 +65,21 @@ export function batchFrame(parts: readonly Buffer[], bytes: number): Buffer {
   return frame;
 }
 
+/** A batch frame carrying one envelope (a handshake, outside a connection's queue). */
+export function singleEnvelopeFrame(envelope: unknown, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  const packed = encodeEnvelope(envelope, maxFrameBytes);
+  return batchFrame([packed], packed.length);
+}
+
+/**
+ * The envelopes a decoded frame payload carries: a protocol-3 frame is an array of envelopes (each an
+ * array); a frame of protocol 2 or older is one envelope, given back alone so that such a peer's
+ * hello can be refused naming both protocol versions.
+ */
+export function envelopesOf(payload: unknown): unknown[] {
+  return Array.isArray(payload) && payload.length > 0 && Array.isArray(payload[0]) ? payload : [payload];
+}
+
 /** Packs value into one frame (header + payload) ready for the socket. */
 export function encodeFrame(value: unknown, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
   const frame = packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES) as Buffer;

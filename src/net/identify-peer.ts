@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { RingkvError } from '../core/errors.js';
 import type { NodeId } from '../core/member.js';
 import { helloEnvelope, KIND_HELLO, parseEnvelope } from './envelope.js';
-import { encodeFrame, FrameDecoder } from './frame-codec.js';
+import { envelopesOf, FrameDecoder, singleEnvelopeFrame } from './frame-codec.js';
 
 /**
  * Asks the node listening at host:port for its id: the internode handshake (our hello, its hello),
@@ -23,14 +23,16 @@ export function identifyPeer(host: string, port: number, selfId: NodeId, timeout
       else resolve(id!);
     };
     const timer = setTimeout(() => finish(new RingkvError('PEER_UNREACHABLE', `no ringkv node answered at ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('connect', () => socket.write(encodeFrame(helloEnvelope(selfId))));
+    socket.on('connect', () => socket.write(singleEnvelopeFrame(helloEnvelope(selfId))));
     socket.on('error', (e: NodeJS.ErrnoException) => finish(new RingkvError('PEER_UNREACHABLE', `cannot reach ${host}:${port}: ${e.code ?? e.message}`)));
     socket.on('close', () => finish(new RingkvError('PEER_UNREACHABLE', `${host}:${port} closed the connection before saying who it is`)));
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const value of decoder.push(chunk)) {
-          const env = parseEnvelope(value);
-          if (env.kind === KIND_HELLO) return finish(undefined, env.nodeId);
+          for (const envelope of envelopesOf(value)) {
+            const env = parseEnvelope(envelope);
+            if (env.kind === KIND_HELLO) return finish(undefined, env.nodeId);
+          }
         }
       } catch (e) {
         finish(new RingkvError('PEER_UNREACHABLE', `${host}:${port} does not speak the ringkv internode protocol: ${(e as Error).message}`));

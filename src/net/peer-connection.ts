@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { RingkvError } from '../core/errors.js';
 import type { NodeId } from '../core/member.js';
 import type { Logger, Message } from '../cluster/runtime.js';
-import { BATCH_OVERHEAD_BYTES, batchFrame, encodeEnvelope, FrameDecoder } from './frame-codec.js';
+import { BATCH_OVERHEAD_BYTES, batchFrame, encodeEnvelope, envelopesOf, FrameDecoder } from './frame-codec.js';
 import type { NetCounters } from './net-counters.js';
 import { RequestDeadlines } from './request-deadlines.js';
 import {
@@ -72,11 +72,6 @@ interface PendingRequest {
 
 /** Messages queued in one tick leave in one frame; past this many bytes they go out at once. */
 const FLUSH_NOW_BYTES = 256 * 1024;
-
-/** A protocol-3 frame: an array of envelopes (each itself an array); an older frame is one envelope. */
-function isBatch(value: unknown): value is unknown[] {
-  return Array.isArray(value) && value.length > 0 && Array.isArray(value[0]);
-}
 
 export class PeerConnection {
   readonly dialedBySelf: boolean;
@@ -346,17 +341,11 @@ export class PeerConnection {
     for (const value of values) {
       if (this.closed) return;
       try {
-        if (isBatch(value)) {
-          this.counters.messagesReceived += value.length;
-          for (const envelope of value) {
-            if (this.closed) return;
-            this.dispatch(parseEnvelope(envelope));
-          }
-        } else {
-          // a frame of protocol 2 or older carries one envelope: parsed so that such a peer's hello
-          // is refused with both protocol versions named
-          this.counters.messagesReceived++;
-          this.dispatch(parseEnvelope(value));
+        const envelopes = envelopesOf(value);
+        this.counters.messagesReceived += envelopes.length;
+        for (const envelope of envelopes) {
+          if (this.closed) return;
+          this.dispatch(parseEnvelope(envelope));
         }
       } catch (e) {
         this.protocolError(e);

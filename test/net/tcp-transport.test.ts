@@ -4,6 +4,7 @@ import { createServer, connect, type Server, type Socket, type AddressInfo } fro
 import { RingkvError } from '../../src/core/errors.js';
 import type { Message } from '../../src/cluster/runtime.js';
 import { encodeFrame } from '../../src/net/frame-codec.js';
+import { identifyPeer } from '../../src/net/identify-peer.js';
 import { TcpTransport } from '../../src/net/tcp-transport.js';
 import { echoHandler, recordingLogger, sleep, TestCluster, waitFor } from './transport-harness.js';
 
@@ -463,4 +464,14 @@ test('per-peer bounds: past maxPendingRequests our new requests are refused unse
   await assert.rejects(a.request('b', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /3 requests already wait for replies \(limit 3\)/));
   assert.equal(a.stats().requestsRefusedPending, 1);
   await assert.rejects(inFlight, hasCode('OVERLOADED'));
+});
+
+test('identifyPeer: a transport answers the handshake with its node id (protocol 3 frames both ways)', async (t) => {
+  const cluster = new TestCluster();
+  t.after(() => cluster.closeAll());
+  const b = await cluster.start('b');
+  assert.equal(await identifyPeer('127.0.0.1', b.port, 'joiner', 5000), 'b');
+  // the handshake-only connection is gone, and b still serves others
+  const a = await cluster.start('a');
+  assert.equal((await a.request('b', { type: 'echo', n: 3 }, 5000)).n, 3);
 });
