@@ -77,6 +77,11 @@ export class SimDisk {
       blockCacheBytes: 256 * 1024,
       // a byte rate would pace compaction on the real clock: unlimited keeps runs deterministic
       compactionRateBytesPerSec: Infinity,
+      // one thread, no real-time waits: tables are built in line, batches go out in microtasks, and
+      // the compaction slowdown (a real-time timer) is off; write stalls, which wait on flushes, stay
+      tableWorker: false,
+      deferBatch: queueMicrotask,
+      compactionSlowdownTables: Infinity,
       nowMs: () => clock.nowMs(),
       logger,
     });

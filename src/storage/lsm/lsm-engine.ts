@@ -70,9 +70,9 @@ export interface LsmEngineOptions {
    */
   maxImmutableMemtables?: number;
   /**
-   * With this many tables or more while a compaction runs, each write batch waits 1 ms before it is
-   * written (RocksDB's level0_slowdown_writes_trigger): writers are slowed so compaction catches up.
-   * @default 20
+   * With this many tables or more while a compaction runs, each write batch waits 1 ms (a real-time
+   * timer) before it is written (RocksDB's level0_slowdown_writes_trigger): writers are slowed so
+   * compaction catches up. Infinity turns the slowdown off. @default 20
    */
   compactionSlowdownTables?: number;
   /** With this many tables or more while a compaction runs, writes stall until it ends. @default 36 */
@@ -82,6 +82,13 @@ export interface LsmEngineOptions {
    * this engine's FS. false: on the engine's thread. @default true
    */
   tableWorker?: boolean;
+  /**
+   * How a write batch is sent once the writes of the turn have joined it. The default, setImmediate,
+   * sends it after the turn's I/O callbacks, so writers woken by one batch join the next instead of
+   * chaining batches in microtasks forever (which starved timers and I/O under a closed loop of
+   * writers). A deterministic simulation passes queueMicrotask. @default setImmediate
+   */
+  deferBatch?: (send: () => void) => void;
   logger?: LsmLogger;
 }
 
@@ -157,6 +164,7 @@ export class LsmEngine implements Engine {
   private readonly maxImmutable: number;
   private readonly slowdownTables: number;
   private readonly stopTables: number;
+  private readonly deferBatch: (send: () => void) => void;
   private manifestChain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly cache: BlockCache;
@@ -191,6 +199,7 @@ export class LsmEngine implements Engine {
     this.maxImmutable = Math.max(1, opts.maxImmutableMemtables ?? DEFAULT_MAX_IMMUTABLE_MEMTABLES);
     this.slowdownTables = opts.compactionSlowdownTables ?? DEFAULT_SLOWDOWN_TABLES;
     this.stopTables = opts.compactionStopTables ?? DEFAULT_STOP_TABLES;
+    this.deferBatch = opts.deferBatch ?? setImmediate;
     this.builder = new TableBuilder(fs, opts.tableWorker !== false);
   }
 
@@ -450,7 +459,7 @@ export class LsmEngine implements Engine {
     if (this.compactionTask !== undefined && this.tables.length >= this.slowdownTables) {
       this.counters.writeSlowdowns++;
       setTimeout(() => this.sendBatch(batch), SLOWDOWN_DELAY_MS);
-    } else setImmediate(() => this.sendBatch(batch));
+    } else this.deferBatch(() => this.sendBatch(batch));
     return b;
   }
 
