@@ -29,15 +29,14 @@
  * Note: client and nodes share this machine's cores, so absolute numbers are a floor.
  */
 import { spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { Agent } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePorts } from '../src/cli/free-port.js';
-import { LocalCluster, planLocalCluster } from '../src/cli/local-cluster.js';
+import { once, percentile, startBenchCluster, type Target } from './kit.js';
 import { formatLayers, layersPerOp, processCpuUs, readProfiles, scaledToCpu, type Layer, type LayerTimes } from './cpu-layers.js';
 
 const { values: args } = parseArgs({
@@ -88,47 +87,6 @@ interface PhaseResult {
 }
 
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
-
-interface Target {
-  host: string;
-  port: number;
-  agent: Agent;
-}
-
-/**
- * One request; resolves with the status. With `giveUpAtMs` (performance.now() time), a request still
- * waiting for a connection of the pool then is dropped (rejects with ClientTimeout) — it never
- * reached the server; one already sent is left to finish (aborting it would kill its connection).
- */
-function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, giveUpAtMs?: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
-      (res) => {
-        res.on('data', () => {});
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (giveUpAtMs !== undefined) {
-      const timer = setTimeout(() => {
-        if (req.socket) return;
-        const err = new Error('gave up waiting for a connection');
-        err.name = 'ClientTimeout';
-        req.destroy(err);
-      }, Math.max(0, giveUpAtMs - performance.now()));
-      req.once('socket', () => clearTimeout(timer));
-      req.once('close', () => clearTimeout(timer));
-    }
-    req.end(body);
-  });
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 interface PhaseOptions {
   /** keys are `<prefix>-<n>` */
@@ -327,7 +285,7 @@ async function runOpenLoop(label: string, loadFactor: number | null, addresses: 
         const target = targets[i % targets.length];
         inFlight.push(
           // the deadline runs from when the request was due, like the server's timeout_ms
-          once(target, 'PUT', `/kv/${tag}-${i}?timeout_ms=${timeoutMs}`, value, dueAt + timeoutMs).then(
+          once(target, 'PUT', `/kv/${tag}-${i}?timeout_ms=${timeoutMs}`, value, false, dueAt + timeoutMs).then(
             (status) => {
               if (status === 204) {
                 ok++;
@@ -382,22 +340,12 @@ async function runOpenLoop(label: string, loadFactor: number | null, addresses: 
 
 async function benchCluster(label: string, nodes: number, n: number): Promise<PhaseResult[]> {
   const quorum = Math.min(2, n);
-  const ports = await freePorts(nodes * 2);
-  const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
   process.stdout.write(`starting ${label}: ${nodes} node process${nodes > 1 ? 'es' : ''}, n=${n} r=${quorum} w=${quorum}, engine ${ENGINE}\n`);
-  const profileDir = join(baseDir, 'cpu-profiles');
-  const cluster = await LocalCluster.start({
-    nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
-    settings: { engine: ENGINE, n, r: quorum, w: quorum, logLevel: 'warn' },
-    nodeArgs: args['cpu-prof'] ? (spec) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, spec.id)}`] : undefined,
-    onLog: (id, line) => {
-      if (line.includes('"level":50') || line.includes('"level":60') || !line.startsWith('{')) process.stdout.write(`  ${id} | ${line}\n`);
-    },
-    onExit: (id, code, signal, expected) => {
-      if (!expected) process.stdout.write(`  ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
-    },
+  const profileDirOf = (baseDir: string): string => join(baseDir, 'cpu-profiles');
+  const bench = await startBenchCluster(nodes, { engine: ENGINE, n, r: quorum, w: quorum }, Math.ceil(CONCURRENCY / nodes) + 1, {
+    ...(args['cpu-prof'] ? { nodeArgs: (id: string, baseDir: string) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDirOf(baseDir), id)}`] } : {}),
   });
-  const targets = targetsFor(cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort })));
+  const { cluster, targets } = bench;
   const nodePids = cluster.nodes.map((n) => ({ id: n.id, pid: n.pid ?? 0 }));
   let phases: PhaseResult[] = [];
   try {
@@ -418,11 +366,13 @@ async function benchCluster(label: string, nodes: number, n: number): Promise<Ph
     }
     return phases;
   } finally {
-    for (const t of targets) t.agent.destroy();
     // a clean stop: each node writes its CPU profile as it exits (a long profile takes a while)
-    await cluster.stop(args['cpu-prof'] ? 60_000 : undefined);
-    if (args['cpu-prof'] && phases.length > 0) profilePhases(label, profileDir, nodePids, phases);
-    rmSync(baseDir, { recursive: true, force: true });
+    if (args['cpu-prof']) {
+      for (const t of targets) t.agent.destroy();
+      await cluster.stop(60_000);
+      if (phases.length > 0) profilePhases(label, profileDirOf(bench.baseDir), nodePids, phases);
+    }
+    await bench.stop();
   }
 }
 

@@ -12,10 +12,15 @@ export interface Target {
   agent: Agent;
 }
 
-/** one request; resolves with the status code (and the body when asked) */
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number>;
+/**
+ * One request; resolves with the status code (and the body when asked). With `giveUpAtMs`
+ * (performance.now() time), a request still waiting for a connection of the agent's pool then is
+ * dropped (rejects with an error named ClientTimeout): it never reached the server. One already sent
+ * is left to finish (aborting it would cost its connection).
+ */
+export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody?: false, giveUpAtMs?: number): Promise<number>;
 export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody: true): Promise<{ status: number; body: Buffer }>;
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false): Promise<number | { status: number; body: Buffer }> {
+export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false, giveUpAtMs?: number): Promise<number | { status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
@@ -27,6 +32,16 @@ export function once(target: Target, method: 'PUT' | 'GET', path: string, body: 
       },
     );
     req.on('error', reject);
+    if (giveUpAtMs !== undefined) {
+      const timer = setTimeout(() => {
+        if (req.socket) return;
+        const err = new Error('gave up waiting for a connection');
+        err.name = 'ClientTimeout';
+        req.destroy(err);
+      }, Math.max(0, giveUpAtMs - performance.now()));
+      req.once('socket', () => clearTimeout(timer));
+      req.once('close', () => clearTimeout(timer));
+    }
     req.end(body);
   });
 }
@@ -39,16 +54,26 @@ export function percentile(sorted: Float64Array, q: number): number {
 export interface BenchCluster {
   cluster: LocalCluster;
   targets: Target[];
-  stop(): Promise<void>;
+  /** the cluster's temp directory (removed by stop) */
+  baseDir: string;
+  /** stops the nodes (waiting up to graceMs for each) and removes the data */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface BenchClusterOptions {
+  /** extra `node` options per node process, given the node's directory (e.g. --cpu-prof) */
+  nodeArgs?: (nodeId: string, baseDir: string) => string[];
 }
 
 /** K node processes on free ports with data in a temp dir; errors and non-JSON output of the nodes are shown */
-export async function startBenchCluster(nodes: number, settings: Settings, socketsPerNode: number): Promise<BenchCluster> {
+export async function startBenchCluster(nodes: number, settings: Settings, socketsPerNode: number, options: BenchClusterOptions = {}): Promise<BenchCluster> {
   const ports = await freePorts(nodes * 2);
   const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
+  const nodeArgs = options.nodeArgs;
   const cluster = await LocalCluster.start({
     nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
     settings: { logLevel: 'warn', ...settings },
+    ...(nodeArgs !== undefined ? { nodeArgs: (spec) => nodeArgs(spec.id, baseDir) } : {}),
     onLog: (id, line) => {
       if (line.includes('"level":50') || line.includes('"level":60') || !line.startsWith('{')) process.stdout.write(`  ${id} | ${line}\n`);
     },
@@ -60,9 +85,10 @@ export async function startBenchCluster(nodes: number, settings: Settings, socke
   return {
     cluster,
     targets,
-    stop: async () => {
+    baseDir,
+    stop: async (graceMs?: number) => {
       for (const t of targets) t.agent.destroy();
-      await cluster.stop();
+      await cluster.stop(graceMs);
       rmSync(baseDir, { recursive: true, force: true });
     },
   };

@@ -50,6 +50,19 @@ test('decoded binary values do not alias the input chunk', () => {
   assert.equal(decoded.value.toString(), 'abc');
 });
 
+/** Feeds the stream to one decoder in pieces cut at the given offsets (taken modulo its length + 1). */
+function decodeInPieces(stream: Buffer, rawCuts: number[]): { out: unknown[]; leftover: number } {
+  const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
+  const decoder = new FrameDecoder();
+  const out: unknown[] = [];
+  let from = 0;
+  for (const cut of [...cuts, stream.length]) {
+    out.push(...decoder.push(stream.subarray(from, cut)));
+    from = cut;
+  }
+  return { out, leftover: decoder.bufferedBytes };
+}
+
 /** Cuts the stream at every offset a and every `step`-th offset b >= a; each way must decode to `expected`. */
 function decodesAtEveryCut(stream: Buffer, expected: unknown[], step: number): void {
   for (let a = 0; a <= stream.length; a++) {
@@ -88,17 +101,9 @@ const messageArb = fc.record({
 test('random message sequences cut at random offsets decode to the same messages (fast-check)', () => {
   fc.assert(
     fc.property(fc.array(messageArb, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (messages, rawCuts) => {
-      const stream = concat(messages.map((m) => encodeFrame(m)));
-      const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
-      const decoder = new FrameDecoder();
-      const out: unknown[] = [];
-      let from = 0;
-      for (const cut of [...cuts, stream.length]) {
-        out.push(...decoder.push(stream.subarray(from, cut)));
-        from = cut;
-      }
+      const { out, leftover } = decodeInPieces(concat(messages.map((m) => encodeFrame(m))), rawCuts);
       assert.deepEqual(out, messages);
-      assert.equal(decoder.bufferedBytes, 0);
+      assert.equal(leftover, 0);
     }),
     { numRuns: 150, seed: 20240611 },
   );
@@ -183,16 +188,7 @@ test('random batches cut at random offsets decode to the same batches (fast-chec
   );
   fc.assert(
     fc.property(fc.array(fc.array(value, { maxLength: 6 }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 6 }), (batches, cuts) => {
-      const stream = Buffer.concat(batches.map(batchOf));
-      const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
-      const decoder = new FrameDecoder();
-      const out: unknown[] = [];
-      let from = 0;
-      for (const p of [...points, stream.length]) {
-        out.push(...decoder.push(stream.subarray(from, p)));
-        from = p;
-      }
-      assert.deepEqual(out, batches);
+      assert.deepEqual(decodeInPieces(Buffer.concat(batches.map(batchOf)), cuts).out, batches);
     }),
     { numRuns: 300, seed: 11 },
   );
