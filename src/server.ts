@@ -86,28 +86,8 @@ function infoSnapshot(config: RingkvConfig, ops: NodeOps): InfoSnapshot {
   };
 }
 
-/**
- * A counter by one label whose running totals are kept elsewhere: at scrape time each labelled series
- * advances by what was counted since the last scrape.
- */
-function labelledCatchUp(metrics: NodeMetrics, name: string, help: string, label: string, read: () => Record<string, number>): void {
-  const exported: Record<string, number> = {};
-  metrics.counter({
-    name,
-    help,
-    labelNames: [label],
-    collect() {
-      for (const [value, now] of Object.entries(read())) {
-        const before = exported[value] ?? 0;
-        if (now > before) this.inc({ [label]: value }, now - before);
-        exported[value] = now;
-      }
-    },
-  });
-}
-
-/** Exports what the node, its engine, its transport and its admission control count, read at scrape time. */
-function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: Engine, transport: TcpTransport, admission: AdmissionControl): void {
+/** Exports what the node, its engine and its admission control count, read at scrape time. */
+function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: Engine, admission: AdmissionControl): void {
   // the node keeps plain running totals; each counter advances by what was counted since the last scrape
   const catchUp = (name: string, help: string, read: () => number): void => void metrics.runningTotal(name, help, read);
   catchUp('ringkv_replication_read_repairs_total', 'stale replicas repaired by reads', () => node.stats.readRepairs);
@@ -218,22 +198,11 @@ function registerNodeMetrics(metrics: NodeMetrics, node: ClusterNode, engine: En
       this.set(node.identity.incarnation);
     },
   });
-  labelledCatchUp(
-    metrics,
+  metrics.runningTotal(
     'ringkv_admission_refused_requests_total',
     'client requests refused with OVERLOADED before they started, by reason (queue_full, would_time_out, timed_out_waiting, loop_lag)',
+    () => Object.entries(admission.stats.refused),
     'reason',
-    () => admission.stats.refused,
-  );
-  labelledCatchUp(
-    metrics,
-    'ringkv_net_refused_requests_total',
-    'internode requests refused by a per-peer bound: ours unsent (pending_limit), a peer\'s answered OVERLOADED (serving_limit)',
-    'reason',
-    () => {
-      const s = transport.stats();
-      return { pending_limit: s.requestsRefusedPending, serving_limit: s.requestsRefusedOverloaded };
-    },
   );
   metrics.gauge({
     name: 'ringkv_admission_inflight_requests',
@@ -359,7 +328,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
       lagMs: lag.lagMs,
     });
     const kv = admittedKv(node, admission);
-    registerNodeMetrics(metrics, node, engine, transport, admission);
+    registerNodeMetrics(metrics, node, engine, admission);
     opened.push({ close: () => node.stop() });
     let resp: RespServer | undefined;
     ops.attach({

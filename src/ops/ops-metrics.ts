@@ -16,13 +16,27 @@ export function registerTransportMetrics(metrics: NodeMetrics, read: () => Trans
   const total = (name: string, help: string, pick: (s: TransportStats) => number): void => void metrics.runningTotal(name, help, () => pick(read()));
   total('ringkv_transport_sent_bytes_total', 'bytes written to internode sockets', (s) => s.bytesSent);
   total('ringkv_transport_received_bytes_total', 'bytes read from internode sockets', (s) => s.bytesReceived);
-  total('ringkv_transport_sent_frames_total', 'internode frames sent (requests, replies, one-way messages)', (s) => s.framesSent);
+  total('ringkv_transport_sent_messages_total', 'internode messages sent (requests, replies, one-way messages)', (s) => s.messagesSent);
+  total('ringkv_transport_received_messages_total', 'internode messages received', (s) => s.messagesReceived);
+  total('ringkv_transport_sent_frames_total', 'internode frames sent: one per connection per event-loop turn, carrying that turn\'s messages', (s) => s.framesSent);
   total('ringkv_transport_received_frames_total', 'internode frames received', (s) => s.framesReceived);
-  total('ringkv_transport_socket_writes_total', 'socket writes issued (frames of one event-loop turn share one)', (s) => s.socketWrites);
+  total('ringkv_transport_socket_writes_total', 'socket writes issued (one per frame)', (s) => s.socketWrites);
   total('ringkv_transport_reconnects_total', 'dials to a peer this node had been connected to before', (s) => s.reconnects);
   total('ringkv_transport_dial_failures_total', 'dials that failed before the peer answered the handshake', (s) => s.dialFailures);
   total('ringkv_transport_request_timeouts_total', 'internode requests that got no reply in time', (s) => s.requestsTimedOut);
   total('ringkv_transport_protocol_errors_total', 'internode connections closed for a malformed frame or a protocol violation', (s) => s.protocolErrors);
+  metrics.runningTotal(
+    'ringkv_transport_refused_requests_total',
+    'internode requests refused by a per-peer bound: ours unsent (pending_limit), a peer\'s answered OVERLOADED at once (serving_limit)',
+    () => {
+      const s = read();
+      return [
+        ['pending_limit', s.requestsRefusedPending],
+        ['serving_limit', s.requestsRefusedOverloaded],
+      ];
+    },
+    'reason',
+  );
   const gauge = (name: string, help: string, pick: (s: TransportStats) => number): void =>
     void metrics.gauge({
       name,
