@@ -237,6 +237,7 @@ export class ClusterNode implements KvService {
           clock: this.deps.clock,
           logger: this.logger,
           isLive: (id) => this.isLive(id),
+          isGone: (id) => this.cluster?.membership.statusOf(id) === 'left',
           replicasOf: (p) => this.replicasNow(p),
         },
         { hintReplayObjectsPerSec: this.config.hintReplayObjectsPerSec, hintSweepMs: 1000, requestTimeoutMs: this.config.requestTimeoutMs },
