@@ -157,6 +157,10 @@ export class ClusterNode implements KvService {
           trees.drop(p);
           return keys;
         },
+        storesAny: async (p) => {
+          for await (const _ of deps.engine.scan(p, p + 1)) return true;
+          return false;
+        },
         clock: deps.clock,
         logger: this.logger,
       },

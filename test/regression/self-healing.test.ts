@@ -4,7 +4,10 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { encodeObject } from '../../src/cluster/object-codec.js';
 import { partitionOf } from '../../src/core/hash.js';
+import { EMPTY_CONTEXT } from '../../src/core/version/context-token.js';
+import { applyWrite } from '../../src/core/version/versioned-object.js';
 import { NODE_KINDS } from '../../src/sim/node-factories.js';
 import { SimCluster } from '../../src/sim/sim-cluster.js';
 import { enc } from './kit.js';
@@ -78,5 +81,32 @@ test('hints for a member an operator removed go to the partition replicas, and n
     const read = await settle(cluster, cluster.node('n1').get(enc(key), { r: 3 }), 5000);
     assert.ok(read?.value?.siblings.some((s) => new TextDecoder().decode(s.value) === `v-${key}`), `${key} on its new replicas`);
   }
+  await cluster.stopAll();
+});
+
+// Found by the membership family (seeds 104, 166, 167): a node that crashed during the drain grace of
+// a partition it had held only under a pending ring (re-planned away) came back without its drain
+// list — and, the partition being foreign to its configured ring too, kept it for ever
+test('a partition a node stores but does not hold is dropped after a restart (the drain list is not kept across a crash)', async () => {
+  const cluster = await SimCluster.create({
+    seed: 9,
+    nodeCount: 4,
+    createNode: NODE_KINDS.cluster.create,
+    config: { n: 3, r: 2, w: 2, requestTimeoutMs: 1000, partitions: 16 },
+    faults: { ...QUIET, refuseProbability: 1, resetOnCrashProbability: 1 },
+    membership: { drainGraceMs: 2000 },
+  });
+  await cluster.sim.runFor(1000);
+  const ring = cluster.agreedRing()!.ring;
+  const foreign = Array.from({ length: 16 }, (_, p) => p).find((p) => !ring.preferenceList(p, 3).primaries.includes('n2'))!;
+  // what a partition held for a while under a pending ring leaves behind, written straight to n2's disk
+  const object = applyWrite(undefined, EMPTY_CONTEXT, 'x#1', { kind: 'bytes', bytes: enc('v') }, { wallMs: 1, logical: 0 }, { siblingLimitCount: 100 });
+  await cluster.engine('n2').put(foreign, enc('leftover'), encodeObject(object));
+  cluster.crash('n2');
+  await cluster.restart('n2');
+  await cluster.sim.runFor(2000 + 10_000);
+  const stored = new Set<number>();
+  for await (const e of cluster.engine('n2').scan(0, 16)) stored.add(e.partition);
+  assert.ok(!stored.has(foreign), `n2 still stores partition ${foreign}, which it does not replicate`);
   await cluster.stopAll();
 });
