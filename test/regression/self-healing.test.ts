@@ -9,10 +9,23 @@ import { partitionOf } from '../../src/core/hash.js';
 import { EMPTY_CONTEXT } from '../../src/core/version/context-token.js';
 import { applyWrite } from '../../src/core/version/versioned-object.js';
 import { NODE_KINDS } from '../../src/sim/node-factories.js';
-import { SimCluster } from '../../src/sim/sim-cluster.js';
+import { SimCluster, type SimMembershipOptions } from '../../src/sim/sim-cluster.js';
 import { enc } from './kit.js';
 
 const QUIET = { latencyBaseMs: 1, latencyTailMeanMs: 1, dropProbability: 0, duplicateProbability: 0, resetProbability: 0 };
+
+/** the production node on a quiet network, 16 partitions; a crashed node refuses connections unless told it goes silent */
+function quietCluster(seed: number, nodeCount: number, extra: { silentCrashes?: boolean; aae?: boolean; membership?: SimMembershipOptions } = {}): Promise<SimCluster> {
+  const crashes = extra.silentCrashes ? { refuseProbability: 0, resetOnCrashProbability: 0 } : { refuseProbability: 1, resetOnCrashProbability: 1 };
+  return SimCluster.create({
+    seed,
+    nodeCount,
+    createNode: NODE_KINDS.cluster.create,
+    config: { n: 3, r: 2, w: 2, requestTimeoutMs: 1000, partitions: 16, ...(extra.aae ? { aaeEnabled: true, aaeExchangePeriodMs: 400, aaeRequestTimeoutMs: 1000 } : {}) },
+    faults: { ...QUIET, ...crashes },
+    ...(extra.membership ? { membership: extra.membership } : {}),
+  });
+}
 
 /** runs the simulation until the promise settles (at most maxMs of virtual time); undefined if it did not */
 async function settle<T>(cluster: SimCluster, promise: Promise<T>, maxMs: number): Promise<{ value?: T; error?: unknown } | undefined> {
@@ -29,13 +42,7 @@ async function settle<T>(cluster: SimCluster, promise: Promise<T>, maxMs: number
 // waits out its timeout while the schedule queues a new one every few ms — the queue grew without
 // bound, and a transfer's exchange, queued behind it, waited minutes (the ring change with it)
 test('anti-entropy: a silent peer does not pile scheduled exchanges up ahead of an exchange asked for now', async () => {
-  const cluster = await SimCluster.create({
-    seed: 7,
-    nodeCount: 3,
-    createNode: NODE_KINDS.cluster.create,
-    config: { n: 3, r: 2, w: 2, requestTimeoutMs: 1000, partitions: 16, aaeEnabled: true, aaeExchangePeriodMs: 400, aaeRequestTimeoutMs: 1000 },
-    faults: { ...QUIET, refuseProbability: 0, resetOnCrashProbability: 0 },
-  });
+  const cluster = await quietCluster(7, 3, { silentCrashes: true, aae: true });
   cluster.crash('n3');
   await cluster.sim.runFor(20_000);
   const asked = await settle(cluster, cluster.clusterNode('n1').antiEntropy.exchangeNow(0, 'n2'), 5000);
@@ -48,14 +55,7 @@ test('anti-entropy: a silent peer does not pile scheduled exchanges up ahead of 
 // Found by the membership family (seed 2, once the ring change completed): hints kept for a member
 // that was then removed were never delivered nor dropped — their target was never seen up again
 test('hints for a member an operator removed go to the partition replicas, and none is left behind', async () => {
-  const cluster = await SimCluster.create({
-    seed: 8,
-    nodeCount: 4,
-    createNode: NODE_KINDS.cluster.create,
-    config: { n: 3, r: 2, w: 2, requestTimeoutMs: 1000, partitions: 16 },
-    faults: { ...QUIET, refuseProbability: 1, resetOnCrashProbability: 1 },
-    membership: {},
-  });
+  const cluster = await quietCluster(8, 4, { membership: {} });
   await cluster.sim.runFor(3000);
   cluster.crash('n4');
   const others = ['n1', 'n2', 'n3'];
@@ -88,14 +88,7 @@ test('hints for a member an operator removed go to the partition replicas, and n
 // a partition it had held only under a pending ring (re-planned away) came back without its drain
 // list — and, the partition being foreign to its configured ring too, kept it for ever
 test('a partition a node stores but does not hold is dropped after a restart (the drain list is not kept across a crash)', async () => {
-  const cluster = await SimCluster.create({
-    seed: 9,
-    nodeCount: 4,
-    createNode: NODE_KINDS.cluster.create,
-    config: { n: 3, r: 2, w: 2, requestTimeoutMs: 1000, partitions: 16 },
-    faults: { ...QUIET, refuseProbability: 1, resetOnCrashProbability: 1 },
-    membership: { drainGraceMs: 2000 },
-  });
+  const cluster = await quietCluster(9, 4, { membership: { drainGraceMs: 2000 } });
   await cluster.sim.runFor(1000);
   const ring = cluster.agreedRing()!.ring;
   const foreign = Array.from({ length: 16 }, (_, p) => p).find((p) => !ring.preferenceList(p, 3).primaries.includes('n2'))!;
