@@ -59,7 +59,7 @@ const FAMILIES: Readonly<Record<string, HealingFamily>> = {
     body: aaeRebuildBody,
   },
   'partition-heal': {
-    description: '5 nodes: a minority cut off for 3–7 s (long enough to be marked down: sloppy writes, hints on both sides) during a mixed load; healed, the replicas converge without a read',
+    description: '5 nodes: a minority cut off for 4–8 s (long enough to be marked down: sloppy writes, hints on both sides) during a mixed load; healed, the replicas converge without a read',
     nodeCount: () => 5,
     storage: MEMORY_STORAGE,
     network: MAIN_FAULTS,
@@ -68,7 +68,8 @@ const FAMILIES: Readonly<Record<string, HealingFamily>> = {
     convergeWithinMs: aaeConvergence,
     body: async (ctx) => {
       const { schedule, rnd } = ctx;
-      schedule.partition(rnd.intBetween(200, 1000), rnd.intBetween(3000, 7000), schedule.minority());
+      // a silent node is marked down about 3.5 s after its last heartbeat (README, membership)
+      schedule.partition(rnd.intBetween(200, 1000), rnd.intBetween(4000, 8000), schedule.minority());
       if (rnd.chance(0.3)) schedule.crash(rnd.intBetween(200, 5000), rnd.intBetween(200, 2000));
       await ctx.runWorkload(ctx.workload(mixedLoad('c', 30, 150)));
     },
