@@ -157,6 +157,10 @@ export class ClusterNode implements KvService {
           trees.drop(p);
           return keys;
         },
+        storesAny: async (p) => {
+          for await (const _ of deps.engine.scan(p, p + 1)) return true;
+          return false;
+        },
         clock: deps.clock,
         logger: this.logger,
       },
@@ -237,6 +241,7 @@ export class ClusterNode implements KvService {
           clock: this.deps.clock,
           logger: this.logger,
           isLive: (id) => this.isLive(id),
+          isGone: (id) => this.cluster?.membership.statusOf(id) === 'left',
           replicasOf: (p) => this.replicasNow(p),
         },
         { hintReplayObjectsPerSec: this.config.hintReplayObjectsPerSec, hintSweepMs: 1000, requestTimeoutMs: this.config.requestTimeoutMs },

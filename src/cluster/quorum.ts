@@ -72,23 +72,13 @@ export function awaitQuorum<T>(
             }),
       ),
     );
-    if (calls.length < needed || !groupsPossible()) {
-      finish(
-        new RingkvError(
-          'QUORUM_NOT_MET',
-          calls.length < needed
-            ? `${what} quorum not met: only ${calls.length} of ${needed} required replicas can be asked (the others are down and no stand-in is left)${maybeStored}`
-            : `${what} quorum not met: too few primaries can be asked for a strict quorum (${groups.map((g) => `${g.members.filter((m) => asked.has(m)).length} of ${g.needed} needed`).join(', ')})${maybeStored}`,
-          { answered: 0, needed },
-        ),
-      );
-      return;
-    }
     const settle = (): void => {
       if (replies.length >= needed && groupsMet()) finish();
       else if (calls.length - failures.length < needed || !groupsPossible()) impossible = true;
       if (impossible && replies.length + failures.length === calls.length) finish(notMet());
     };
+    // every call is watched, even when the quorum is impossible from the start: the requests are
+    // already on their way, and a rejection nobody handles would end the process
     for (const call of calls) {
       call.promise.then(
         (reply) => {
@@ -104,6 +94,18 @@ export function awaitQuorum<T>(
           settle();
         },
       );
+    }
+    if (calls.length < needed || !groupsPossible()) {
+      finish(
+        new RingkvError(
+          'QUORUM_NOT_MET',
+          calls.length < needed
+            ? `${what} quorum not met: only ${calls.length} of ${needed} required replicas can be asked (the others are down and no stand-in is left)${maybeStored}`
+            : `${what} quorum not met: too few primaries can be asked for a strict quorum (${groups.map((g) => `${g.members.filter((m) => asked.has(m)).length} of ${g.needed} needed`).join(', ')})${maybeStored}`,
+          { answered: 0, needed },
+        ),
+      );
+      return;
     }
   });
 }

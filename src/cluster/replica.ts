@@ -182,12 +182,12 @@ export class Replica {
 
 /**
  * True when merged holds exactly incoming's content: the same sibling objects in the same order, the
- * same version vector entries and nothing else. Then incoming's encoding decodes to merged and can be
- * stored in its place.
+ * same version vector entries, the same delete time and nothing else. Then incoming's encoding
+ * decodes to merged and can be stored in its place.
  */
 function mergeKeptIncoming(merged: VersionedObject, incoming: VersionedObject): boolean {
   if (merged.siblings.length !== incoming.siblings.length || merged.vv.length !== incoming.vv.length) return false;
-  if (merged.seen !== incoming.seen || merged.counterFloor !== incoming.counterFloor) return false;
+  if (merged.seen !== incoming.seen || merged.counterFloor !== incoming.counterFloor || merged.deletedAtMs !== incoming.deletedAtMs) return false;
   for (let i = 0; i < merged.siblings.length; i++) if (merged.siblings[i] !== incoming.siblings[i]) return false;
   for (let i = 0; i < merged.vv.length; i++) {
     const a = merged.vv[i];

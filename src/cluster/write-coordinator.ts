@@ -141,12 +141,12 @@ export class WriteCoordinator {
     const sloppy = this.sloppyTargets(placement);
     const targets = [...new Set([...replicas.filter((id) => !sloppy.down.includes(id)), ...(placement.pending ?? [])])];
     const hints = this.deps.hints;
-    const send = (to: NodeId, m: ReplicateMsg): void => {
+    const send = (to: NodeId, m: ReplicateMsg, objectWanted: boolean): void => {
       if (to === self) return;
       const onReply = this.deps.observer?.replicaRequestSent('write', to);
       const promise = transport.request(to, m, req.timeoutMs).then((reply) => {
         onReply?.(reply);
-        return ackedObject(reply, to, wantObject);
+        return ackedObject(reply, to, objectWanted);
       });
       calls.push({ from: to, promise });
       // a replica of the key that did not take the write (down but not yet detected, cut off, timed
@@ -159,9 +159,10 @@ export class WriteCoordinator {
         });
       }
     };
-    for (const to of targets) send(to, msg);
+    for (const to of targets) send(to, msg, wantObject);
     // a stand-in stores the object as a hint for the primary it stands in for; it counts toward W
-    for (const [standIn, forId] of sloppy.standIns) send(standIn, { ...msg, hintFor: forId });
+    // (its plain ack brings no object: an increment's answer merges what the replicas acknowledged)
+    for (const [standIn, forId] of sloppy.standIns) send(standIn, { ...msg, hintFor: forId }, false);
     // no stand-in left (a small cluster): this node keeps the hint itself — durably, and it does not
     // count toward W (this node already did)
     if (sloppy.keepHere.length > 0 && this.deps.hints) {

@@ -16,12 +16,17 @@ import { describeOp, type OpRecord } from './history.js';
  * - a write that failed with a 4xx was not applied; any other failure (5xx, CONNECTION_LOST, no
  *   answer) may or may not have been: such writes are "maybe" everywhere below.
  *
- * Replicas are always the N primaries of a key, so a read quorum R and a write quorum W with
- * R + W > N share a replica whatever is partitioned or down. That holds in the simulator because
- * SimCluster runs ClusterNode with a static member list and no liveness view: every peer counts as
- * live, so no stand-in ever takes a primary's place (no sloppy quorum, no hints). A scenario that
- * turns sloppy quorums on (gossip membership, or deps.liveness) must use strict quorums (pw / pr)
- * for the quorum-intersection checkers below to stay sound.
+ * Replicas are the N primaries of a key, so a read quorum R and a write quorum W with R + W > N
+ * share a replica whatever is partitioned or down. Without gossip membership that holds as it is:
+ * SimCluster then runs ClusterNode with a static member list and no liveness view, every peer counts
+ * as live, and no stand-in ever takes a primary's place (no sloppy quorum, no hints). With gossip
+ * membership a write's W may count stand-ins (sloppy quorum): then `sloppy` is set and a write counts
+ * for intersection only with the primaries it surely reached — its pw when it was strict, else 1 (the
+ * coordinator that minted the version is a primary and stores it before replicating). Reads ask only
+ * primaries, so R always counts primaries. Across ring changes the argument carries over: a write
+ * acknowledged under the old ring is pulled by every new replica from every old one (the final pull
+ * of a transfer follows every member's install of the pending ring and a request timeout), and one
+ * acknowledged during the change reached W of each ring's replicas (a joint quorum).
  */
 export interface Violation {
   /** which checker found it */
@@ -54,6 +59,18 @@ export interface CheckOptions {
   dataLoss?: readonly DataLossEvent[];
   /** the key's replicas; absent = a loss event at any node counts for every key */
   replicasOf?: (key: string) => readonly NodeId[];
+  /**
+   * sloppy quorums are on (gossip membership): a write counts with pw primaries when strict, else
+   * with one (its coordinator) @default false
+   */
+  sloppy?: boolean;
+  /**
+   * count data loss per replica: a write that surely reached q primaries still surely sits on
+   * q − L of them after loss events at L distinct replicas of its key (each event can undo one
+   * replica's copy, and transfers carry it to new replicas from any old one that kept it) @default
+   * false: any loss event at one of the key's replicas takes the write out of the checks
+   */
+  lossPerReplica?: boolean;
 }
 
 const isWrite = (o: OpRecord): boolean => o.kind === 'put' || o.kind === 'delete';
@@ -76,17 +93,41 @@ export function mayHaveApplied(o: OpRecord): boolean {
   return known === undefined || known.httpStatus >= 500;
 }
 
-/** Acknowledged, and no data-loss event at one of its key's replicas can have undone it. */
-function durablyAcknowledged(o: OpRecord, options: CheckOptions): boolean {
-  if (o.outcome !== 'ok' || o.endMs === undefined) return false;
-  if (!options.dataLoss?.length) return true;
+/** the primaries a write surely reached: its w — or, with sloppy quorums, its pw (else its coordinator alone) */
+function primaryQuorum(o: OpRecord, options: CheckOptions): number {
+  if (!options.sloppy) return o.w ?? 0;
+  return o.pw ?? 1;
+}
+
+/**
+ * How many primaries surely still hold an acknowledged write (0: none surely does, or it was not
+ * acknowledged): its primary quorum, less what data-loss events at its key's replicas may have undone
+ * — a loss that happened after the write started and reaches back to before it was acknowledged.
+ */
+function durableQuorum(o: OpRecord, options: CheckOptions): number {
+  if (o.outcome !== 'ok' || o.endMs === undefined) return 0;
+  const q = primaryQuorum(o, options);
+  if (!options.dataLoss?.length) return q;
   const replicas = options.replicasOf?.(o.key);
-  return !options.dataLoss.some((e) => (!replicas || replicas.includes(e.node)) && e.atMs >= o.startMs && e.lostSinceMs <= o.endMs!);
+  const lost = new Set(options.dataLoss.filter((e) => (!replicas || replicas.includes(e.node)) && e.atMs >= o.startMs && e.lostSinceMs <= o.endMs!).map((e) => e.node));
+  if (lost.size === 0) return q;
+  return options.lossPerReplica ? Math.max(0, q - lost.size) : 0;
+}
+
+/** Acknowledged, and surely still held by some primary. */
+export function durablyAcknowledged(o: OpRecord, options: CheckOptions): boolean {
+  return durableQuorum(o, options) > 0;
 }
 
 /** read quorum r and write quorum w share a replica */
 function quorumsMeet(r: number | undefined, w: number | undefined, n: number): boolean {
   return r !== undefined && w !== undefined && r + w > n;
+}
+
+/** a read (or INCR) quorum q and write x, durably acknowledged, share a primary */
+function meetsDurable(q: number | undefined, x: OpRecord, options: CheckOptions): boolean {
+  const w = durableQuorum(x, options);
+  return w > 0 && quorumsMeet(q, w, options.n);
 }
 
 /**
@@ -115,7 +156,7 @@ export function checkAcknowledgedWritesVisible(ops: readonly OpRecord[], options
     const writes = keyOps.filter((o) => isWrite(o) && mayHaveApplied(o));
     for (const p of puts) {
       for (const g of reads) {
-        if (!quorumsMeet(g.r, p.w, options.n) || !startsAfter(g, p)) continue;
+        if (!meetsDurable(g.r, p, options) || !startsAfter(g, p)) continue;
         if (g.readValues!.includes(p.value!)) continue;
         if (writes.some((x) => x.supersedes.includes(p.value!) && invokedBefore(x, g))) continue;
         violations.push({
@@ -162,7 +203,7 @@ function checkCoveredValuesGone(ops: readonly OpRecord[], options: CheckOptions,
     const reads = keyOps.filter(okRead);
     for (const x of coverers) {
       for (const g of reads) {
-        if (!quorumsMeet(g.r, x.w, options.n) || !startsAfter(g, x)) continue;
+        if (!meetsDurable(g.r, x, options) || !startsAfter(g, x)) continue;
         const back = g.readValues!.filter((v) => x.supersedes.includes(v));
         if (back.length === 0) continue;
         violations.push({
@@ -238,20 +279,20 @@ export function checkCounterBounds(ops: readonly OpRecord[], options: CheckOptio
     const increments = keyOps.filter((o) => o.kind === 'increment' && o.delta !== undefined);
     if (increments.length === 0) continue;
     const deletes = keyOps.filter((o) => o.kind === 'delete' && readOf(o) !== undefined);
-    const surelyObserved = (g: OpRecord, x: OpRecord): boolean => durablyAcknowledged(x, options) && startsAfter(g, x) && quorumsMeet(g.r, x.w, options.n);
+    const surelyObserved = (g: OpRecord, x: OpRecord): boolean => startsAfter(g, x) && meetsDurable(g.r, x, options);
     for (const o of keyOps) {
       const value = observedValue(o);
       if (value === undefined) continue;
-      const q = o.kind === 'get' ? o.r : o.w;
-      const surelyRemoved = (x: OpRecord): boolean =>
-        deletes.some((d) => durablyAcknowledged(d, options) && startsAfter(o, d) && quorumsMeet(q, d.w, options.n) && surelyObserved(readOf(d)!, x));
+      // an INCR observes through the replicas that acknowledged it: with sloppy quorums, surely only its own coordinator's copy
+      const q = o.kind === 'get' ? o.r : primaryQuorum(o, options);
+      const surelyRemoved = (x: OpRecord): boolean => deletes.some((d) => startsAfter(o, d) && meetsDurable(q, d, options) && surelyObserved(readOf(d)!, x));
       const possiblyRemoved = (x: OpRecord): boolean => deletes.some((d) => mayHaveApplied(d) && invokedBefore(d, o) && invokedBefore(x, readOf(d)!));
       let upper = 0n;
       let lower = 0n;
       for (const x of increments) {
         const delta = BigInt(x.delta!);
         const possibly = (x === o || (mayHaveApplied(x) && invokedBefore(x, o))) && !surelyRemoved(x);
-        const surely = (x === o || (durablyAcknowledged(x, options) && startsAfter(o, x) && quorumsMeet(q, x.w, options.n))) && !possiblyRemoved(x);
+        const surely = (x === o || (startsAfter(o, x) && meetsDurable(q, x, options))) && !possiblyRemoved(x);
         if (delta > 0n) {
           if (possibly) upper += delta;
           if (surely) lower += delta;
@@ -287,24 +328,54 @@ export interface ReplicaSnapshot {
   replicas: Array<{ node: NodeId; state: string | undefined }>;
 }
 
+export interface ConvergenceOptions {
+  /**
+   * the snapshot follows a full read of every key at r = n (whose read repair alone can make the
+   * replicas identical) @default true. false: no read came first — the replicas must have become
+   * identical by the node's own repair paths (replication, hinted handoff, anti-entropy), and the
+   * violation is reported as `convergence-without-reads`
+   */
+  afterFullRead?: boolean;
+  /** without a full read: how long the caller waited for the replicas to agree (for the report) */
+  waitedMs?: number;
+}
+
 /**
- * Convergence: after the faults heal and a full read of every key at r = n, every replica of every
- * key holds an identical object (same version vector counters, same sibling dots and values — the
- * canonical text the node kind's inspector makes). A replica holding nothing while another holds an
- * object counts as divergent.
+ * Convergence: every replica of every key holds an identical object (same version vector counters,
+ * same sibling dots and values — the canonical text the node kind's inspector makes). A replica
+ * holding nothing while another holds an object counts as divergent.
  *
- * SOUND under every fault, data loss included, provided the snapshot is taken after every node is
- * up, the network is clean again, every key was read at r = n successfully and the read repairs had
- * time to land: the merged object a full read sends to each stale replica merges to the same result
- * everywhere (the merge is commutative, associative and idempotent).
+ * After a full read (the default), SOUND under every fault, data loss included, provided the
+ * snapshot is taken after every node is up, the network is clean again, every key was read at r = n
+ * successfully and the read repairs had time to land: the merged object a full read sends to each
+ * stale replica merges to the same result everywhere (the merge is commutative, associative and
+ * idempotent).
+ *
+ * Without reads (`afterFullRead: false`, checker `convergence-without-reads`), SOUND when the
+ * snapshot is taken on a clean network with every replica up and the ring stable, after a wait that
+ * covers the repair paths the run relies on: with anti-entropy on, at least two exchange periods
+ * (every replica pair of every partition exchanges within one period, and an exchange leaves both
+ * sides with the merge of what they held, so once every pair of a key's replicas has exchanged after
+ * the last write they agree); with anti-entropy off, only hinted handoff repairs without reads, so
+ * the run must not have lost a replica's copy any other way (no message loss, no write in flight to
+ * a node when it crashed) and the wait must cover a replay (the target seen up, a sweep, the rate).
  */
-export function checkConvergence(snapshots: readonly ReplicaSnapshot[]): Violation[] {
+export function checkConvergence(snapshots: readonly ReplicaSnapshot[], options: ConvergenceOptions = {}): Violation[] {
+  const afterFullRead = options.afterFullRead ?? true;
   const violations: Violation[] = [];
   for (const snap of snapshots) {
     const distinct = new Set(snap.replicas.map((r) => r.state ?? '(nothing)'));
     if (distinct.size <= 1) continue;
     const lines = snap.replicas.map((r) => `${r.node}: ${r.state ?? '(nothing)'}`).join('; ');
-    violations.push({ checker: 'convergence', message: `replicas of ${JSON.stringify(snap.key)} still differ after a full read at r=n: ${lines}`, opIds: [] });
+    violations.push(
+      afterFullRead
+        ? { checker: 'convergence', message: `replicas of ${JSON.stringify(snap.key)} still differ after a full read at r=n: ${lines}`, opIds: [] }
+        : {
+            checker: 'convergence-without-reads',
+            message: `replicas of ${JSON.stringify(snap.key)} still differ ${options.waitedMs ?? 0} ms after the faults were repaired, with no read to repair them: ${lines}`,
+            opIds: [],
+          },
+    );
   }
   return violations;
 }

@@ -9,7 +9,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_NODE_KIND, NODE_KINDS } from './node-factories.js';
-import { formatFailure, replayCommand, SCENARIO_DESCRIPTIONS, SCENARIOS, type ScenarioOptions, type ScenarioResult } from './scenarios.js';
+import { formatFailure, replayCommand, SCENARIO_DESCRIPTIONS, scenarioRuns, SCENARIOS, type ScenarioOptions, type ScenarioResult } from './scenarios.js';
 import type { NetworkFaults } from './sim-network.js';
 import { SweepSummary } from './sweep-summary.js';
 
@@ -39,9 +39,14 @@ function summary(r: ScenarioResult): string {
   const faults = Object.entries(r.faults)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+  const observed = Object.entries(r.observed ?? {})
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return (
     `scenario ${r.scenario} seed ${r.seed}: ${r.nodeCount} nodes, ${r.history.length} ops (${ok} ok), ` +
-    `${r.virtualMs} virtual ms, ${r.steps} events; messages sent ${s.sent}, delivered ${s.delivered}; faults: ${faults || 'none'}; trace ${r.traceDigest.slice(0, 16)}`
+    `${r.virtualMs} virtual ms, ${r.steps} events; messages sent ${s.sent}, delivered ${s.delivered}; faults: ${faults || 'none'}` +
+    `${observed ? `; repairs: ${observed}` : ''}; trace ${r.traceDigest.slice(0, 16)}`
   );
 }
 
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
   if (all && opts.runs === undefined) throw new UsageError('--scenario all needs --runs');
   if (!NODE_KINDS[opts.node]) throw new UsageError(`unknown node kind ${JSON.stringify(opts.node)}; known: ${Object.keys(NODE_KINDS).join(', ')}`);
   if (opts.runs === undefined && opts.seed === undefined) throw new UsageError('give --seed to replay one run, or --runs to sweep');
+  if (!all && !scenarioRuns(opts.scenario, opts.node)) throw new UsageError(`scenario ${opts.scenario} runs gossip membership, which only --node cluster has`);
 
   const faults: Partial<NetworkFaults> = {};
   if (opts.drop !== undefined) faults.dropProbability = opts.drop;
@@ -85,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
   if (opts.reset !== undefined) faults.resetProbability = opts.reset;
   const base: ScenarioOptions = { nodeKind: opts.node, faults };
 
-  if (opts.runs !== undefined) return sweep(all ? names : [opts.scenario], opts.seed ?? 1, opts.runs, base);
+  if (opts.runs !== undefined) return sweep(all ? names.filter((n) => scenarioRuns(n, opts.node)) : [opts.scenario], opts.seed ?? 1, opts.runs, base);
 
   const traceSink = opts.quiet ? undefined : (line: string) => console.log(line);
   const r = await SCENARIOS[opts.scenario](opts.seed, { ...base, traceSink });

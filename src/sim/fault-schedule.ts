@@ -29,9 +29,9 @@ export class FaultSchedule {
     return this.outstanding === 0;
   }
 
-  /** a node picked at random */
+  /** a node of the cluster picked at random (not one that left or was removed) */
   pickNode(): NodeId {
-    return this.rnd.pick(this.cluster.nodeIds);
+    return this.rnd.pick(this.cluster.memberIds());
   }
 
   /**
@@ -39,7 +39,7 @@ export class FaultSchedule {
    * an empty one in between (same node id, no data, no identity record).
    */
   crash(atMs: number, downMs: number, victim: NodeId = this.pickNode(), replaceDisk = false): void {
-    this.track(atMs, atMs + downMs, async () => {
+    this.at(atMs, atMs + downMs, async () => {
       if (!this.cluster.isUp(victim) || this.down.size >= this.maxDown) return;
       this.down.add(victim);
       this.cluster.crash(victim);
@@ -52,7 +52,7 @@ export class FaultSchedule {
 
   /** a clean stop and start of `node` at atMs (its identity keeps its actor) */
   gracefulRestart(atMs: number, node: NodeId = this.pickNode()): void {
-    this.track(atMs, atMs, async () => {
+    this.at(atMs, atMs, async () => {
       if (!this.cluster.isUp(node) || this.down.size >= this.maxDown) return;
       this.down.add(node);
       try {
@@ -65,7 +65,7 @@ export class FaultSchedule {
 
   /** cuts `group` off from the rest at atMs and heals the network healAfterMs later */
   partition(atMs: number, healAfterMs: number, group: readonly NodeId[]): void {
-    this.track(atMs, atMs + healAfterMs, async () => {
+    this.at(atMs, atMs + healAfterMs, async () => {
       this.cluster.partition(group);
       await this.sleep(healAfterMs);
       this.cluster.network.heal();
@@ -74,7 +74,7 @@ export class FaultSchedule {
 
   /** a random minority (one or two nodes, fewer than half) */
   minority(): NodeId[] {
-    const ids = this.cluster.nodeIds;
+    const ids = this.cluster.memberIds();
     const size = Math.max(1, Math.min(2, Math.floor((ids.length - 1) / 2)));
     const pool = [...ids];
     const group: NodeId[] = [];
@@ -84,11 +84,14 @@ export class FaultSchedule {
 
   /** sets node's clock offset (and drift) at atMs: a step if the node is running */
   clockStep(atMs: number, node: NodeId, offsetMs: number, driftPpm = 0): void {
-    this.track(atMs, atMs, async () => this.cluster.setClockSkew(node, offsetMs, driftPpm));
+    this.at(atMs, atMs, async () => this.cluster.setClockSkew(node, offsetMs, driftPpm));
   }
 
-  /** runs `run` at atMs (virtual ms since the run started); counted until it settles */
-  private track(atMs: number, repairAtMs: number, run: () => Promise<void>): void {
+  /**
+   * runs `run` at atMs (virtual ms since the run started), counted until it settles; repairAtMs is
+   * when its repair is due (for repairByMs). Families use it for faults and changes of their own.
+   */
+  at(atMs: number, repairAtMs: number, run: () => Promise<void>): void {
     this.outstanding++;
     this.repairByMs = Math.max(this.repairByMs, repairAtMs);
     this.cluster.sim.clock.setTimer(Math.max(0, atMs - this.cluster.sim.elapsedMs), () => {

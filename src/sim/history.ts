@@ -26,6 +26,10 @@ export interface OpRecord {
   delta?: string;
   r?: number;
   w?: number;
+  /** strict read: of the r replicas, this many primaries (reads ask only primaries) */
+  pr?: number;
+  /** strict write: of the w acknowledgements, this many from primaries (stand-ins' hints do not count) */
+  pw?: number;
   /** write: id of the op whose context it carries — a read, or a put whose returned context it reuses (absent = blind write) */
   contextFromOp?: number;
   /**
@@ -108,7 +112,9 @@ function describeInvoke(op: OpRecord): string {
   if (op.value !== undefined) parts.push(`value ${op.value}`);
   if (op.delta !== undefined) parts.push(`delta ${op.delta}`);
   if (op.r !== undefined) parts.push(`r=${op.r}`);
+  if (op.pr !== undefined) parts.push(`pr=${op.pr}`);
   if (op.w !== undefined) parts.push(`w=${op.w}`);
+  if (op.pw !== undefined) parts.push(`pw=${op.pw}`);
   if (op.contextFromOp !== undefined) parts.push(`context of op${op.contextFromOp} covering ${traceJson(op.supersedes)}`);
   return parts.length ? ` ${parts.join(' ')}` : '';
 }

@@ -1,6 +1,9 @@
+import type { AaeTrees } from '../cluster/anti-entropy/aae-trees.js';
+import { ClusterNode } from '../cluster/node.js';
 import type { NodeId } from '../core/member.js';
 import type { Message, RequestHandler, Transport } from '../cluster/runtime.js';
 import type { Engine, EngineEntry, EngineStats } from '../storage/engine.js';
+import type { SimNodeFactory } from './sim-node.js';
 
 /**
  * Deliberate bugs, for proving the checkers can fail: a simulator whose checkers never fire proves
@@ -125,3 +128,36 @@ export class RewritingTransport implements Transport {
     return out;
   }
 }
+
+/**
+ * Hint replay skipped: a replay of a hint (a `replicate` request without a ring epoch — writes and
+ * read repairs carry one) is acknowledged on the spot and never sent, so the stand-in deletes the hint
+ * as delivered while its target never gets the write. For the hinted-handoff family.
+ */
+export function isHintReplay(msg: Message): boolean {
+  return msg.type === 'replicate' && msg.epoch === undefined && msg.hintFor === undefined;
+}
+
+export const skipHintReplay = (_id: NodeId, transport: Transport): Transport => new AckWithoutDeliveringTransport(transport, (_to, msg) => isHintReplay(msg), { type: 'ack' });
+
+/**
+ * A broken tree update: the node's anti-entropy trees are never told of a write (the replica's
+ * store hook is cut), so they keep the state of their last rebuild and exchanges see no difference
+ * where the data differs. For the aae-rebuild family.
+ */
+export const brokenTreeUpdates: SimNodeFactory = (deps) => {
+  const node = new ClusterNode(deps);
+  const trees = (node.antiEntropy as unknown as { deps: { trees: AaeTrees } }).deps.trees;
+  trees.onStored = () => {};
+  return node;
+};
+
+/**
+ * A transfer that reports done without pulling: a new replica goes through a ring change's phases
+ * and tells the claimant its transfers are done, having pulled nothing. For the membership family.
+ */
+export const transfersWithoutPulling: SimNodeFactory = (deps) => {
+  const node = new ClusterNode(deps);
+  (node.transfers as unknown as { pullFromAll: () => Promise<void> }).pullFromAll = async () => {};
+  return node;
+};

@@ -1,96 +1,38 @@
-import type { NodeId } from '../core/member.js';
-import type { Transport } from '../cluster/runtime.js';
-import type { Engine } from '../storage/engine.js';
-import {
-  checkAcknowledgedWritesVisible,
-  checkConvergence,
-  checkCounterBounds,
-  checkDeletesStayDeleted,
-  checkLiveness,
-  checkReadsReturnWrittenValues,
-  checkSupersededValuesStayGone,
-  type CheckOptions,
-  type ReplicaSnapshot,
-  type Violation,
-} from './checkers.js';
+import { checkConvergence, type CheckOptions, type ReplicaSnapshot, type Violation } from './checkers.js';
 import { FaultSchedule } from './fault-schedule.js';
 import { History, type OpRecord } from './history.js';
-import { DEFAULT_NODE_KIND, NODE_KINDS, type NodeKind } from './node-factories.js';
+import type { NodeKind } from './node-factories.js';
+import {
+  drive,
+  faultsInjected,
+  historyViolations,
+  LSM_BATCH,
+  LSM_PERIODIC,
+  MAIN_FAULTS,
+  nodeKindOf,
+  QUIET_MS,
+  readUntilOk,
+  repairEverything,
+  REPAIR_SETTLE_MS,
+  REQUEST_TIMEOUT_MS,
+  runResult,
+  runWorkloadToEnd,
+  scenarioRandom,
+  type Scenario,
+  type ScenarioOptions,
+  type ScenarioResult,
+} from './scenario-kit.js';
 import { MEMORY_STORAGE, type StorageOptions } from './sim-disk.js';
 import type { NetworkFaults, NetworkStats } from './sim-network.js';
 import { SimCluster } from './sim-cluster.js';
-import type { SimNodeFactory } from './sim-node.js';
-import { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from './seeded-random.js';
 import { Workload, type WorkloadOptions } from './workload.js';
+import { HEALING_DESCRIPTIONS, HEALING_SCENARIOS } from './healing-families.js';
 
-export interface ScenarioOptions {
-  /** the node implementation by its CLI name (`--node`) @default 'cluster' */
-  nodeKind?: string;
-  /** overrides the kind's factory (to wrap it); placement and stored format still come from nodeKind */
-  createNode?: SimNodeFactory;
-  /** verbose trace lines */
-  traceSink?: (line: string) => void;
-  /** planted bugs and fault injection */
-  wrapEngine?: (id: NodeId, engine: Engine) => Engine;
-  wrapTransport?: (id: NodeId, transport: Transport) => Transport;
-  /** overrides the scenario's network faults (e.g. duplicateProbability: 0 to isolate a bug) */
-  faults?: Partial<NetworkFaults>;
-}
+export { formatFailure, replayCommand, type Scenario, type ScenarioOptions, type ScenarioResult } from './scenario-kit.js';
 
-export interface ScenarioResult {
-  scenario: string;
-  seed: number;
-  /** the command that replays this run */
-  replay: string;
-  nodeCount: number;
-  violations: Violation[];
-  history: OpRecord[];
-  /** sha256 over every delivered message and history event: equal digests = identical runs */
-  traceDigest: string;
-  network: NetworkStats;
-  /** faults injected, by kind (only kinds that occurred) */
-  faults: Record<string, number>;
-  virtualMs: number;
-  steps: number;
-}
-
-export type Scenario = (seed: number, options: ScenarioOptions) => Promise<ScenarioResult>;
-
-/** the exact command that replays one run with a verbose trace */
-export function replayCommand(scenario: string, seed: number, options: Pick<ScenarioOptions, 'nodeKind' | 'faults'> = {}): string {
-  const flags = [`--seed ${seed}`, `--scenario ${scenario}`];
-  if (options.nodeKind && options.nodeKind !== DEFAULT_NODE_KIND) flags.push(`--node ${options.nodeKind}`);
-  if (options.faults?.dropProbability !== undefined) flags.push(`--drop ${options.faults.dropProbability}`);
-  if (options.faults?.duplicateProbability !== undefined) flags.push(`--duplicate ${options.faults.duplicateProbability}`);
-  if (options.faults?.resetProbability !== undefined) flags.push(`--reset ${options.faults.resetProbability}`);
-  return `npm run sim -- ${flags.join(' ')}`;
-}
-
-/** what a failing test prints: seed, replay command, violations */
-export function formatFailure(result: ScenarioResult, maxViolations = 10): string {
-  const lines = [
-    `scenario ${result.scenario} seed ${result.seed} (${result.nodeCount} nodes): ${result.violations.length} violation(s)`,
-    `replay: ${result.replay}`,
-    ...result.violations.slice(0, maxViolations).map((v) => `  [${v.checker}] ${v.message}`),
-  ];
-  if (result.violations.length > maxViolations) lines.push(`  … and ${result.violations.length - maxViolations} more`);
-  return lines.join('\n');
-}
-
-const REQUEST_TIMEOUT_MS = 1000;
-/** a write may be forwarded to a replica which then replicates: allow a few timeouts in a row */
-const MAX_OP_MS = 4 * REQUEST_TIMEOUT_MS + 1000;
-const WORKLOAD_LIMIT_MS = 600_000;
-/** after the faults are repaired: lets late messages, forwarded writes and repairs land */
-const QUIET_MS = 2 * REQUEST_TIMEOUT_MS;
-/** after the full reads: lets their read repairs land before replicas are compared */
-const REPAIR_SETTLE_MS = 1000;
-
-const MAIN_FAULTS: Partial<NetworkFaults> = { latencyBaseMs: 1, latencyTailMeanMs: 5, latencyMaxMs: 200, dropProbability: 0.05, duplicateProbability: 0.02 };
 const VALUE_KEYS = ['k0', 'k1', 'k2'];
 const COUNTER_KEYS = ['ctr0', 'ctr1'];
-const LSM_BATCH: StorageOptions = { engine: 'lsm', syncMode: 'batch' };
-const LSM_PERIODIC: StorageOptions = { engine: 'lsm', syncMode: 'periodic', periodicSyncMs: 10 };
 
 const BASE_WORKLOAD: Omit<WorkloadOptions, 'mix' | 'keys'> = {
   clients: 4,
@@ -298,18 +240,6 @@ const FAMILIES: Readonly<Record<string, Family>> = {
   },
 };
 
-/** the scenario's own choices (node count, fault times) come from a stream apart from the cluster's */
-function scenarioRandom(seed: number): SeededRandom {
-  return new SeededRandom(seed).fork('scenario');
-}
-
-function nodeKindOf(options: ScenarioOptions): NodeKind {
-  const name = options.nodeKind ?? DEFAULT_NODE_KIND;
-  const kind = NODE_KINDS[name];
-  if (!kind) throw new Error(`unknown node kind ${JSON.stringify(name)}; known: ${Object.keys(NODE_KINDS).join(', ')}`);
-  return kind;
-}
-
 async function runFamily(name: string, family: Family, seed: number, options: ScenarioOptions): Promise<ScenarioResult> {
   const rnd = scenarioRandom(seed);
   const kind = nodeKindOf(options);
@@ -332,26 +262,11 @@ async function runFamily(name: string, family: Family, seed: number, options: Sc
   if (family.body) await family.body(ctx);
   else await runWorkload(ctx);
   await verify(ctx, kind, [...family.workload.keys, ...(family.workload.counterKeys ?? [])]);
-  return {
-    scenario: name,
-    seed,
-    replay: replayCommand(name, seed, options),
-    nodeCount: cluster.nodeIds.length,
-    violations: ctx.violations,
-    history: history.ops,
-    traceDigest: cluster.sim.traceDigest(),
-    network: ctx.finalStats?.network ?? { ...cluster.network.stats },
-    faults: ctx.finalStats?.faults ?? faultsInjected(cluster),
-    virtualMs: cluster.sim.elapsedMs,
-    steps: cluster.sim.steps,
-  };
+  return runResult({ scenario: name, seed, options, cluster, history, violations: ctx.violations }, ctx.finalStats);
 }
 
-async function runWorkload({ cluster, workload, violations }: RunContext): Promise<void> {
-  workload.start();
-  if (!(await cluster.sim.runUntil(() => workload.done, WORKLOAD_LIMIT_MS))) {
-    violations.push({ checker: 'liveness', message: `the workload did not finish within ${WORKLOAD_LIMIT_MS} virtual ms`, opIds: [] });
-  }
+function runWorkload({ cluster, workload, violations }: RunContext): Promise<void> {
+  return runWorkloadToEnd(cluster, workload, violations);
 }
 
 /**
@@ -361,12 +276,7 @@ async function runWorkload({ cluster, workload, violations }: RunContext): Promi
  */
 async function verify(ctx: RunContext, kind: NodeKind, keys: readonly string[]): Promise<void> {
   const { cluster, workload, schedule, history, violations } = ctx;
-  await cluster.sim.runUntil(() => schedule.repaired, Math.max(0, schedule.repairByMs - cluster.sim.elapsedMs) + MAX_OP_MS);
-  if (!schedule.repaired) violations.push({ checker: 'liveness', message: 'the fault plan did not finish its repairs (a restart never completed?)', opIds: [] });
-  for (const e of schedule.errors) violations.push({ checker: 'harness', message: e, opIds: [] });
-  cluster.network.heal();
-  await cluster.start();
-  for (const f of cluster.bootFailures) violations.push({ checker: 'boot', message: `${f.node} failed to start on its own disk at ${f.atMs} ms: ${f.error}`, opIds: [] });
+  await repairEverything(cluster, schedule, violations);
   await cluster.sim.runFor(QUIET_MS);
   await finalReads(cluster, workload, cluster.sim.random.fork('verifier'), keys);
   violations.push(...(await convergence(cluster, workload, kind, keys)));
@@ -378,14 +288,7 @@ async function verify(ctx: RunContext, kind: NodeKind, keys: readonly string[]):
     dataLoss: cluster.dataLoss,
     replicasOf: (key) => kind.placement(new TextEncoder().encode(key), cluster.members, cluster.config).replicas,
   };
-  violations.push(
-    ...checkAcknowledgedWritesVisible(ops, checkOptions),
-    ...checkSupersededValuesStayGone(ops, checkOptions),
-    ...checkDeletesStayDeleted(ops, checkOptions),
-    ...checkReadsReturnWrittenValues(ops),
-    ...checkCounterBounds(ops, checkOptions),
-    ...checkLiveness(ops, { maxOpMs: MAX_OP_MS, crashedOpIds: workload.crashedOpIds }),
-  );
+  violations.push(...historyViolations(ops, checkOptions, workload.crashedOpIds));
 }
 
 /** after the workload: a quorum read of every key from every live node, retried on error */
@@ -429,44 +332,6 @@ async function convergence(cluster: SimCluster, workload: Workload, kind: NodeKi
     snapshots.push({ key, replicas: states });
   }
   return [...violations, ...checkConvergence(snapshots)];
-}
-
-/** faults injected, by kind: the cluster's own, the network's, and data-loss events */
-function faultsInjected(cluster: SimCluster): Record<string, number> {
-  const s = cluster.network.stats;
-  const all: Record<string, number> = {
-    ...cluster.faultCounts,
-    'message-dropped': s.dropped,
-    'message-duplicated': s.duplicated,
-    'connection-refused': s.refused,
-    'connection-reset': s.resets,
-    'scripted-rule': s.scripted,
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v > 0));
-}
-
-/** drives the simulation until promise settles (bounded), then returns its value */
-async function drive<T>(cluster: SimCluster, promise: Promise<T>, maxMs = MAX_OP_MS * 4): Promise<T | undefined> {
-  let settled = false;
-  let value: T | undefined;
-  void promise.then(
-    (v) => {
-      settled = true;
-      value = v;
-    },
-    () => (settled = true),
-  );
-  await cluster.sim.runUntil(() => settled, maxMs);
-  return value;
-}
-
-/** a quorum read retried until it succeeds (bounded) */
-async function readUntilOk(cluster: SimCluster, workload: Workload, rnd: SeededRandom, key: string, r: number): Promise<OpRecord | undefined> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const op = await drive(cluster, workload.get('reader', rnd, key, { r }));
-    if (op?.outcome === 'ok') return op;
-  }
-  return undefined;
 }
 
 /**
@@ -520,15 +385,27 @@ async function siblingsBody({ cluster, workload, rnd, violations }: RunContext):
   }
 }
 
-/** every scenario family by name */
-export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.fromEntries(
-  Object.entries(FAMILIES).map(([name, family]) => [name, (seed: number, options: ScenarioOptions) => runFamily(name, family, seed, options)]),
-);
+/** every scenario family by name: the classic ones above, then the membership and self-healing ones */
+export const SCENARIOS: Readonly<Record<string, Scenario>> = {
+  ...Object.fromEntries(Object.entries(FAMILIES).map(([name, family]) => [name, (seed: number, options: ScenarioOptions) => runFamily(name, family, seed, options)])),
+  ...HEALING_SCENARIOS,
+};
 
 /** one line per family, for --help and the README */
-export const SCENARIO_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(FAMILIES).map(([name, f]) => [name, f.description]));
+export const SCENARIO_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(FAMILIES).map(([name, f]) => [name, f.description])),
+  ...HEALING_DESCRIPTIONS,
+};
 
-/** families that run the LSM engine on SimFS (slower per seed) */
+/** classic families that run the LSM engine on SimFS (slower per seed) */
 export const LSM_SCENARIOS: readonly string[] = Object.entries(FAMILIES)
   .filter(([, f]) => f.storage.engine === 'lsm')
   .map(([name]) => name);
+
+/** the membership and self-healing families (healing-families.ts): gossip membership, ClusterNode only */
+export const HEALING_SCENARIO_NAMES: readonly string[] = Object.keys(HEALING_SCENARIOS);
+
+/** whether a family can run a node kind: the reference node has no membership, so it runs only the classic families */
+export function scenarioRuns(name: string, nodeKind: string): boolean {
+  return nodeKind === 'cluster' || !HEALING_SCENARIO_NAMES.includes(name);
+}

@@ -29,6 +29,8 @@ export const MEMORY_STORAGE: StorageOptions = { engine: 'memory' };
 
 const DATA_DIR = '/data';
 const STATE_PATH = '/node-state';
+/** the gossip membership's record (member table, ring history), beside the identity record */
+const MEMBERSHIP_PATH = '/membership-state';
 const DEFAULT_PERIODIC_SYNC_MS = 10;
 const DEFAULT_MEMTABLE_BYTES = 1024;
 
@@ -41,6 +43,8 @@ export function lossWindowMs(storage: StorageOptions): number {
 export interface DiskSession {
   engine: Engine;
   stateStore: NodeStateStore;
+  /** the membership record's store (used by nodes that run gossip membership) */
+  membershipStore: NodeStateStore;
   /** no more I/O from this incarnation: abruptly at a crash (the disk crashes separately), or last at a clean stop */
   halt(): void;
   /** graceful: closes the engine, after which everything acknowledged is durable (the state store stays usable until halt) */
@@ -49,7 +53,7 @@ export interface DiskSession {
 
 /**
  * One node's disk. It survives crashes (losing what was not fsynced) and is thrown away whole by
- * replace(): a new, empty disk under the same node id, identity record included.
+ * replace(): a new, empty disk under the same node id, identity and membership records included.
  */
 export class SimDisk {
   private fs = new SimFS();
@@ -63,10 +67,11 @@ export class SimDisk {
   async open(clock: Clock, logger: Logger | undefined): Promise<DiskSession> {
     const fenced = new FencedFS(this.fs);
     const stateStore = new FsStateStore(fenced, STATE_PATH);
+    const membershipStore = new FsStateStore(fenced, MEMBERSHIP_PATH);
     const storage = this.storage;
     if (storage.engine === 'memory') {
       // the memory engine is the disk: it is neither halted nor closed, the next incarnation reuses it
-      return { engine: this.memory, stateStore, halt: () => fenced.fence(), close: async () => {} };
+      return { engine: this.memory, stateStore, membershipStore, halt: () => fenced.fence(), close: async () => {} };
     }
     const engine = await LsmEngine.open(this.fs, {
       dir: DATA_DIR,
@@ -88,6 +93,7 @@ export class SimDisk {
     return {
       engine,
       stateStore,
+      membershipStore,
       halt: () => {
         engine.halt();
         fenced.fence();

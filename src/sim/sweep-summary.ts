@@ -6,6 +6,8 @@ interface ScenarioTally {
   virtualMs: number;
   failingSeeds: number;
   faults: Record<string, number>;
+  /** what the cluster's repair machinery did (membership and self-healing families) */
+  observed: Record<string, number>;
   /** per checker: seeds on which it fired, violations, and the first seeds' replay commands */
   checkers: Record<string, { seeds: number; violations: number; replays: string[] }>;
 }
@@ -22,6 +24,7 @@ export class SweepSummary {
     t.ops += r.history.length;
     t.virtualMs += r.virtualMs;
     for (const [kind, count] of Object.entries(r.faults)) t.faults[kind] = (t.faults[kind] ?? 0) + count;
+    for (const [kind, count] of Object.entries(r.observed ?? {})) t.observed[kind] = (t.observed[kind] ?? 0) + count;
     if (r.violations.length > 0) t.failingSeeds++;
     const byChecker = new Map<string, number>();
     for (const v of r.violations) byChecker.set(v.checker, (byChecker.get(v.checker) ?? 0) + 1);
@@ -54,6 +57,8 @@ export class SweepSummary {
       lines.push(`${name}: ${t.seeds} seeds, ${t.ops} ops, ${Math.round(t.virtualMs / 1000)} virtual s, ${t.failingSeeds} seeds with violations`);
       const faults = Object.entries(t.faults).sort(([a], [b]) => (a < b ? -1 : 1));
       lines.push(`  faults injected: ${faults.length ? faults.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
+      const observed = Object.entries(t.observed).filter(([, v]) => v > 0);
+      if (observed.length) lines.push(`  repairs observed: ${observed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
       for (const [checker, c] of Object.entries(t.checkers).sort(([a], [b]) => (a < b ? -1 : 1))) {
         lines.push(`  [${checker}] ${c.violations} violation(s) on ${c.seeds} seed(s); replay: ${c.replays[0]}`);
         for (const more of c.replays.slice(1)) lines.push(`  ${' '.repeat(checker.length + 2)} also: ${more}`);
@@ -69,7 +74,7 @@ export class SweepSummary {
 
   private tally(scenario: string): ScenarioTally {
     let t = this.scenarios.get(scenario);
-    if (!t) this.scenarios.set(scenario, (t = { seeds: 0, ops: 0, virtualMs: 0, failingSeeds: 0, faults: {}, checkers: {} }));
+    if (!t) this.scenarios.set(scenario, (t = { seeds: 0, ops: 0, virtualMs: 0, failingSeeds: 0, faults: {}, observed: {}, checkers: {} }));
     return t;
   }
 

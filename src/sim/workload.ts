@@ -16,6 +16,11 @@ export interface OpMix {
   increment?: number;
   /** a read of a counter, then a delete with that read's context (on counterKeys) */
   counterDelete?: number;
+  /**
+   * a delete of a key with the context this client's last acknowledged PUT of it returned — no read
+   * (for write-only workloads); skipped when the client has no such PUT
+   */
+  putDelete?: number;
 }
 
 export interface WorkloadOptions {
@@ -40,6 +45,23 @@ export interface WorkloadOptions {
    * returned instead (superseding the PUT's own version) @default 0
    */
   reusePutContextProbability?: number;
+  /** chance an increment op is a read of the counter instead @default 0.4 (0: a write-only workload) */
+  counterReadProbability?: number;
+  /** clients are named prefix1, prefix2, … (two workloads on one history need distinct prefixes: values name their client) @default 'c' */
+  clientPrefix?: string;
+  /**
+   * chance an operation uses a strict quorum — pr = r for a read, pw = w for a write — so only
+   * primaries count (what the history checkers need where sloppy quorums are on) @default 0
+   */
+  strictProbability?: number;
+}
+
+/** a write's quorum and coordinator, when the caller chooses them */
+export interface WriteChoice {
+  w?: number;
+  /** strict: this many acknowledgements must come from primaries */
+  pw?: number;
+  node?: NodeId;
 }
 
 /** the context a write carries and the values it covers */
@@ -76,7 +98,7 @@ export class Workload {
     this.started = true;
     for (let c = 1; c <= this.options.clients; c++) {
       this.running++;
-      const client = `c${c}`;
+      const client = `${this.options.clientPrefix ?? 'c'}${c}`;
       const rnd = this.random.fork(client);
       void this.runClient(client, rnd).finally(() => this.running--);
     }
@@ -98,13 +120,14 @@ export class Workload {
     const counters = o.counterKeys?.length ? o.counterKeys : undefined;
     const incrementWeight = counters ? (o.mix.increment ?? 0) : 0;
     const counterDeleteWeight = counters ? (o.mix.counterDelete ?? 0) : 0;
-    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete + incrementWeight + counterDeleteWeight;
+    const putDeleteWeight = o.mix.putDelete ?? 0;
+    const total = o.mix.get + o.mix.blindPut + o.mix.readModifyWrite + o.mix.readDelete + incrementWeight + counterDeleteWeight + putDeleteWeight;
     for (let i = 0; i < o.opsPerClient; i++) {
       await this.sleep(rnd.exponential(o.thinkMeanMs));
       let x = rnd.next() * total;
       if ((x -= incrementWeight) < 0) {
         const counterKey = rnd.pick(counters!);
-        if (rnd.chance(0.4)) await this.get(client, rnd, counterKey);
+        if (rnd.chance(o.counterReadProbability ?? 0.4)) await this.get(client, rnd, counterKey);
         else await this.increment(client, rnd, counterKey, BigInt(rnd.intBetween(1, 5) * (rnd.chance(o.negativeDeltaProbability ?? 0) ? -1 : 1)));
         continue;
       }
@@ -115,6 +138,11 @@ export class Workload {
         continue;
       }
       const key = rnd.pick(o.keys);
+      if ((x -= putDeleteWeight) < 0) {
+        const previous = lastPut.get(key);
+        if (previous) remember(key, await this.del(client, rnd, key, previous));
+        continue;
+      }
       if ((x -= o.mix.get) < 0) {
         await this.get(client, rnd, key);
       } else if ((x -= o.mix.blindPut) < 0) {
@@ -131,13 +159,14 @@ export class Workload {
   }
 
   /** one read; resolves with its record (also when it failed) */
-  async get(client: string, rnd: SeededRandom, key: string, opts: { r?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+  async get(client: string, rnd: SeededRandom, key: string, opts: { r?: number; pr?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
     const node = opts.node ?? this.pickNode(rnd);
     if (!node) return undefined;
     const r = opts.r ?? rnd.pick(this.options.rChoices);
-    const op = this.history.invoke({ client, node, kind: 'get', key, r });
+    const pr = opts.pr ?? (opts.r === undefined ? this.strict(rnd, r) : undefined);
+    const op = this.history.invoke({ client, node, kind: 'get', key, r, ...(pr !== undefined ? { pr } : {}) });
     await this.execute(op, node, async (svc) => {
-      const res = await svc.get(encoder.encode(key), { r, timeoutMs: this.options.timeoutMs });
+      const res = await svc.get(encoder.encode(key), { r, ...(pr !== undefined ? { pr } : {}), timeoutMs: this.options.timeoutMs });
       const counter = res.siblings.find((s) => s.kind === 'counter');
       this.history.complete(op, {
         readValues: res.siblings.filter((s) => s.kind !== 'counter').map((s) => decoder.decode(s.value)),
@@ -149,43 +178,56 @@ export class Workload {
   }
 
   /** one put: blind, or with the context of `from` (a read, or an acknowledged put whose returned context it reuses) */
-  async put(client: string, rnd: SeededRandom, key: string, value: string, from?: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+  async put(client: string, rnd: SeededRandom, key: string, value: string, from?: OpRecord, opts: WriteChoice = {}): Promise<OpRecord | undefined> {
     const node = opts.node ?? this.pickNode(rnd);
     if (!node) return undefined;
-    const w = opts.w ?? rnd.pick(this.options.wChoices);
+    const { w, pw } = this.writeQuorum(rnd, opts);
     const context = contextOf(from);
-    const op = this.history.invoke({ client, node, kind: 'put', key, value, w, contextFromOp: from?.id, supersedes: context.covers });
+    const op = this.history.invoke({ client, node, kind: 'put', key, value, w, ...(pw !== undefined ? { pw } : {}), contextFromOp: from?.id, supersedes: context.covers });
     await this.execute(op, node, async (svc) => {
-      const res = await svc.put(encoder.encode(key), encoder.encode(value), { w, timeoutMs: this.options.timeoutMs, context: context.token });
+      const res = await svc.put(encoder.encode(key), encoder.encode(value), { w, ...(pw !== undefined ? { pw } : {}), timeoutMs: this.options.timeoutMs, context: context.token });
       this.history.complete(op, { writeContext: res.context });
     });
     return op;
   }
 
   /** one delete with the context of `from` (a read, or an acknowledged put) */
-  async del(client: string, rnd: SeededRandom, key: string, from: OpRecord, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+  async del(client: string, rnd: SeededRandom, key: string, from: OpRecord, opts: WriteChoice = {}): Promise<OpRecord | undefined> {
     const node = opts.node ?? this.pickNode(rnd);
     if (!node) return undefined;
-    const w = opts.w ?? rnd.pick(this.options.wChoices);
+    const { w, pw } = this.writeQuorum(rnd, opts);
     const context = contextOf(from);
-    const op = this.history.invoke({ client, node, kind: 'delete', key, w, contextFromOp: from.id, supersedes: context.covers });
+    const op = this.history.invoke({ client, node, kind: 'delete', key, w, ...(pw !== undefined ? { pw } : {}), contextFromOp: from.id, supersedes: context.covers });
     await this.execute(op, node, async (svc) => {
-      await svc.delete(encoder.encode(key), { w, timeoutMs: this.options.timeoutMs, context: context.token });
+      await svc.delete(encoder.encode(key), { w, ...(pw !== undefined ? { pw } : {}), timeoutMs: this.options.timeoutMs, context: context.token });
       this.history.complete(op);
     });
     return op;
   }
 
-  async increment(client: string, rnd: SeededRandom, key: string, delta: bigint, opts: { w?: number; node?: NodeId } = {}): Promise<OpRecord | undefined> {
+  async increment(client: string, rnd: SeededRandom, key: string, delta: bigint, opts: WriteChoice = {}): Promise<OpRecord | undefined> {
     const node = opts.node ?? this.pickNode(rnd);
     if (!node) return undefined;
-    const w = opts.w ?? rnd.pick(this.options.wChoices);
-    const op = this.history.invoke({ client, node, kind: 'increment', key, delta: delta.toString(), w });
+    const { w, pw } = this.writeQuorum(rnd, opts);
+    const op = this.history.invoke({ client, node, kind: 'increment', key, delta: delta.toString(), w, ...(pw !== undefined ? { pw } : {}) });
     await this.execute(op, node, async (svc) => {
-      const value = await svc.increment(encoder.encode(key), delta, { w, timeoutMs: this.options.timeoutMs });
+      const value = await svc.increment(encoder.encode(key), delta, { w, ...(pw !== undefined ? { pw } : {}), timeoutMs: this.options.timeoutMs });
       this.history.complete(op, { counterValue: value.toString() });
     });
     return op;
+  }
+
+  /** w from the choices unless given; pw = w for a strict write (given, or drawn with strictProbability) */
+  private writeQuorum(rnd: SeededRandom, opts: WriteChoice): { w: number; pw?: number } {
+    const w = opts.w ?? rnd.pick(this.options.wChoices);
+    const pw = opts.pw ?? (opts.w === undefined ? this.strict(rnd, w) : undefined);
+    return pw === undefined ? { w } : { w, pw };
+  }
+
+  /** the strict quorum for an op drawn here: q itself with strictProbability (no draw when it is 0) */
+  private strict(rnd: SeededRandom, q: number): number | undefined {
+    const p = this.options.strictProbability ?? 0;
+    return p > 0 && (p >= 1 || rnd.chance(p)) ? q : undefined;
   }
 
   private async execute(op: OpRecord, node: NodeId, fn: (svc: SimNode) => Promise<void>): Promise<void> {

@@ -14,27 +14,7 @@ import { RingkvError } from '../../src/core/errors.js';
 import { describeVersionedObject } from '../../src/sim/node-factories.js';
 import { History, type OpRecord } from '../../src/sim/history.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-
-/** what a write with the context of `from` covers: a read's values, or a put's own value and what it covered */
-function covered(from: OpRecord | undefined): string[] {
-  if (!from) return [];
-  return from.kind === 'put' ? [...from.supersedes, from.value!] : (from.readValues ?? []);
-}
-
-/** a small DSL: ops are invoked and completed in the order the test calls them */
-function recorder() {
-  const clock = new VirtualClock(0);
-  const h = new History(clock);
-  return {
-    h,
-    tick: (ms = 1) => clock.advanceTo(clock.nowMs() + ms),
-    put: (key: string, value: string, w = 2, read?: OpRecord) =>
-      h.invoke({ client: 'c', node: 'n1', kind: 'put', key, value, w, contextFromOp: read?.id, supersedes: covered(read) }),
-    del: (key: string, read: OpRecord, w = 2) => h.invoke({ client: 'c', node: 'n1', kind: 'delete', key, w, contextFromOp: read.id, supersedes: covered(read) }),
-    get: (key: string, r = 2) => h.invoke({ client: 'c', node: 'n2', kind: 'get', key, r }),
-    ok: (op: OpRecord, readValues?: string[]) => h.complete(op, readValues ? { readValues, readContext: 'ctx' } : {}),
-  };
-}
+import { recorder } from './history-dsl.js';
 
 const N = { n: 3 };
 

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { AckWithoutDeliveringTransport, DroppingEngine, RewritingTransport } from '../../src/sim/planted-bugs.js';
+import { AckWithoutDeliveringTransport, brokenTreeUpdates, DroppingEngine, RewritingTransport, skipHintReplay, transfersWithoutPulling } from '../../src/sim/planted-bugs.js';
 import { ACK } from '../../src/cluster/messages.js';
 import type { Transport } from '../../src/cluster/runtime.js';
 import type { Engine } from '../../src/storage/engine.js';
@@ -85,6 +85,22 @@ test('replicas that are never repaired stay divergent: caught by convergence', a
   // an engine that silently stores nothing on one node defeats them all
   const amnesiac = (id: string, engine: Engine): Engine => (id === 'n1' ? new DroppingEngine(engine, 1) : engine);
   assert.ok(await firstFailureFor('main', 'convergence', { wrapEngine: amnesiac }, 20), 'ClusterNode: no seed caught a replica that stores nothing');
+});
+
+// the membership and self-healing families: each planted bug caught by the family built for it
+
+test('hint replay skipped (hints deleted as delivered, never sent) is caught by convergence-without-reads', async () => {
+  assertCaughtBy(await firstFailureFor('hinted-handoff', 'convergence-without-reads', { wrapTransport: skipHintReplay }, 10), 'convergence-without-reads', 'the skipped hint replay');
+});
+
+test('anti-entropy trees not updated on write are caught by convergence-without-reads', async () => {
+  assertCaughtBy(await firstFailureFor('aae-rebuild', 'convergence-without-reads', { createNode: brokenTreeUpdates }, 20), 'convergence-without-reads', 'the broken tree update');
+});
+
+test('a transfer that reports done without pulling is caught by transfers-complete', async () => {
+  const caught = await firstFailureFor('membership', 'transfers-complete', { createNode: transfersWithoutPulling }, 40);
+  assertCaughtBy(caught, 'transfers-complete', 'the transfer that pulls nothing');
+  assert.match(formatFailure(caught), new RegExp(`npm run sim -- --seed ${caught.seed} --scenario membership`));
 });
 
 /** the first seed on which `checker` fires */

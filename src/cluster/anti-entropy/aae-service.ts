@@ -108,6 +108,8 @@ export class AntiEntropy {
   private stopped = false;
   private running: Promise<unknown> = Promise.resolve();
   private pairCursor = 0;
+  /** a scheduled exchange is queued or running */
+  private scheduledQueued = false;
   readonly stats: AaeStats = {
     exchanges: 0,
     exchangesFailed: 0,
@@ -200,9 +202,12 @@ export class AntiEntropy {
     const delay = Math.max(1, every * (0.8 + 0.4 * this.deps.random.next()));
     this.timer = this.deps.clock.setTimer(delay, () => {
       const now = this.myPairs();
-      if (now.length > 0) {
+      // one scheduled exchange queued at a time: exchanges slower than the schedule (a peer down, each
+      // one waiting out its timeout) must not pile up ahead of transfers and repairs without bound
+      if (now.length > 0 && !this.scheduledQueued) {
         const { partition, peer } = now[this.pairCursor++ % now.length];
-        void this.enqueue(() => this.exchangeSafely(partition, peer));
+        this.scheduledQueued = true;
+        void this.enqueue(() => this.exchangeSafely(partition, peer)).finally(() => (this.scheduledQueued = false));
       }
       this.scheduleNextExchange();
     });

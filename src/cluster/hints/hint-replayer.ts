@@ -20,8 +20,8 @@ export interface HintReplayConfig {
  * sent to it, oldest keys first, at a bounded rate, each deleted only after the target acknowledged it
  * (durably: a replicate is acknowledged after the replica stored it). When the hint's partition has
  * moved to other owners meanwhile, the hint goes to the partition's current replicas instead — hints
- * follow ownership. A hint older than the hint window is dropped (anti-entropy repairs what it held).
- * A failure stops that target's replay; the next sweep resumes where the store still has hints.
+ * follow ownership; so do the hints of a target that left the cluster or was removed. A hint older
+ * than the hint window is dropped (anti-entropy repairs what it held). A failure stops that target's replay; the next sweep resumes where the store still has hints.
  */
 export class HintReplayer {
   private timer: TimerHandle | undefined;
@@ -39,6 +39,8 @@ export class HintReplayer {
       clock: Clock;
       logger: Logger;
       isLive(id: NodeId): boolean;
+      /** true for a member that left or was removed: its hints go to the partitions' replicas now (absent: never) */
+      isGone?(id: NodeId): boolean;
       /** the replicas of a partition now (current ring, and the pending one during a change) */
       replicasOf(partition: number): readonly NodeId[];
     },
@@ -61,8 +63,13 @@ export class HintReplayer {
 
   private sweep(): void {
     if (this.stopped) return;
-    for (const target of this.deps.store.pendingTargets()) if (this.deps.isLive(target)) void this.replay(target);
+    for (const target of this.deps.store.pendingTargets()) if (this.deliverable(target)) void this.replay(target);
     this.timer = this.deps.clock.setTimer(this.config.hintSweepMs, () => this.sweep());
+  }
+
+  /** a target's hints can go now: it is up, or it left the cluster (they go to the partitions' replicas) */
+  private deliverable(target: NodeId): boolean {
+    return this.deps.isLive(target) || (this.deps.isGone?.(target) ?? false);
   }
 
   /** hands target's hints back (one replay per target at a time) */
@@ -75,7 +82,7 @@ export class HintReplayer {
       let limiter = this.limiters.get(target);
       if (!limiter) this.limiters.set(target, (limiter = new ByteRateLimiter(this.deps.clock, Math.max(1, this.config.hintReplayObjectsPerSec))));
       for await (const h of this.deps.store.hintsFor(target)) {
-        if (this.stopped || !this.deps.isLive(target)) break;
+        if (this.stopped || !this.deliverable(target)) break;
         if (this.deps.store.isExpired(h, this.deps.clock.nowMs())) {
           await this.deps.store.remove(h, 'age');
           continue;

@@ -169,7 +169,8 @@ export class Membership {
           weight: self.weight,
           incarnation,
           heartbeat: 1,
-          status: 'up',
+          // an operator's leave outlives a restart of the leaving node: it goes on handing its partitions away
+          status: storedSelf?.status === 'leaving' ? 'leaving' : 'up',
           ringEpoch: this.rings.current?.epoch ?? 0,
           ringFingerprint: this.rings.current ? epochFingerprint(this.rings.current) : '',
           transfersDone: 0,
@@ -311,6 +312,7 @@ export class Membership {
     if (this.selfRow.status === 'left') return;
     this.updateSelf({ status: 'leaving' });
     this.rumor([this.selfRow], undefined);
+    this.flush(); // written now, not at the next round: a crash must not forget the leave
   }
 
   /** The end of a leave (its partitions handed off): the node's row says `left`; call stop() next. */

@@ -80,6 +80,8 @@ export class PartitionTransfers {
       antiEntropy: AntiEntropy;
       membership: () => TransferMembership | undefined;
       dropPartition: (partition: number) => Promise<number>;
+      /** whether the node stores any object of a partition */
+      storesAny: (partition: number) => Promise<boolean>;
       clock: Clock;
       logger: Logger;
     },
@@ -105,21 +107,38 @@ export class PartitionTransfers {
     return [...this.inbound.values()].map((t) => ({ ...t, from: [...t.from], stalled: t.phase !== 'done' && now - t.lastProgressMs > this.config.stallAfterMs }));
   }
 
-  /** Picks up a ring change at start-up (a node restarted during one resumes its transfers). */
+  /**
+   * Picks up a ring change at start-up (a node restarted during one resumes its transfers), and the
+   * partitions the node still stores but no longer holds — the drain list is not kept across a crash,
+   * so a partition handed away shortly before one would otherwise stay for ever: they drain again.
+   */
   resume(): void {
     const state = this.deps.view.current;
     if (state.pending) this.startInbound(state);
+    void this.drainLeftovers().catch((e) => this.deps.logger.warn({ err: toRingkvError(e).message }, 'transfers: could not look for partitions to drop'));
+  }
+
+  private async drainLeftovers(): Promise<void> {
+    const until = this.deps.clock.monotonicMs() + this.config.drainGraceMs;
+    for (let p = 0; p < this.deps.view.current.ring.partitions; p++) {
+      if (this.stopped) return;
+      if (this.draining.has(p) || this.holds(this.deps.view.current, p)) continue;
+      if ((await this.deps.storesAny(p)) && !this.holds(this.deps.view.current, p)) this.draining.set(p, until);
+    }
+    if (this.draining.size > 0) this.scheduleDrain();
+  }
+
+  /** a replica of the partition under the state's ring or its pending ring */
+  private holds(s: RingState, p: number): boolean {
+    const { n } = this.config;
+    return s.ring.preferenceList(p, n).primaries.includes(this.deps.self) || (s.pending?.preferenceList(p, n).primaries.includes(this.deps.self) ?? false);
   }
 
   private onRingChange(next: RingState, previous: RingState): void {
     if (this.stopped) return;
-    const { n } = this.config;
-    const self = this.deps.self;
-    const holds = (s: RingState, p: number): boolean =>
-      s.ring.preferenceList(p, n).primaries.includes(self) || (s.pending?.preferenceList(p, n).primaries.includes(self) ?? false);
     for (let p = 0; p < next.ring.partitions; p++) {
-      if (holds(previous, p) && !holds(next, p) && !this.draining.has(p)) this.draining.set(p, this.deps.clock.monotonicMs() + this.config.drainGraceMs);
-      else if (holds(next, p)) this.draining.delete(p);
+      if (this.holds(previous, p) && !this.holds(next, p) && !this.draining.has(p)) this.draining.set(p, this.deps.clock.monotonicMs() + this.config.drainGraceMs);
+      else if (this.holds(next, p)) this.draining.delete(p);
     }
     if (this.draining.size > 0) this.scheduleDrain();
     if (next.pending) this.startInbound(next);

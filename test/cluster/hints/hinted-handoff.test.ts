@@ -123,3 +123,24 @@ test('a primary that misses a write before it is detected down gets a hint from 
     await stopAll(h);
   }
 });
+
+// Found by the simulator (hinted-handoff, seed 5): a stand-in's plain ack was taken for a malformed
+// reply to an increment (which asks replicas for their object), so a sloppy INCR could not reach W
+test('an increment reaches W through a stand-in too, and the counter reaches the primary when it returns', async () => {
+  const h = loopbackCluster(5, {}, { liveness: true });
+  try {
+    const key = k('sloppy-counter');
+    const { primaries, fallbacks } = listOf(h, key);
+    const [a, , c] = primaries;
+    await h.nodes[idx(a)].increment(key, 2n, { w: 3 });
+    h.net.down.add(c);
+    assert.equal(await h.nodes[idx(a)].increment(key, 3n, { w: 3 }), 5n);
+    assert.equal(await hintCount(h, fallbacks[0]), 1, 'the stand-in keeps a hint for the down primary');
+    h.net.down.delete(c);
+    await until(async () => (await hintCount(h, fallbacks[0])) === 0);
+    const onC = await h.engines[idx(c)].get(partitionOf(key, h.config.partitions), key);
+    assert.ok(onC && decodeObject(onC, 't').siblings.some((s) => s.value.kind === 'counter'), 'the hint brought the counter to the primary');
+  } finally {
+    await stopAll(h);
+  }
+});

@@ -70,3 +70,25 @@ test('the two sides of a partition elect their own claimants but neither commits
   assert.equal(cluster.node(n6).ringEpochs()[1].claimant, n1, 'the first commit after the heal was n1\'s');
   await cluster.stopAll();
 });
+
+// Found by the simulator (membership, seed 18): a leaving node that crashed and restarted came back
+// `up`, and the claimant quietly planned it back into the ring — the operator's leave was lost
+test('a node restarted in the middle of its leave is still leaving: its partitions are handed away all the same', async () => {
+  const { cluster, ids } = await convergedCluster(5, { seed: 23 });
+  const leaver = ids[4];
+  cluster.node(leaver).leave();
+  await cluster.sim.runFor(1);
+  cluster.crash(leaver);
+  await cluster.sim.runFor(1500);
+  await cluster.restart(leaver);
+  assert.equal(cluster.node(leaver).selfRow.status, 'leaving');
+  const others = ids.slice(0, 4);
+  const handedAway = (): boolean =>
+    ids.every((o) => {
+      const r = cluster.node(o).ring()!;
+      return r.pending === undefined && r.epoch >= 3 && !r.ring.hasMember(leaver);
+    });
+  assert.ok(await cluster.sim.runUntil(handedAway, 30_000), 'the leaver left the ring');
+  assert.ok(others.every((o) => cluster.node(o).statusOf(leaver) === 'leaving'));
+  await cluster.stopAll();
+});
