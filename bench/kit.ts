@@ -1,10 +1,10 @@
 /** What the cluster benchmarks share: a local cluster of real node processes, and keep-alive HTTP requests to it. */
-import { Agent, request } from 'node:http';
+import { Agent, request as request_, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../src/cli/free-port.js';
-import { LocalCluster, planLocalCluster, type Settings } from '../src/cli/local-cluster.js';
+import { LocalCluster, planLocalCluster, type LocalClusterOptions, type LocalNode, type Settings } from '../src/cli/local-cluster.js';
 
 export interface Target {
   host: string;
@@ -12,23 +12,36 @@ export interface Target {
   agent: Agent;
 }
 
+export interface RequestSpec {
+  method: 'PUT' | 'GET' | 'DELETE' | 'POST';
+  path: string;
+  body?: Buffer;
+  headers?: Record<string, string>;
+  /** false: the body is read and dropped (the answer's body is empty) @default true */
+  keepBody?: boolean;
+}
+
+/** one request over the target's keep-alive agent; resolves with the status, headers and body */
+export function request(target: Target, spec: RequestSpec): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...spec.headers, ...(spec.body ? { 'content-type': 'application/octet-stream', 'content-length': spec.body.length } : {}) };
+    const req = request_({ host: target.host, port: target.port, method: spec.method, path: spec.path, agent: target.agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => spec.keepBody !== false && chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(spec.body);
+  });
+}
+
 /** one request; resolves with the status code (and the body when asked) */
 export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number>;
 export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody: true): Promise<{ status: number; body: Buffer }>;
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false): Promise<number | { status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => withBody && chunks.push(c));
-        res.on('end', () => resolve(withBody ? { status: res.statusCode ?? 0, body: Buffer.concat(chunks) } : (res.statusCode ?? 0)));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+export async function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false): Promise<number | { status: number; body: Buffer }> {
+  const res = await request(target, { method, path, keepBody: withBody, ...(body ? { body } : {}) });
+  return withBody ? res : res.status;
 }
 
 export function percentile(sorted: Float64Array, q: number): number {
@@ -38,7 +51,12 @@ export function percentile(sorted: Float64Array, q: number): number {
 
 export interface BenchCluster {
   cluster: LocalCluster;
+  /** one per node, in the order of cluster.nodes (a joined node's is added) */
   targets: Target[];
+  /** where the nodes' data directories are (<baseDir>/<node id>) */
+  baseDir: string;
+  /** starts one more node (id n<K+1>) that joins the running cluster with --join, and adds its target */
+  join(settings?: Settings): Promise<{ node: LocalNode; target: Target }>;
   stop(): Promise<void>;
 }
 
@@ -46,7 +64,7 @@ export interface BenchCluster {
 export async function startBenchCluster(nodes: number, settings: Settings, socketsPerNode: number): Promise<BenchCluster> {
   const ports = await freePorts(nodes * 2);
   const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
-  const cluster = await LocalCluster.start({
+  const options: LocalClusterOptions = {
     nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
     settings: { logLevel: 'warn', ...settings },
     onLog: (id, line) => {
@@ -55,11 +73,28 @@ export async function startBenchCluster(nodes: number, settings: Settings, socke
     onExit: (id, code, signal, expected) => {
       if (!expected) process.stdout.write(`  ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
     },
-  });
-  const targets: Target[] = cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: socketsPerNode }) }));
+  };
+  let cluster: LocalCluster;
+  try {
+    cluster = await LocalCluster.start(options);
+  } catch (e) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw e;
+  }
+  const targetOf = (node: LocalNode): Target => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: socketsPerNode }) });
+  const targets: Target[] = cluster.nodes.map(targetOf);
   return {
     cluster,
     targets,
+    baseDir,
+    join: async (extra: Settings = {}) => {
+      const [httpPort, internalPort] = await freePorts(2);
+      const id = `n${cluster.nodes.length + 1}`;
+      const node = await cluster.join({ id, host: '127.0.0.1', httpPort, internalPort, respPort: 0, dataDir: join(baseDir, id) }, options, extra);
+      const target = targetOf(node);
+      targets.push(target);
+      return { node, target };
+    },
     stop: async () => {
       for (const t of targets) t.agent.destroy();
       await cluster.stop();
