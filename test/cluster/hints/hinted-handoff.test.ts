@@ -106,3 +106,24 @@ test('hints older than the hint window are dropped, not delivered (anti-entropy 
     await stopAll(h);
   }
 });
+
+// Known gap, found by `npm run bench:cluster-ops -- --only hints` on real processes: a node killed with
+// kill -9 is believed up for the ~1.3 s until the detector convicts it; writes acknowledged at W by the
+// others meanwhile get no hint (a hint is kept only for a primary already believed down), so after the
+// hints drain that node still lacks them until anti-entropy or a read repairs them. Marked todo until
+// a failed replica write leaves a hint too (as Cassandra's does for a write that fails or times out).
+test('a replica write that fails on a primary still believed up leaves a hint for it', { todo: 'hints only for primaries already believed down' }, async () => {
+  const h = loopbackCluster(3, {}, { liveness: true });
+  try {
+    const key = k('undetected');
+    const [a, , c] = listOf(h, key).primaries;
+    h.net.faults.push({ from: a, to: c, type: 'replicate', kind: 'refuse' });
+    await h.nodes[idx(a)].put(key, k('v'), { w: 2 });
+    let hints = 0;
+    for (const m of h.members) hints += await hintCount(h, m.id);
+    assert.equal(hints, 1, `a hint for ${c}, whose copy of the write was refused`);
+    await until(async () => (await stored(h, c, key)).length === 1);
+  } finally {
+    await stopAll(h);
+  }
+});
