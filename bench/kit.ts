@@ -1,10 +1,10 @@
 /** What the cluster benchmarks share: a local cluster of real node processes, and keep-alive HTTP requests to it. */
-import { Agent, request } from 'node:http';
+import { Agent, request as request_, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../src/cli/free-port.js';
-import { LocalCluster, planLocalCluster, type Settings } from '../src/cli/local-cluster.js';
+import { LocalCluster, planLocalCluster, type LocalClusterOptions, type LocalNode, type Settings } from '../src/cli/local-cluster.js';
 
 export interface Target {
   host: string;
@@ -12,6 +12,7 @@ export interface Target {
   agent: Agent;
 }
 
+<<<<<<< HEAD
 /**
  * One request; resolves with the status code (and the body when asked). With `giveUpAtMs`
  * (performance.now() time), a request still waiting for a connection of the agent's pool then is
@@ -44,6 +45,38 @@ export function once(target: Target, method: 'PUT' | 'GET', path: string, body: 
     }
     req.end(body);
   });
+=======
+export interface RequestSpec {
+  method: 'PUT' | 'GET' | 'DELETE' | 'POST';
+  path: string;
+  body?: Buffer;
+  headers?: Record<string, string>;
+  /** false: the body is read and dropped (the answer's body is empty) @default true */
+  keepBody?: boolean;
+}
+
+/** one request over the target's keep-alive agent; resolves with the status, headers and body */
+export function request(target: Target, spec: RequestSpec): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...spec.headers, ...(spec.body ? { 'content-type': 'application/octet-stream', 'content-length': spec.body.length } : {}) };
+    const req = request_({ host: target.host, port: target.port, method: spec.method, path: spec.path, agent: target.agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => spec.keepBody !== false && chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(spec.body);
+  });
+}
+
+/** one request; resolves with the status code (and the body when asked) */
+export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number>;
+export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody: true): Promise<{ status: number; body: Buffer }>;
+export async function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false): Promise<number | { status: number; body: Buffer }> {
+  const res = await request(target, { method, path, keepBody: withBody, ...(body ? { body } : {}) });
+  return withBody ? res : res.status;
+>>>>>>> measure
 }
 
 export function percentile(sorted: Float64Array, q: number): number {
@@ -53,7 +86,9 @@ export function percentile(sorted: Float64Array, q: number): number {
 
 export interface BenchCluster {
   cluster: LocalCluster;
+  /** one per node, in the order of cluster.nodes (a joined node's is added) */
   targets: Target[];
+<<<<<<< HEAD
   /** the cluster's temp directory (removed by stop) */
   baseDir: string;
   /** stops the nodes (waiting up to graceMs for each) and removes the data */
@@ -63,14 +98,25 @@ export interface BenchCluster {
 export interface BenchClusterOptions {
   /** extra `node` options per node process, given the node's directory (e.g. --cpu-prof) */
   nodeArgs?: (nodeId: string, baseDir: string) => string[];
+=======
+  /** where the nodes' data directories are (<baseDir>/<node id>) */
+  baseDir: string;
+  /** starts one more node (id n<K+1>) that joins the running cluster with --join, and adds its target */
+  join(settings?: Settings): Promise<{ node: LocalNode; target: Target }>;
+  stop(): Promise<void>;
+>>>>>>> measure
 }
 
 /** K node processes on free ports with data in a temp dir; errors and non-JSON output of the nodes are shown */
 export async function startBenchCluster(nodes: number, settings: Settings, socketsPerNode: number, options: BenchClusterOptions = {}): Promise<BenchCluster> {
   const ports = await freePorts(nodes * 2);
   const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
+<<<<<<< HEAD
   const nodeArgs = options.nodeArgs;
   const cluster = await LocalCluster.start({
+=======
+  const options: LocalClusterOptions = {
+>>>>>>> measure
     nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
     settings: { logLevel: 'warn', ...settings },
     ...(nodeArgs !== undefined ? { nodeArgs: (spec) => nodeArgs(spec.id, baseDir) } : {}),
@@ -80,13 +126,33 @@ export async function startBenchCluster(nodes: number, settings: Settings, socke
     onExit: (id, code, signal, expected) => {
       if (!expected) process.stdout.write(`  ${id} exited unexpectedly (code ${code}, signal ${signal})\n`);
     },
-  });
-  const targets: Target[] = cluster.nodes.map((node) => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: socketsPerNode }) }));
+  };
+  let cluster: LocalCluster;
+  try {
+    cluster = await LocalCluster.start(options);
+  } catch (e) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw e;
+  }
+  const targetOf = (node: LocalNode): Target => ({ host: node.spec.host, port: node.spec.httpPort, agent: new Agent({ keepAlive: true, maxSockets: socketsPerNode }) });
+  const targets: Target[] = cluster.nodes.map(targetOf);
   return {
     cluster,
     targets,
     baseDir,
+<<<<<<< HEAD
     stop: async (graceMs?: number) => {
+=======
+    join: async (extra: Settings = {}) => {
+      const [httpPort, internalPort] = await freePorts(2);
+      const id = `n${cluster.nodes.length + 1}`;
+      const node = await cluster.join({ id, host: '127.0.0.1', httpPort, internalPort, respPort: 0, dataDir: join(baseDir, id) }, options, extra);
+      const target = targetOf(node);
+      targets.push(target);
+      return { node, target };
+    },
+    stop: async () => {
+>>>>>>> measure
       for (const t of targets) t.agent.destroy();
       await cluster.stop(graceMs);
       rmSync(baseDir, { recursive: true, force: true });

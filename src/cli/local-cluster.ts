@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { flagName } from '../config/load.js';
+import { flagName, offFlagName } from '../config/load.js';
 import { formatPeerList } from '../config/peers.js';
 import type { ConfigFieldName } from '../config/schema.js';
 
@@ -301,12 +301,21 @@ export class LocalCluster {
   }
 }
 
-/** settings as command-line flags; boolean fields are bare flags (commander takes no value for them) */
-function settingFlags(settings: Settings): string[] {
+/**
+ * settings as command-line flags; boolean fields are bare flags (commander takes no value for them):
+ * true gives --x, false gives --no-x for a switch that is on by default (and nothing for one that is off)
+ */
+export function settingFlags(settings: Settings): string[] {
   const flags: string[] = [];
   for (const [field, value] of Object.entries(settings)) {
-    if (value === undefined || value === false) continue;
-    flags.push(...(value === true ? [flagName(field as ConfigFieldName)] : [flagName(field as ConfigFieldName), String(value)]));
+    const name = field as ConfigFieldName;
+    if (value === undefined) continue;
+    if (value === false) {
+      const off = offFlagName(name);
+      if (off !== undefined) flags.push(off);
+      continue;
+    }
+    flags.push(...(value === true ? [flagName(name)] : [flagName(name), String(value)]));
   }
   return flags;
 }

@@ -1,6 +1,6 @@
 /** `ringkv start`: one node, configured by defaults < --config file < RINGKV_* env < flags. */
 import type { Command } from 'commander';
-import { CONFIG_FIELD_NAMES, ConfigError, envVarName, flagName, loadConfig } from '../config/load.js';
+import { CONFIG_FIELD_NAMES, ConfigError, envVarName, flagName, loadConfig, offFlagName } from '../config/load.js';
 import { configFields, fieldDescription, fieldKind, type ConfigFieldName } from '../config/schema.js';
 
 function defaultText(field: ConfigFieldName): string {
@@ -19,7 +19,8 @@ export function registerStartCommand(program: Command): void {
     const placeholder = { number: ' <number>', peers: ' <list>', string: ' <value>', boolean: '' }[fieldKind(field)];
     cmd.option(`${flagName(field)}${placeholder}`, `${fieldDescription(field)}${defaultText(field)} [${envVarName(field)}]`);
     // a switch that is on by default can be turned off on the command line
-    if (fieldKind(field) === 'boolean' && defaultText(field) === ' (default: true)') cmd.option(`--no-${flagName(field).slice(2)}`, `turn ${flagName(field)} off`);
+    const off = offFlagName(field);
+    if (off !== undefined) cmd.option(off, `turn ${flagName(field)} off`);
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     const { config: file, ...flags } = opts;

@@ -29,6 +29,13 @@ export function flagName(field: ConfigFieldName): string {
   return `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** aaeEnabled → --no-aae-enabled: the flag that turns off a switch that is on by default; undefined for every other field */
+export function offFlagName(field: ConfigFieldName): string | undefined {
+  const schema = configFields[field] as { def: { type: string; defaultValue?: unknown } };
+  const onByDefault = fieldKind(field) === 'boolean' && schema.def.type === 'default' && schema.def.defaultValue === true;
+  return onByDefault ? `--no-${flagName(field).slice(2)}` : undefined;
+}
+
 interface Layer {
   values: Record<string, unknown>;
   /** where each field's value came from, for error messages */
