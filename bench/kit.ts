@@ -12,40 +12,6 @@ export interface Target {
   agent: Agent;
 }
 
-<<<<<<< HEAD
-/**
- * One request; resolves with the status code (and the body when asked). With `giveUpAtMs`
- * (performance.now() time), a request still waiting for a connection of the agent's pool then is
- * dropped (rejects with an error named ClientTimeout): it never reached the server. One already sent
- * is left to finish (aborting it would cost its connection).
- */
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody?: false, giveUpAtMs?: number): Promise<number>;
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody: true): Promise<{ status: number; body: Buffer }>;
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false, giveUpAtMs?: number): Promise<number | { status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => withBody && chunks.push(c));
-        res.on('end', () => resolve(withBody ? { status: res.statusCode ?? 0, body: Buffer.concat(chunks) } : (res.statusCode ?? 0)));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (giveUpAtMs !== undefined) {
-      const timer = setTimeout(() => {
-        if (req.socket) return;
-        const err = new Error('gave up waiting for a connection');
-        err.name = 'ClientTimeout';
-        req.destroy(err);
-      }, Math.max(0, giveUpAtMs - performance.now()));
-      req.once('socket', () => clearTimeout(timer));
-      req.once('close', () => clearTimeout(timer));
-    }
-    req.end(body);
-  });
-=======
 export interface RequestSpec {
   method: 'PUT' | 'GET' | 'DELETE' | 'POST';
   path: string;
@@ -70,13 +36,38 @@ export function request(target: Target, spec: RequestSpec): Promise<{ status: nu
   });
 }
 
-/** one request; resolves with the status code (and the body when asked) */
-export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined): Promise<number>;
+/**
+ * One request; resolves with the status code (and the body when asked). With `giveUpAtMs`
+ * (performance.now() time), a request still waiting for a connection of the agent's pool then is
+ * dropped (rejects with an error named ClientTimeout): it never reached the server. One already sent
+ * is left to finish (aborting it would cost its connection).
+ */
+export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody?: false, giveUpAtMs?: number): Promise<number>;
 export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody: true): Promise<{ status: number; body: Buffer }>;
-export async function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false): Promise<number | { status: number; body: Buffer }> {
-  const res = await request(target, { method, path, keepBody: withBody, ...(body ? { body } : {}) });
-  return withBody ? res : res.status;
->>>>>>> measure
+export function once(target: Target, method: 'PUT' | 'GET', path: string, body: Buffer | undefined, withBody = false, giveUpAtMs?: number): Promise<number | { status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request_(
+      { host: target.host, port: target.port, method, path, agent: target.agent, headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => withBody && chunks.push(c));
+        res.on('end', () => resolve(withBody ? { status: res.statusCode ?? 0, body: Buffer.concat(chunks) } : (res.statusCode ?? 0)));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (giveUpAtMs !== undefined) {
+      const timer = setTimeout(() => {
+        if (req.socket) return;
+        const err = new Error('gave up waiting for a connection');
+        err.name = 'ClientTimeout';
+        req.destroy(err);
+      }, Math.max(0, giveUpAtMs - performance.now()));
+      req.once('socket', () => clearTimeout(timer));
+      req.once('close', () => clearTimeout(timer));
+    }
+    req.end(body);
+  });
 }
 
 export function percentile(sorted: Float64Array, q: number): number {
@@ -88,9 +79,10 @@ export interface BenchCluster {
   cluster: LocalCluster;
   /** one per node, in the order of cluster.nodes (a joined node's is added) */
   targets: Target[];
-<<<<<<< HEAD
-  /** the cluster's temp directory (removed by stop) */
+  /** where the nodes' data directories are (<baseDir>/<node id>; removed by stop) */
   baseDir: string;
+  /** starts one more node (id n<K+1>) that joins the running cluster with --join, and adds its target */
+  join(settings?: Settings): Promise<{ node: LocalNode; target: Target }>;
   /** stops the nodes (waiting up to graceMs for each) and removes the data */
   stop(graceMs?: number): Promise<void>;
 }
@@ -98,25 +90,14 @@ export interface BenchCluster {
 export interface BenchClusterOptions {
   /** extra `node` options per node process, given the node's directory (e.g. --cpu-prof) */
   nodeArgs?: (nodeId: string, baseDir: string) => string[];
-=======
-  /** where the nodes' data directories are (<baseDir>/<node id>) */
-  baseDir: string;
-  /** starts one more node (id n<K+1>) that joins the running cluster with --join, and adds its target */
-  join(settings?: Settings): Promise<{ node: LocalNode; target: Target }>;
-  stop(): Promise<void>;
->>>>>>> measure
 }
 
 /** K node processes on free ports with data in a temp dir; errors and non-JSON output of the nodes are shown */
 export async function startBenchCluster(nodes: number, settings: Settings, socketsPerNode: number, options: BenchClusterOptions = {}): Promise<BenchCluster> {
   const ports = await freePorts(nodes * 2);
   const baseDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
-<<<<<<< HEAD
   const nodeArgs = options.nodeArgs;
-  const cluster = await LocalCluster.start({
-=======
-  const options: LocalClusterOptions = {
->>>>>>> measure
+  const clusterOptions: LocalClusterOptions = {
     nodes: planLocalCluster({ count: nodes, httpPorts: ports.slice(0, nodes), internalPorts: ports.slice(nodes), respPorts: 0, baseDir }),
     settings: { logLevel: 'warn', ...settings },
     ...(nodeArgs !== undefined ? { nodeArgs: (spec) => nodeArgs(spec.id, baseDir) } : {}),
@@ -129,7 +110,7 @@ export async function startBenchCluster(nodes: number, settings: Settings, socke
   };
   let cluster: LocalCluster;
   try {
-    cluster = await LocalCluster.start(options);
+    cluster = await LocalCluster.start(clusterOptions);
   } catch (e) {
     rmSync(baseDir, { recursive: true, force: true });
     throw e;
@@ -140,19 +121,15 @@ export async function startBenchCluster(nodes: number, settings: Settings, socke
     cluster,
     targets,
     baseDir,
-<<<<<<< HEAD
-    stop: async (graceMs?: number) => {
-=======
     join: async (extra: Settings = {}) => {
       const [httpPort, internalPort] = await freePorts(2);
       const id = `n${cluster.nodes.length + 1}`;
-      const node = await cluster.join({ id, host: '127.0.0.1', httpPort, internalPort, respPort: 0, dataDir: join(baseDir, id) }, options, extra);
+      const node = await cluster.join({ id, host: '127.0.0.1', httpPort, internalPort, respPort: 0, dataDir: join(baseDir, id) }, clusterOptions, extra);
       const target = targetOf(node);
       targets.push(target);
       return { node, target };
     },
-    stop: async () => {
->>>>>>> measure
+    stop: async (graceMs?: number) => {
       for (const t of targets) t.agent.destroy();
       await cluster.stop(graceMs);
       rmSync(baseDir, { recursive: true, force: true });
