@@ -183,5 +183,6 @@ function transportFigures(s: TransportStats): NonNullable<NodeStatus['transport'
     reconnects: s.reconnects,
     dialFailures: s.dialFailures,
     requestsTimedOut: s.requestsTimedOut,
+    stalledConnectionsReplaced: s.stalledConnectionsReplaced,
   };
 }

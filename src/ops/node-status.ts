@@ -82,6 +82,8 @@ export interface TransportFigures {
   reconnects: number;
   dialFailures: number;
   requestsTimedOut: number;
+  /** connections replaced because they stopped answering */
+  stalledConnectionsReplaced: number;
 }
 
 /** hinted handoff: hints this node holds for replicas that were down (as a stand-in or coordinator) */
