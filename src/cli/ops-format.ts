@@ -102,7 +102,7 @@ export function formatInfo(s: NodeStatus, seenAs?: { status: string; error: stri
     kv('storage', `${s.storage.engine}: ${s.storage.keys ?? '-'} keys, ${formatBytes(s.storage.bytesOnDisk)} on disk`),
     kv('replication', `${s.replication.readRepairs} read repairs, ${s.replication.staleReplies} stale replies, ${s.replication.writeRetriesDeduplicated} retries deduplicated`),
     ...(s.transport
-      ? [kv('transport', `${s.transport.connections} connections, ${s.transport.pendingRequests} pending, ${formatBytes(s.transport.bytesSent)} sent, ${formatBytes(s.transport.bytesReceived)} received, ${s.transport.reconnects} reconnects`)]
+      ? [kv('transport', `${s.transport.connections} connections, ${s.transport.pendingRequests} pending, ${formatBytes(s.transport.bytesSent)} sent, ${formatBytes(s.transport.bytesReceived)} received, ${s.transport.reconnects} reconnects, ${s.transport.stalledConnectionsReplaced} stalled replaced`)]
       : []),
     ...s.warnings.map((w) => kv('warning', w)),
     '',

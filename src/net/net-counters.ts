@@ -23,6 +23,10 @@ export interface NetCounters {
   requestsRefusedPending: number;
   /** a peer's requests answered OVERLOADED at once: too many of its requests were being served already */
   requestsRefusedOverloaded: number;
+  /** probes sent on connections that went quiet while our requests waited (stall-detector.ts) */
+  stallProbesSent: number;
+  /** connections destroyed and redialled because they stopped answering (probe unanswered) */
+  stalledConnectionsReplaced: number;
 }
 
 export function newNetCounters(): NetCounters {
@@ -41,5 +45,7 @@ export function newNetCounters(): NetCounters {
     reconnects: 0,
     requestsRefusedPending: 0,
     requestsRefusedOverloaded: 0,
+    stallProbesSent: 0,
+    stalledConnectionsReplaced: 0,
   };
 }

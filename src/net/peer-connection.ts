@@ -93,6 +93,10 @@ export class PeerConnection {
   closed = false;
   /** why the connection ended, for the errors of later callers */
   closeReason = '';
+  /** performance.now() when the last bytes arrived from the peer (or when the connection was made) */
+  lastReceivedAtMs = performance.now();
+  /** performance.now() when the last of our requests on it timed out; 0 before any did */
+  lastRequestTimeoutAtMs = 0;
 
   private readonly socket: Socket;
   private readonly selfId: NodeId;
@@ -343,6 +347,7 @@ export class PeerConnection {
     if (!request) return; // answered already
     this.pending.delete(id);
     this.counters.requestsTimedOut++;
+    this.lastRequestTimeoutAtMs = performance.now();
     request.reject(
       new RingkvError('TIMEOUT', `request ${request.type} to ${this.describePeer()} timed out after ${request.timeoutMs} ms`, { peer: this.peerId }),
     );
@@ -360,6 +365,7 @@ export class PeerConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastReceivedAtMs = performance.now();
     this.counters.bytesReceived += chunk.length;
     let values: unknown[];
     try {

@@ -11,6 +11,10 @@
  * A failed dial puts the peer in exponential backoff (with jitter); during backoff requests to it
  * fail at once with PEER_UNREACHABLE instead of piling up. A connection lost after its handshake is
  * redialled on the next request, without waiting.
+ *
+ * A connection that stops answering while our requests wait on it (stall-detector.ts: silence, then
+ * an unanswered probe) is destroyed — its requests in flight fail with CONNECTION_LOST — and a fresh
+ * one is dialled at once and preferred, instead of waiting out TCP's retransmission back-off.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { RingkvError } from '../core/errors.js';
@@ -20,6 +24,7 @@ import { cloneViaMsgpack, DEFAULT_MAX_FRAME_BYTES } from './frame-codec.js';
 import { errorFromWire, isMessage } from './envelope.js';
 import { PeerConnection, type ConnectionEvents } from './peer-connection.js';
 import { newNetCounters, type NetCounters } from './net-counters.js';
+import { DEFAULT_STALL_PROBE_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, STALL_PROBE_REPLY, STALL_PROBE_TYPE, StallDetector } from './stall-detector.js';
 
 export interface TransportStats extends NetCounters {
   /** open connections, including ones still in their handshake */
@@ -73,6 +78,10 @@ export interface TcpTransportOptions {
   connectTimeoutMs?: number;
   /** @default { initialMs: 50, maxMs: 2000 } */
   reconnectBackoff?: ReconnectBackoff;
+  /** with our requests waiting on a connection, this long without a byte from the peer sends a probe @default 1000 */
+  stallTimeoutMs?: number;
+  /** a probe followed by this long without a byte from the peer: the connection is replaced @default 1000 */
+  stallProbeTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_OUTBOUND_BYTES = 64 * 1024 * 1024;
@@ -113,6 +122,7 @@ export class TcpTransport implements Transport {
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly connections = new Set<PeerConnection>();
   private readonly counters = newNetCounters();
+  private readonly stallDetector: StallDetector<PeerConnection>;
   private handler: RequestHandler | undefined;
   private listening = false;
   private closed = false;
@@ -134,6 +144,13 @@ export class TcpTransport implements Transport {
     this.connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     const backoff = options.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF;
     this.backoff = { initialMs: positive('reconnectBackoff.initialMs', backoff.initialMs), maxMs: positive('reconnectBackoff.maxMs', backoff.maxMs) };
+    this.stallDetector = new StallDetector<PeerConnection>({
+      stallTimeoutMs: positive('stallTimeoutMs', options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS),
+      probeTimeoutMs: positive('stallProbeTimeoutMs', options.stallProbeTimeoutMs ?? DEFAULT_STALL_PROBE_TIMEOUT_MS),
+      connections: () => this.connections,
+      onProbe: () => this.counters.stallProbesSent++,
+      onStalled: (conn, why) => this.replaceStalled(conn, why),
+    });
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.logger.error({ err: err.message }, 'internode listener error'));
   }
@@ -215,6 +232,7 @@ export class TcpTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stallDetector.stop();
     for (const conn of [...this.connections]) conn.close('closed: this node is shutting down');
     if (!this.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -279,7 +297,24 @@ export class TcpTransport implements Transport {
       counters: this.counters,
     });
     this.connections.add(conn);
+    this.stallDetector.start();
     return conn;
+  }
+
+  /** destroys a connection that stopped answering and, if it carried our traffic, dials its successor now */
+  private replaceStalled(conn: PeerConnection, why: string): void {
+    const peer = conn.peerId as NodeId;
+    const wasActive = this.links.get(peer)?.active === conn;
+    this.counters.stalledConnectionsReplaced++;
+    this.logger.warn({ peer, remote: conn.remoteAddress, pending: conn.pendingCount, why }, 'replacing a stalled internode connection');
+    conn.destroy(`replaced: it ${why}`);
+    if (!wasActive || this.closed) return;
+    try {
+      this.connectionTo(peer);
+    } catch (e) {
+      // e.g. the peer no longer resolves: the next request reports it
+      this.logger.debug({ peer, err: e instanceof Error ? e.message : String(e) }, 'no successor for a stalled connection');
+    }
   }
 
   private dial(peer: NodeId, address: PeerAddress): PeerConnection {
@@ -342,6 +377,10 @@ export class TcpTransport implements Transport {
   // --- serving -----------------------------------------------------------------------------------
 
   private serveRequest(conn: PeerConnection, id: number, message: Message): void {
+    if (message.type === STALL_PROBE_TYPE) {
+      conn.sendReply(id, STALL_PROBE_REPLY); // the transport's own liveness check: no handler involved
+      return;
+    }
     const handler = this.handler;
     if (!handler) {
       conn.sendError(id, new RingkvError('PEER_UNREACHABLE', `node ${this.self} is not serving requests yet`));

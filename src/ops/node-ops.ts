@@ -184,5 +184,6 @@ function transportFigures(s: TransportStats): NonNullable<NodeStatus['transport'
     dialFailures: s.dialFailures,
     authRefused: s.authRefused,
     requestsTimedOut: s.requestsTimedOut,
+    stalledConnectionsReplaced: s.stalledConnectionsReplaced,
   };
 }

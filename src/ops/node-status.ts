@@ -84,6 +84,8 @@ export interface TransportFigures {
   /** connections refused because the other end did not prove the cluster secret */
   authRefused: number;
   requestsTimedOut: number;
+  /** connections replaced because they stopped answering */
+  stalledConnectionsReplaced: number;
 }
 
 /** hinted handoff: hints this node holds for replicas that were down (as a stand-in or coordinator) */

@@ -25,6 +25,8 @@ export function registerTransportMetrics(metrics: NodeMetrics, read: () => Trans
   total('ringkv_transport_dial_failures_total', 'dials that failed before the peer answered the handshake', (s) => s.dialFailures);
   total('ringkv_transport_request_timeouts_total', 'internode requests that got no reply in time', (s) => s.requestsTimedOut);
   total('ringkv_transport_auth_refused_total', 'internode connections refused because the other end did not prove the cluster secret', (s) => s.authRefused);
+  total('ringkv_transport_stall_probes_total', 'probes sent on internode connections that went quiet while requests waited on them', (s) => s.stallProbesSent);
+  total('ringkv_transport_stalled_connections_total', 'internode connections replaced because they stopped answering (a probe went unanswered)', (s) => s.stalledConnectionsReplaced);
   total('ringkv_transport_protocol_errors_total', 'internode connections closed for a malformed frame or a protocol violation', (s) => s.protocolErrors);
   metrics.runningTotal(
     'ringkv_transport_refused_requests_total',

@@ -449,7 +449,8 @@ test('a peer speaking protocol 2 (one envelope per frame) is refused with both v
 test('per-peer bounds: past maxPendingRequests our new requests are refused unsent; past maxServingRequests the peer answers OVERLOADED', async (t) => {
   const cluster = new TestCluster();
   t.after(() => cluster.closeAll());
-  const a = await cluster.start('a', { maxPendingRequests: 3 });
+  // no stall probe may take one of the three slots (the hung requests get no reply, on purpose)
+  const a = await cluster.start('a', { maxPendingRequests: 3, stallTimeoutMs: 600_000 });
   const b = await cluster.start('b', { maxServingRequests: 2 });
   await a.request('b', { type: 'echo' }, 2000);
   const hung = [a.request('b', { type: 'hang' }, 60_000), a.request('b', { type: 'hang' }, 60_000)];
