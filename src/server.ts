@@ -64,7 +64,7 @@ async function openEngine(config: RingkvConfig, logger: pino.Logger): Promise<En
   if (config.engine === 'memory') return new MemoryEngine();
   logger.info({ dir: config.dataDir, syncMode: config.commitlogSync }, 'opening LSM engine');
   // PreadNodeFS: point gets load SSTable blocks with a plain pread (see pread-fs.ts for the trade-off).
-  return LsmEngine.open(new PreadNodeFS(), { dir: config.dataDir, syncMode: config.commitlogSync, skipCorrupt: config.skipCorruptCommitlog, logger: logger.child({ subsystem: 'lsm' }) });
+  return LsmEngine.open(new PreadNodeFS(), { dir: config.dataDir, syncMode: config.commitlogSync, commitLogMaxTotalBytes: config.commitlogMaxTotalBytes, skipCorrupt: config.skipCorruptCommitlog, logger: logger.child({ subsystem: 'lsm' }) });
 }
 
 function infoSnapshot(config: RingkvConfig, ops: NodeOps): InfoSnapshot {

@@ -26,6 +26,8 @@ export type PeerConfig = z.infer<typeof peerSchema>;
 
 export const ENGINE_KINDS = ['lsm', 'memory'] as const;
 export const COMMITLOG_SYNC_MODES = ['batch', 'periodic'] as const;
+/** the smallest commit-log bound: four 1 MiB segments */
+export const COMMITLOG_MIN_TOTAL_BYTES = 4 * 1024 * 1024;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const configFields = {
@@ -46,6 +48,14 @@ export const configFields = {
   engine: z.enum(ENGINE_KINDS).default('lsm').describe('storage engine: lsm | memory'),
   /** commit log durability: group commit acked after fsync, or fsync every 10 ms @default "batch" */
   commitlogSync: z.enum(COMMITLOG_SYNC_MODES).default('batch').describe('commit log sync: batch | periodic'),
+  /**
+   * bound on the commit log's files on disk (Cassandra's commitlog_total_space): past it the memtable is
+   * flushed before it is full, so the segments holding its writes can be deleted. Segments are 64 MiB,
+   * or a quarter of this bound when that is smaller, so the bound always holds several of them.
+   * @default 268435456 (256 MiB: four 64 MiB memtables)
+   */
+  commitlogMaxTotalBytes: z.number().int().min(COMMITLOG_MIN_TOTAL_BYTES).default(256 * 1024 * 1024)
+    .describe('bound on the commit log\'s files on disk; past it the memtable is flushed early (bytes)'),
   /** start despite commit-log corruption before its tail: corrupt records are skipped (and logged), the writes they held are lost @default false */
   skipCorruptCommitlog: z.boolean().default(false).describe('start despite corrupt commit-log records (the writes they held are lost)'),
   /** the other members; this node may be listed too (the same list on every node), its entry then agreeing with zone and weight @default [] */

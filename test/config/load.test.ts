@@ -95,6 +95,14 @@ test('boolean fields: bare flags, and true/false words in env', () => {
   assert.match(e.message, /skipCorruptCommitlog = "maybe" \(from env RINGKV_SKIP_CORRUPT_COMMITLOG\)/);
 });
 
+test('commitlogMaxTotalBytes: 256 MiB by default, set by flag or env, refused below 4 MiB', () => {
+  assert.equal(loadConfig({}).commitlogMaxTotalBytes, 256 * 1024 * 1024);
+  assert.equal(loadConfig({ flags: { commitlogMaxTotalBytes: '67108864' } }).commitlogMaxTotalBytes, 64 * 1024 * 1024);
+  assert.equal(loadConfig({ env: { RINGKV_COMMITLOG_MAX_TOTAL_BYTES: '8388608' } }).commitlogMaxTotalBytes, 8 * 1024 * 1024);
+  const e = configErrorOf(() => loadConfig({ flags: { commitlogMaxTotalBytes: '1048576' } }));
+  assert.match(e.message, /commitlogMaxTotalBytes = 1048576 \(from flag --commitlog-max-total-bytes\)/);
+});
+
 test('r and w may not exceed n', () => {
   const e = configErrorOf(() => loadConfig({ flags: { n: '2', r: '3' } }));
   assert.match(e.message, /r = 3 \(from flag --r\): must be at most n \(2\)/);

@@ -97,6 +97,8 @@ export interface CommitLogStats {
   syncErrors: number;
   appendErrors: number;
   segmentsRolled: number;
+  /** Bytes of the live segment files (the active one included): what the commit log holds on disk. */
+  totalBytes: number;
 }
 
 export const DEFAULT_PERIODIC_SYNC_MS = 10;
@@ -153,9 +155,13 @@ export class CommitLog {
   private closing: Promise<void> | undefined;
   private stopTimer: (() => void) | undefined;
   private releaseChain: Promise<void> = Promise.resolve();
+  /** bytes of each live segment but the active one, by id (replayed ones included) */
+  private readonly closedSegmentBytes: Map<number, number>;
+  /** their sum */
+  private closedBytes = 0;
   /** Set for good when an fsync failed over bytes whose appends had already resolved (periodic mode). */
   private acknowledgedWritesLost: { file: string; cause: unknown } | undefined;
-  private readonly counters: Omit<CommitLogStats, 'activeSegmentId'> = {
+  private readonly counters: Omit<CommitLogStats, 'activeSegmentId' | 'totalBytes'> = {
     appends: 0, appendBytes: 0, groupWrites: 0, syncs: 0, syncErrors: 0, appendErrors: 0, segmentsRolled: 0,
   };
 
@@ -164,6 +170,7 @@ export class CommitLog {
     opts: CommitLogOptions,
     nextSegmentId: number,
     recovery: CommitLogRecovery,
+    replayedSegmentBytes: Map<number, number>,
   ) {
     this.dir = opts.dir;
     this.syncMode = opts.syncMode;
@@ -172,6 +179,8 @@ export class CommitLog {
     this.logger = opts.logger ?? noopLogger;
     this.nextSegmentId = nextSegmentId;
     this.recovery = recovery;
+    this.closedSegmentBytes = replayedSegmentBytes;
+    for (const bytes of replayedSegmentBytes.values()) this.closedBytes += bytes;
   }
 
   /**
@@ -193,6 +202,7 @@ export class CommitLog {
 
     const recovery: CommitLogRecovery = { segmentsReplayed: 0, recordsReplayed: 0, tailsCut: 0, corruptRegionsSkipped: 0 };
     const emptySegments: string[] = [];
+    const replayedBytes = new Map<number, number>();
     for (let i = 0; i < segments.length; i++) {
       const { name, id } = segments[i];
       const path = posix.join(opts.dir, name);
@@ -222,11 +232,12 @@ export class CommitLog {
         }
       }
       if (result.sizeBytes === 0) emptySegments.push(path);
+      else replayedBytes.set(id, isLast && result.tail !== 'clean' ? result.validLengthBytes : result.sizeBytes);
     }
     if (recovery.segmentsReplayed > 0) logger.info({ dir: opts.dir, ...recovery }, 'commit log replayed');
 
     const nextId = segments.length > 0 ? segments[segments.length - 1].id + 1 : 1;
-    const log = new CommitLog(fs, opts, nextId, recovery);
+    const log = new CommitLog(fs, opts, nextId, recovery, replayedBytes);
     await log.roll();
     // Only after the new segment is durable, so the highest id ever used stays on disk.
     if (emptySegments.length > 0) {
@@ -319,8 +330,13 @@ export class CommitLog {
     return this.active?.id;
   }
 
+  /** Bytes of the live segment files, the active one included (what releaseUpTo can shrink). */
+  get totalBytes(): number {
+    return this.closedBytes + (this.active?.writtenBytes ?? 0);
+  }
+
   stats(): CommitLogStats {
-    return { activeSegmentId: this.active?.id, ...this.counters };
+    return { activeSegmentId: this.active?.id, ...this.counters, totalBytes: this.totalBytes };
   }
 
   // ---- the operation pump ----
@@ -580,6 +596,8 @@ export class CommitLog {
     this.active = { id, path, handle, writtenBytes: 0, syncedBytes: 0, abandoned: undefined };
     this.counters.segmentsRolled++;
     if (old) {
+      this.closedSegmentBytes.set(old.id, old.writtenBytes);
+      this.closedBytes += old.writtenBytes;
       try {
         await old.handle.close();
       } catch (err) {
@@ -602,6 +620,8 @@ export class CommitLog {
       } catch (err) {
         if (!isFsError(err, 'ENOENT')) throw err;
       }
+      this.closedBytes -= this.closedSegmentBytes.get(id) ?? 0;
+      this.closedSegmentBytes.delete(id);
     }
     if (removed > 0) await this.fs.syncDir(this.dir);
   }

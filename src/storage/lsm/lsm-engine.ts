@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { isRingkvError, RingkvError } from '../../core/errors.js';
-import { CommitLog, type SyncMode, type SyncScheduler } from '../commitlog/commit-log.js';
+import { CommitLog, DEFAULT_SEGMENT_SIZE_BYTES, type SyncMode, type SyncScheduler } from '../commitlog/commit-log.js';
 import type { Engine, EngineEntry, EngineStats } from '../engine.js';
 import type { FS } from '../fs/fs.js';
 import { BlockCache } from './block-cache.js';
@@ -50,8 +50,20 @@ export interface LsmEngineOptions {
   tombstoneGraceMs?: number;
   /** start despite corrupt commit-log records (their writes are lost) @default false */
   skipCorrupt?: boolean;
-  /** commit-log segment size @default the commit log's */
+  /**
+   * commit-log segment size; at most commitLogMaxTotalBytes
+   * @default the commit log's (64 MiB), or a quarter of commitLogMaxTotalBytes when that is smaller
+   */
   segmentSizeBytes?: number;
+  /**
+   * Bound on the commit log's live segments on disk (Cassandra's commitlog_total_space). Segments are
+   * deleted only after the memtable whose writes they hold is flushed; a memtable that never fills (a
+   * small disk, a large memtable) would let them pile up. Past this bound the active memtable is
+   * flushed whatever its size, so its segments can go; while such a flush runs, writes that would take
+   * the log past bound + one segment wait for it.
+   * @default 256 MiB, and at least twice memtableSizeBytes
+   */
+  commitLogMaxTotalBytes?: number;
   /** wall clock for tombstone timestamps and grace @default Date.now */
   nowMs?: () => number;
   /**
@@ -93,6 +105,7 @@ export interface LsmEngineOptions {
 }
 
 const DEFAULT_MEMTABLE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_COMMITLOG_MAX_TOTAL_BYTES = 256 * 1024 * 1024;
 const DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_COMPACTION_RATE = 64 * 1024 * 1024;
 const DEFAULT_TOMBSTONE_GRACE_MS = 10 * 24 * 3600 * 1000;
@@ -169,6 +182,8 @@ export class LsmEngine implements Engine {
   private closed = false;
   private readonly cache: BlockCache;
   private readonly memtableSizeBytes: number;
+  private readonly commitLogMaxBytes: number;
+  private readonly segmentSizeBytes: number;
   private readonly tombstoneGraceMs: number;
   private readonly nowMs: () => number;
   private readonly logger: LsmLogger;
@@ -187,11 +202,18 @@ export class LsmEngine implements Engine {
     writeStallMs: 0,
     /** write batches delayed because compaction is behind */
     writeSlowdowns: 0,
+    /** memtables flushed before they were full, because the commit log passed commitLogMaxTotalBytes */
+    commitLogBoundFlushes: 0,
   };
 
   private constructor(private readonly fs: FencedFS, private readonly opts: LsmEngineOptions) {
     this.cache = new BlockCache(opts.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES);
     this.memtableSizeBytes = opts.memtableSizeBytes ?? DEFAULT_MEMTABLE_BYTES;
+    this.commitLogMaxBytes = opts.commitLogMaxTotalBytes ?? Math.max(DEFAULT_COMMITLOG_MAX_TOTAL_BYTES, 2 * this.memtableSizeBytes);
+    this.segmentSizeBytes = opts.segmentSizeBytes ?? Math.min(DEFAULT_SEGMENT_SIZE_BYTES, Math.floor(this.commitLogMaxBytes / 4));
+    if (!(this.commitLogMaxBytes >= this.segmentSizeBytes && this.segmentSizeBytes > 0)) {
+      throw new RangeError(`commitLogMaxTotalBytes (${this.commitLogMaxBytes}) must be at least the commit-log segment size (${this.segmentSizeBytes}), which must be positive`);
+    }
     this.active = new Memtable();
     this.tombstoneGraceMs = opts.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS;
     this.nowMs = opts.nowMs ?? Date.now;
@@ -255,7 +277,7 @@ export class LsmEngine implements Engine {
         syncMode: this.opts.syncMode,
         periodicSyncMs: this.opts.periodicSyncMs,
         syncScheduler: this.opts.syncScheduler,
-        segmentSizeBytes: this.opts.segmentSizeBytes,
+        segmentSizeBytes: this.segmentSizeBytes,
         skipCorrupt: this.opts.skipCorrupt,
         logger: this.opts.logger,
       },
@@ -277,7 +299,6 @@ export class LsmEngine implements Engine {
       const ik = encodeInternalKey(opFields.partition, slab.buf.subarray(opFields.keyStart, opFields.keyStart + opFields.keyLength));
       this.active.apply(ik, slab, op, end - op, ++this.seq);
     });
-    this.active.logBytes += record.length;
   }
 
   // ---- Engine ----
@@ -397,7 +418,8 @@ export class LsmEngine implements Engine {
   /**
    * A write must not join the active memtable now: it is full, counting the writes on their way to it
    * (so a crowd of writers woken at once cannot overfill it) — then a rotation starts when another
-   * frozen memtable may wait for its flush, else the write stalls — or compaction is this far behind.
+   * frozen memtable may wait for its flush, else the write stalls — or the commit log is a segment past
+   * its bound while the flush that will shrink it runs, or compaction is this far behind.
    * Writes wait (see whenWritable) instead of growing memory.
    */
   private mustWait(): boolean {
@@ -407,6 +429,7 @@ export class LsmEngine implements Engine {
       this.maybeFlush('full');
       return true;
     }
+    if (this.flushTask !== undefined && this.log.totalBytes >= this.commitLogMaxBytes + this.segmentSizeBytes) return true;
     return this.compactionTask !== undefined && this.tables.length >= this.stopTables;
   }
 
@@ -487,10 +510,9 @@ export class LsmEngine implements Engine {
           const op = ops[i];
           mt.apply(b.keys[i], slab, op, (i + 1 < b.count ? ops[i + 1] : end) - op, b.seqs[i]);
         }
-        mt.logBytes += b.used;
         mt.endWrite(bytes);
         b.resolve();
-        if (mt === this.active && mt.sizeBytes >= this.memtableSizeBytes) this.maybeFlush();
+        if (mt === this.active) this.maybeFlush();
         // stalled writers counted these bytes as on their way: look again now they have landed
         if (this.progressWaiters.length > 0) this.wakeWaiters();
       },
@@ -558,11 +580,10 @@ export class LsmEngine implements Engine {
       bloomBytes += t.bloomSizeBytes;
     }
     let memKeys = this.active.count;
-    let logBytes = this.active.logBytes;
+    const logBytes = this.log.totalBytes;
     let memBytes = this.active.sizeBytes;
     for (const mt of this.immutables) {
       memKeys += mt.count;
-      logBytes += mt.logBytes;
       memBytes += mt.sizeBytes;
     }
     return {
@@ -667,13 +688,15 @@ export class LsmEngine implements Engine {
   /**
    * Freezes the active memtable and starts its flush, when another frozen one may wait and the
    * memtable is full ('full': the caller counted it full; 'asked': flush() wants it frozen whatever
-   * its size, and now, even right after a failed rotation).
+   * its size, and now, even right after a failed rotation) or the commit log is past its bound.
    */
   private maybeFlush(why?: 'full' | 'asked'): void {
     if (this.closed || this.rotation !== undefined || this.immutables.length >= this.maxImmutable) return;
     if (this.active.count === 0 && this.active.pendingWrites === 0) return;
-    if (why === undefined && this.active.sizeBytes < this.memtableSizeBytes) return;
+    const full = this.active.sizeBytes >= this.memtableSizeBytes;
+    if (why === undefined && !full && !this.commitLogOverBound()) return;
     if (why !== 'asked' && performance.now() < this.rotateRetryAt) return;
+    if (why === undefined && !full) this.counters.commitLogBoundFlushes++;
     // New writes wait while the commit log rotates, and the memtables are swapped only once it has:
     // every append issued before is in the closed segment (with the frozen memtable), every later one
     // in the next segment (with the new memtable). Releasing the closed segment after the flush is
@@ -703,6 +726,14 @@ export class LsmEngine implements Engine {
       });
   }
 
+  /**
+   * The commit log holds more than its bound and no flush is under way (whose end releases segments and
+   * looks again): flushing the active memtable lets every segment but the new active one go.
+   */
+  private commitLogOverBound(): boolean {
+    return this.flushTask === undefined && this.log.totalBytes > this.commitLogMaxBytes;
+  }
+
   /** Flushes the frozen memtables, oldest first, until none is left. */
   private startFlushing(): void {
     if (this.flushTask !== undefined) return;
@@ -714,6 +745,8 @@ export class LsmEngine implements Engine {
         this.maybeFlush();
         this.maybeCompact();
       }
+      // writes held back by the commit-log bound look again, now that its segments are released
+      this.wakeWaiters();
     });
   }
 

@@ -58,8 +58,6 @@ export class Memtable {
   private drainWaiters: (() => void)[] = [];
   /** Set when frozen: the commit-log segment that holds every write of this memtable. */
   segmentId = -1;
-  /** commit-log bytes written for this memtable (for stats) */
-  logBytes = 0;
   /** the slabs its entries point into (a flush job needs them) */
   private readonly slabs = new Set<Slab>();
   private lastSlab: Slab | undefined;
