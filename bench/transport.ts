@@ -9,6 +9,7 @@
  *
  * Prints a table, then one JSON object as the last line.
  */
+import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Message } from '../src/cluster/runtime.js';
@@ -32,8 +33,9 @@ async function main(): Promise<void> {
     const port = ports.get(id);
     return port === undefined ? undefined : { host: '127.0.0.1', port };
   };
-  const a = new TcpTransport({ self: 'a', listenHost: '127.0.0.1', listenPort: 0, resolvePeer });
-  const b = new TcpTransport({ self: 'b', listenHost: '127.0.0.1', listenPort: 0, resolvePeer });
+  const clusterSecret = randomBytes(32);
+  const a = new TcpTransport({ self: 'a', clusterSecret, listenHost: '127.0.0.1', listenPort: 0, resolvePeer });
+  const b = new TcpTransport({ self: 'b', clusterSecret, listenHost: '127.0.0.1', listenPort: 0, resolvePeer });
   await a.listen();
   await b.listen();
   ports.set('a', a.port);

@@ -3,6 +3,7 @@
  * a storage engine (LSM under dataDir, or memory), the ClusterNode, the HTTP API and, when
  * respPort > 0, the RESP server.
  */
+import { clusterSecretOf } from './config/cluster-secret.js';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AdmissionControl } from './api/admission.js';
@@ -266,12 +267,14 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     // closed last: a clean stop is recorded only once the engine has closed cleanly
     opened.unshift({ close: () => (engineClosed ? identity.closeClean() : undefined) });
 
+    const { secret: clusterSecret, configured: secretConfigured } = clusterSecretOf(config);
+    if (!secretConfigured) logger.info({}, 'no cluster secret: this node accepts no internode connections (give --cluster-secret-file to let peers join it)');
     // --join: ask each address who it is (its node id), so gossip can reach it by id
     const joinSeeds: string[] = [];
     for (const address of config.join ? config.join.split(',') : []) {
       const { host, port } = splitHostPort(address);
       try {
-        const id = await identifyPeer(host, port, config.nodeId);
+        const id = await identifyPeer(host, port, config.nodeId, clusterSecret);
         addressOf.set(id, { host, port });
         joinSeeds.push(id);
       } catch (e) {
@@ -283,6 +286,7 @@ export async function startNode(config: RingkvConfig, opts: StartNodeOptions = {
     const nodeRef: { current?: ClusterNode } = {};
     const transport = new TcpTransport({
       self: config.nodeId,
+      clusterSecret,
       listenHost: config.host,
       listenPort: config.internalPort,
       resolvePeer: (id) => {

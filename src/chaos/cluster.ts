@@ -70,6 +70,11 @@ export class ChaosCluster {
 
   constructor(readonly opts: ClusterOptions) {}
 
+  /** the nodes' shared internode secret (made when the cluster starts) */
+  get clusterSecretFile(): string {
+    return join(this.opts.runDir, 'cluster-secret');
+  }
+
   get ids(): string[] {
     return this.nodes.map((n) => n.id);
   }
@@ -98,6 +103,7 @@ export class ChaosCluster {
     }
     this.local = LocalCluster.create({
       nodes: specs,
+      clusterSecretFile: this.clusterSecretFile,
       settings: { n: o.n, r: o.r, w: o.w, requestTimeoutMs: o.requestTimeoutMs, commitlogSync: o.commitlogSync, logLevel: 'info' },
       launcher: (spec) => ({
         command: 'nsenter',

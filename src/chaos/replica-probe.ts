@@ -38,14 +38,14 @@ export class ReplicaProbe {
   ) {}
 
   /** reads the ring from one node's /cluster/ring */
-  static async open(nodes: ProbeNode[], ringFromHttpUrl: string, timeoutMs: number): Promise<ReplicaProbe> {
+  static async open(nodes: ProbeNode[], ringFromHttpUrl: string, timeoutMs: number, clusterSecret: Uint8Array): Promise<ReplicaProbe> {
     const res = await httpRequest(ringFromHttpUrl, { method: 'GET', path: '/cluster/ring', timeoutMs });
     if (res.status !== 200) throw new Error(`GET /cluster/ring answered ${res.status}`);
     const ring = JSON.parse(res.body.toString('utf8')) as { Q: number; partitions: Array<{ partition: number; preferenceList: string[] }> };
     const preference: string[][] = [];
     for (const p of ring.partitions) preference[p.partition] = p.preferenceList;
     const byId = new Map(nodes.map((n) => [n.id, { host: n.address, port: n.internalPort }]));
-    const transport = new TcpTransport({ self: 'chaos-probe', listenHost: '127.0.0.1', listenPort: 0, resolvePeer: (id) => byId.get(id), reconnectBackoff: { initialMs: 20, maxMs: 200 } });
+    const transport = new TcpTransport({ self: 'chaos-probe', clusterSecret, listenHost: '127.0.0.1', listenPort: 0, resolvePeer: (id) => byId.get(id), reconnectBackoff: { initialMs: 20, maxMs: 200 } });
     return new ReplicaProbe(transport, ring.Q, preference);
   }
 

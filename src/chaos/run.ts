@@ -4,6 +4,7 @@
  * the outputs. Exit code: 0 every checker passed, 1 a checker failed, 2 the harness itself failed,
  * 130 interrupted.
  */
+import { ensureClusterSecretFile } from '../cli/cluster-secret-file.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeededRandom } from '../sim/seeded-random.js';
@@ -114,6 +115,7 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
       cluster.nodes.map((n) => ({ id: n.id, address: n.address, internalPort: INTERNAL_PORT })),
       targets[0].httpUrl,
       o.clientTimeoutMs,
+      ensureClusterSecretFile(cluster.clusterSecretFile),
     );
     const env: WorkloadEnv = {
       history,

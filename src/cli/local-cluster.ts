@@ -8,12 +8,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { flagName, offFlagName } from '../config/load.js';
 import { formatPeerList } from '../config/peers.js';
 import type { ConfigFieldName } from '../config/schema.js';
+import { ensureClusterSecretFile } from './cluster-secret-file.js';
 
 export interface LocalNodeSpec {
   id: string;
@@ -78,6 +79,23 @@ export interface LocalClusterOptions {
   launcher?: (spec: LocalNodeSpec) => { command: string; args: string[]; env?: NodeJS.ProcessEnv };
   /** extra options for each node's `node` process, before the script (e.g. --cpu-prof) @default none */
   nodeArgs?: (spec: LocalNodeSpec) => string[];
+  /**
+   * the cluster secret file every node is given (--cluster-secret-file), created with a random secret
+   * when missing @default "cluster-secret" beside the first node's data directory (ringkv dev: <base-dir>/cluster-secret)
+   */
+  clusterSecretFile?: string;
+}
+
+/** where the nodes' shared secret file is, made when missing; settings that name a secret of their own win */
+function secretFlags(opts: LocalClusterOptions, settings: Settings | undefined): string[] {
+  if (settings?.clusterSecret !== undefined || settings?.clusterSecretFile !== undefined) return [];
+  return ['--cluster-secret-file', secretFileOf(opts)];
+}
+
+export function secretFileOf(opts: Pick<LocalClusterOptions, 'clusterSecretFile' | 'nodes'>): string {
+  const path = opts.clusterSecretFile ?? join(dirname(opts.nodes[0].dataDir), 'cluster-secret');
+  ensureClusterSecretFile(path);
+  return path;
 }
 
 /** How to run the CLI: compiled main.js beside this file, or main.ts through tsx when run from source. */
@@ -246,6 +264,7 @@ export class LocalCluster {
       '--resp-port', String(spec.respPort),
       '--data-dir', spec.dataDir,
       '--join', `${first.host}:${first.internalPort}`,
+      ...secretFlags(opts, { ...opts.settings, ...settings }),
       ...settingFlags({ ...opts.settings, ...settings }),
     ];
     const node = new LocalNode(spec, flags, opts);
@@ -278,6 +297,7 @@ export class LocalCluster {
         '--resp-port', String(spec.respPort),
         '--data-dir', spec.dataDir,
         '--peers', peers,
+        ...secretFlags(opts, perNode[index]),
         ...settingFlags(perNode[index]),
       ];
       return new LocalNode(spec, flags, opts);

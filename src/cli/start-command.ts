@@ -40,6 +40,10 @@ export function registerStartCommand(program: Command): void {
     try {
       running = await startNode(config);
     } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`ringkv: ${e.message}\n`);
+        process.exit(e.exitCode);
+      }
       process.stderr.write(`ringkv: node ${config.nodeId} failed to start: ${(e as Error).message}\n`);
       process.exit(1);
     }

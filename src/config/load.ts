@@ -147,12 +147,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): RingkvConfig {
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${where} (from ${origin})`;
     }
     const field = String(issue.path[0] ?? '');
-    const value = valueAt(merged, issue.path);
+    const value = SECRET_FIELDS.has(field) ? HIDDEN : valueAt(merged, issue.path);
     const origin = originOf.get(field) ?? 'default';
     return `${formatPath(issue.path)} = ${formatValue(value)} (from ${origin}): ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
 }
+
+/** their values never appear in an error message */
+const SECRET_FIELDS = new Set(['clusterSecret', 'password']);
+const HIDDEN = Symbol('hidden');
 
 function valueAt(root: unknown, path: PropertyKey[]): unknown {
   let v: unknown = root;
@@ -169,6 +173,7 @@ function formatPath(path: PropertyKey[]): string {
 
 function formatValue(v: unknown): string {
   if (v === undefined) return '(missing)';
+  if (v === HIDDEN) return '(hidden)';
   const json = JSON.stringify(v);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }

@@ -92,6 +92,13 @@ export const configFields = {
    * share of the partitions to it @default undefined
    */
   join: z.string().regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'expected host:port[,host:port…]').optional().describe('join a running cluster through these members\' internode addresses (host:port,...)'),
+  /**
+   * the secret every internode connection proves, both ways, before any message (HMAC challenge–
+   * response); required with peers or join. Never logged, never shown. @default undefined
+   */
+  clusterSecret: z.string().min(16, 'must be at least 16 characters').optional().describe('internode secret (at least 16 characters; required with --peers or --join)'),
+  /** a file holding the cluster secret (trailing newlines ignored); the usual way, keeps it off the command line @default undefined */
+  clusterSecretFile: z.string().min(1).optional().describe('file holding the internode secret'),
   /** the cluster's name: gossip from a cluster with another name is refused @default "ringkv" */
   clusterName: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('ringkv').describe('cluster name (gossip from another cluster is refused)'),
   /** gossip: one push-pull exchange and one heartbeat per interval (ms) @default 500 */
@@ -142,6 +149,18 @@ export const configSchema = z
     // a hint older than the tombstone grace could bring a deleted version back after the reap
     if (c.tombstoneGraceMs <= c.hintWindowMs) {
       ctx.addIssue({ code: 'custom', path: ['tombstoneGraceMs'], message: `must exceed hintWindowMs (${c.hintWindowMs}): a hint older than the grace could bring a reaped delete back` });
+    }
+    if (c.clusterSecret !== undefined && c.clusterSecretFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clusterSecretFile'], message: 'give the cluster secret once: clusterSecret or clusterSecretFile, not both' });
+    }
+    // fail closed: a node that talks to peers must prove, and demand, the cluster secret
+    const hasPeers = c.join !== undefined || c.peers.some((p) => p.id !== c.nodeId);
+    if (hasPeers && c.clusterSecret === undefined && c.clusterSecretFile === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusterSecret'],
+        message: 'a node with peers or join needs the cluster secret: --cluster-secret-file <path> (or --cluster-secret, RINGKV_CLUSTER_SECRET_FILE, RINGKV_CLUSTER_SECRET), the same on every node',
+      });
     }
     // Every node must build the same ring, so this node's own entry in peers (if listed) must agree
     // with its zone and weight.

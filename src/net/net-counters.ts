@@ -13,7 +13,9 @@ export interface NetCounters {
   requestsTimedOut: number;
   /** connections closed for a malformed frame or a protocol violation */
   protocolErrors: number;
-  /** dials that failed before the peer's hello */
+  /** connections refused because the other end did not prove the cluster secret */
+  authRefused: number;
+  /** dials that failed before the handshake completed */
   dialFailures: number;
   /** dials to a peer we had been connected to before (its connection was lost) */
   reconnects: number;
@@ -34,6 +36,7 @@ export function newNetCounters(): NetCounters {
     bytesReceived: 0,
     requestsTimedOut: 0,
     protocolErrors: 0,
+    authRefused: 0,
     dialFailures: 0,
     reconnects: 0,
     requestsRefusedPending: 0,

@@ -3,6 +3,9 @@
  * requests from the peer served on the same connection. It knows nothing of which connection the
  * transport prefers; it reports hello, requests, one-way messages and its close to the transport.
  *
+ * Before anything else both ends prove the cluster secret (cluster-auth.ts): the dialler holds its
+ * requests until the acceptor has proved it, the acceptor handles nothing until the dialler has.
+ *
  * Everything queued for the peer in one event-loop turn — requests, replies, one-way messages — leaves
  * as one batch frame in one socket write (frame-codec.ts), and one timer covers the deadlines of all
  * requests in flight (request-deadlines.ts).
@@ -14,11 +17,14 @@ import type { Logger, Message } from '../cluster/runtime.js';
 import { BATCH_OVERHEAD_BYTES, batchFrame, encodeEnvelope, envelopesOf, FrameDecoder } from './frame-codec.js';
 import type { NetCounters } from './net-counters.js';
 import { RequestDeadlines } from './request-deadlines.js';
+import { newNonce, proofMatches, proofOf, type HandshakeIds } from './cluster-auth.js';
 import {
+  authEnvelope,
   errorEnvelope,
   errorFromWire,
   helloEnvelope,
   isMessage,
+  KIND_AUTH,
   KIND_ERR,
   KIND_HELLO,
   KIND_MSG,
@@ -33,7 +39,7 @@ import {
 } from './envelope.js';
 
 export interface ConnectionEvents {
-  /** the peer said who it is; return false to refuse the connection */
+  /** the peer said who it is and proved the cluster secret; return false to refuse the connection */
   onHello(conn: PeerConnection): boolean;
   onRequest(conn: PeerConnection, id: number, message: Message): void;
   onOneWay(conn: PeerConnection, message: Message): void;
@@ -44,6 +50,8 @@ export interface ConnectionEvents {
 export interface PeerConnectionOptions {
   socket: Socket;
   selfId: NodeId;
+  /** the cluster secret both ends must prove they hold */
+  secret: Uint8Array;
   /** set when we dialled: the node we meant to reach (its hello must say so) */
   dialedPeer?: NodeId;
   /** for messages: host:port of the other end */
@@ -53,7 +61,7 @@ export interface PeerConnectionOptions {
   maxOutboundBytes: number;
   /** with this many of our requests waiting for replies, new ones are refused (PEER_UNREACHABLE) */
   maxPendingRequests: number;
-  /** the peer's hello (and, when dialling, the TCP connect) must arrive within this */
+  /** the handshake (when dialling, the TCP connect too) must complete within this */
   handshakeTimeoutMs: number;
   logger: Logger;
   events: ConnectionEvents;
@@ -76,9 +84,10 @@ const FLUSH_NOW_BYTES = 256 * 1024;
 export class PeerConnection {
   readonly dialedBySelf: boolean;
   readonly remoteAddress: string;
-  /** the peer's node id: known up front when dialling, from its hello otherwise */
+  /** the peer's node id: known up front when dialling, from its (authenticated) hello otherwise */
   peerId: NodeId | undefined;
-  helloReceived = false;
+  /** both hellos exchanged and the peer proved the cluster secret: messages flow */
+  handshakeDone = false;
   /** no new outgoing requests; closes itself once the ones in flight are answered */
   retiring = false;
   closed = false;
@@ -87,6 +96,13 @@ export class PeerConnection {
 
   private readonly socket: Socket;
   private readonly selfId: NodeId;
+  private readonly secret: Uint8Array;
+  private readonly nonce = newNonce();
+  /** the acceptor's view of the handshake between the dialler's hello and its AUTH */
+  private awaitingAuth: HandshakeIds | undefined;
+  /** the dialler's messages queued before the acceptor proved the secret (sent right after our AUTH) */
+  private held: Buffer[] | undefined;
+  private heldBytes = 0;
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
   private readonly maxOutboundBytes: number;
@@ -115,6 +131,7 @@ export class PeerConnection {
   constructor(options: PeerConnectionOptions) {
     this.socket = options.socket;
     this.selfId = options.selfId;
+    this.secret = options.secret;
     this.dialedBySelf = options.dialedPeer !== undefined;
     this.peerId = options.dialedPeer;
     this.remoteAddress = options.remoteAddress;
@@ -137,11 +154,14 @@ export class PeerConnection {
     });
     this.socket.on('close', () => {
       const cause = this.socketErrorCode ?? 'closed by peer';
-      this.markClosed(this.dialedBySelf && !this.helloReceived ? `could not be established (${cause})` : `lost (${cause})`);
+      this.markClosed(this.dialedBySelf && !this.handshakeDone ? `could not be established (${cause})` : `lost (${cause})`);
     });
     this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(options.handshakeTimeoutMs), options.handshakeTimeoutMs);
-    // The dialler speaks first; requests queued behind the hello are pipelined, not held back.
-    if (this.dialedBySelf) this.enqueue(encodeEnvelope(helloEnvelope(this.selfId), this.maxFrameBytes));
+    // The dialler speaks first; what it queues before the acceptor's proof waits for it.
+    if (this.dialedBySelf) {
+      this.enqueueNow(encodeEnvelope(helloEnvelope(this.selfId, this.nonce), this.maxFrameBytes));
+      this.held = [];
+    }
   }
 
   /** usable for new outgoing requests */
@@ -155,7 +175,7 @@ export class PeerConnection {
 
   /** bytes queued by us and not yet taken by the kernel */
   get outboundBytes(): number {
-    return this.outQueueBytes + this.socket.writableLength;
+    return this.heldBytes + this.outQueueBytes + this.socket.writableLength;
   }
 
   private describePeer(): string {
@@ -277,11 +297,22 @@ export class PeerConnection {
   }
 
   private enqueue(packed: Buffer): void {
+    if (this.held) {
+      this.held.push(packed);
+      this.heldBytes += packed.length;
+      this.counters.messagesSent++;
+      return;
+    }
+    this.enqueueNow(packed);
+  }
+
+  /** into this turn's batch frame, past any hold (the handshake's own envelopes) */
+  private enqueueNow(packed: Buffer, counted = false): void {
     // a batch frame must stay within maxFrameBytes: send what is queued first when this would not fit
     if (this.outQueue.length > 0 && this.outQueueBytes + packed.length + BATCH_OVERHEAD_BYTES - 4 > this.maxFrameBytes) this.flush();
     this.outQueue.push(packed);
     this.outQueueBytes += packed.length;
-    this.counters.messagesSent++;
+    if (!counted) this.counters.messagesSent++;
     if (this.outQueueBytes >= FLUSH_NOW_BYTES) {
       this.flush();
     } else if (!this.flushScheduled) {
@@ -320,7 +351,7 @@ export class PeerConnection {
 
   private onHandshakeTimeout(timeoutMs: number): void {
     this.handshakeTimer = undefined;
-    if (this.helloReceived || this.closed) return;
+    if (this.handshakeDone || this.closed) return;
     const what = this.dialedBySelf && this.socket.connecting ? 'connect' : 'handshake';
     this.logger.debug({ peer: this.peerId, remote: this.remoteAddress }, `${what} timed out`);
     this.peerRejected = true;
@@ -358,17 +389,21 @@ export class PeerConnection {
     const message = e instanceof Error ? e.message : String(e);
     this.counters.protocolErrors++;
     this.logger.warn({ peer: this.peerId, remote: this.remoteAddress, err: message }, 'closing internode connection after a protocol error');
-    // before a valid hello the other end is not (known to be) our peer; after one, it may have applied requests
-    this.peerRejected = !this.helloReceived;
+    // before the handshake the other end is not (known to be) our peer; after it, it may have applied requests
+    this.peerRejected = !this.handshakeDone;
     this.destroy(`closed after a protocol error: ${message}`);
   }
 
   private dispatch(envelope: Envelope): void {
-    if (!this.helloReceived && envelope.kind !== KIND_HELLO) throw new RingkvError('MALFORMED_FRAME', 'first frame is not a hello');
+    if (!this.handshakeDone) {
+      this.handshake(envelope);
+      return;
+    }
     switch (envelope.kind) {
       case KIND_HELLO:
-        this.onHello(envelope.nodeId, envelope.protocolVersion);
-        return;
+        throw new RingkvError('MALFORMED_FRAME', 'second hello on one connection');
+      case KIND_AUTH:
+        throw new RingkvError('MALFORMED_FRAME', 'auth after the handshake');
       case KIND_REQ:
         this.events.onRequest(this, envelope.id, envelope.message);
         return;
@@ -391,22 +426,60 @@ export class PeerConnection {
     }
   }
 
-  private onHello(nodeId: NodeId, protocolVersion: number): void {
-    if (this.helloReceived) throw new RingkvError('MALFORMED_FRAME', 'second hello on one connection');
+  /**
+   * The dialler expects the acceptor's hello with its proof; the acceptor expects the dialler's hello,
+   * answers with its own and a proof, then expects AUTH. Anything else, or a proof that does not
+   * check out, ends the connection before a single message is handled.
+   */
+  private handshake(envelope: Envelope): void {
+    if (this.awaitingAuth) {
+      if (envelope.kind !== KIND_AUTH) throw new RingkvError('MALFORMED_FRAME', 'the frame after the hellos is not an auth');
+      const ids = this.awaitingAuth;
+      if (!proofMatches(this.secret, 'dialler', ids, envelope.proof)) return this.refuse(ids.dialler, 'it did not prove the cluster secret');
+      this.awaitingAuth = undefined;
+      this.established(ids.dialler);
+      return;
+    }
+    if (envelope.kind !== KIND_HELLO) throw new RingkvError('MALFORMED_FRAME', 'first frame is not a hello');
+    const { nodeId, protocolVersion, nonce, proof } = envelope;
     if (protocolVersion !== PROTOCOL_VERSION) {
       throw new RingkvError('MALFORMED_FRAME', `peer ${nodeId} speaks protocol ${protocolVersion}, we speak ${PROTOCOL_VERSION}`);
     }
-    if (this.dialedBySelf && nodeId !== this.peerId) {
-      throw new RingkvError('MALFORMED_FRAME', `dialled ${this.peerId} at ${this.remoteAddress} but ${nodeId} answered`);
+    if (nonce === undefined) throw new RingkvError('MALFORMED_FRAME', 'hello without a nonce');
+    if (this.dialedBySelf) {
+      if (nodeId !== this.peerId) throw new RingkvError('MALFORMED_FRAME', `dialled ${this.peerId} at ${this.remoteAddress} but ${nodeId} answered`);
+      const ids = { dialler: this.selfId, acceptor: nodeId, nonceD: this.nonce, nonceA: nonce };
+      if (!proofMatches(this.secret, 'acceptor', ids, proof)) return this.refuse(nodeId, 'it did not prove the cluster secret');
+      // our proof first, then what waited for the handshake, in order, in the same frame
+      this.enqueueNow(encodeEnvelope(authEnvelope(proofOf(this.secret, 'dialler', ids)), this.maxFrameBytes));
+      const held = this.held ?? [];
+      this.held = undefined;
+      this.heldBytes = 0;
+      for (const packed of held) this.enqueueNow(packed, true);
+      this.established(nodeId);
+      return;
     }
-    this.peerId = nodeId;
-    this.helloReceived = true;
+    const ids = { dialler: nodeId, acceptor: this.selfId, nonceD: nonce, nonceA: this.nonce };
+    this.enqueueNow(encodeEnvelope(helloEnvelope(this.selfId, this.nonce, proofOf(this.secret, 'acceptor', ids)), this.maxFrameBytes));
+    this.awaitingAuth = ids;
+  }
+
+  private established(peer: NodeId): void {
+    this.peerId = peer;
+    this.handshakeDone = true;
     if (this.handshakeTimer) {
       clearTimeout(this.handshakeTimer);
       this.handshakeTimer = undefined;
     }
-    if (!this.dialedBySelf) this.enqueue(encodeEnvelope(helloEnvelope(this.selfId), this.maxFrameBytes));
     if (!this.events.onHello(this)) this.close('refused by this node');
+  }
+
+  /** fail closed: the other end never became our peer, and nothing it sent was handled */
+  private refuse(claimed: NodeId, why: string): void {
+    this.counters.authRefused++;
+    this.logger.warn({ remote: this.remoteAddress, claimedId: claimed, dialedBySelf: this.dialedBySelf }, `refusing an internode connection: ${why}`);
+    this.peerRejected = true;
+    this.destroy(`refused: ${claimed} at ${this.remoteAddress} did not prove the cluster secret`);
   }
 
   private markClosed(reason: string): void {
@@ -421,7 +494,7 @@ export class PeerConnection {
     for (const request of failed) {
       // A request already handed to the socket may have been applied by the peer: its outcome is
       // unknown, and a caller must not treat it as "not delivered" (and, say, mint it again elsewhere).
-      if (request.queuedAt < this.flushSeq && this.socketConnected && !this.peerRejected) {
+      if (request.queuedAt < this.flushSeq && this.socketConnected && this.handshakeDone && !this.peerRejected) {
         request.reject(
           new RingkvError('CONNECTION_LOST', `connection to ${this.describePeer()} ${reason} with request ${request.type} in flight: the peer may have applied it`, {
             peer: this.peerId,

@@ -46,6 +46,11 @@ export interface ReconnectBackoff {
 
 export interface TcpTransportOptions {
   self: NodeId;
+  /**
+   * the cluster secret: every connection proves it both ways before any message (cluster-auth.ts);
+   * a peer that cannot is refused and counted (authRefused), and never reaches the handler
+   */
+  clusterSecret: Uint8Array;
   /** interface to listen on, e.g. '127.0.0.1' or '0.0.0.0' */
   listenHost: string;
   /** 0 picks a free port; read `transport.port` after listen() */
@@ -64,7 +69,7 @@ export interface TcpTransportOptions {
    * OVERLOADED at once (nothing done) instead of queueing without bound @default 16384
    */
   maxServingRequests?: number;
-  /** TCP connect plus hello must complete within this @default 2000 */
+  /** TCP connect plus the handshake must complete within this @default 2000 */
   connectTimeoutMs?: number;
   /** @default { initialMs: 50, maxMs: 2000 } */
   reconnectBackoff?: ReconnectBackoff;
@@ -93,6 +98,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class TcpTransport implements Transport {
   readonly self: NodeId;
+  private readonly clusterSecret: Uint8Array;
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly resolvePeer: (id: NodeId) => PeerAddress | undefined;
@@ -115,6 +121,8 @@ export class TcpTransport implements Transport {
   constructor(options: TcpTransportOptions) {
     if (!options.self) throw new RingkvError('BAD_PARAMETER', 'TcpTransport needs a non-empty self node id');
     this.self = options.self;
+    if (!(options.clusterSecret instanceof Uint8Array) || options.clusterSecret.length === 0) throw new RingkvError('BAD_PARAMETER', 'TcpTransport needs a cluster secret');
+    this.clusterSecret = options.clusterSecret;
     this.listenHost = options.listenHost;
     this.listenPort = options.listenPort;
     this.resolvePeer = options.resolvePeer;
@@ -259,6 +267,7 @@ export class TcpTransport implements Transport {
     const conn = new PeerConnection({
       socket,
       selfId: this.self,
+      secret: this.clusterSecret,
       dialedPeer,
       remoteAddress,
       maxFrameBytes: this.maxFrameBytes,
@@ -316,7 +325,7 @@ export class TcpTransport implements Transport {
     if (!link) return;
     if (link.active === conn) link.active = undefined;
     // a dial we gave up ourselves (retired for the peer's connection) is no sign the peer is down
-    if (conn.dialedBySelf && !conn.helloReceived && !conn.retiring && !this.closed) {
+    if (conn.dialedBySelf && !conn.handshakeDone && !conn.retiring && !this.closed) {
       link.failures++;
       this.counters.dialFailures++;
       link.lastError = `connection ${conn.closeReason}`;

@@ -182,6 +182,7 @@ function transportFigures(s: TransportStats): NonNullable<NodeStatus['transport'
     framesReceived: s.framesReceived,
     reconnects: s.reconnects,
     dialFailures: s.dialFailures,
+    authRefused: s.authRefused,
     requestsTimedOut: s.requestsTimedOut,
   };
 }

@@ -81,6 +81,8 @@ export interface TransportFigures {
   framesReceived: number;
   reconnects: number;
   dialFailures: number;
+  /** connections refused because the other end did not prove the cluster secret */
+  authRefused: number;
   requestsTimedOut: number;
 }
 

@@ -24,6 +24,7 @@ export function registerTransportMetrics(metrics: NodeMetrics, read: () => Trans
   total('ringkv_transport_reconnects_total', 'dials to a peer this node had been connected to before', (s) => s.reconnects);
   total('ringkv_transport_dial_failures_total', 'dials that failed before the peer answered the handshake', (s) => s.dialFailures);
   total('ringkv_transport_request_timeouts_total', 'internode requests that got no reply in time', (s) => s.requestsTimedOut);
+  total('ringkv_transport_auth_refused_total', 'internode connections refused because the other end did not prove the cluster secret', (s) => s.authRefused);
   total('ringkv_transport_protocol_errors_total', 'internode connections closed for a malformed frame or a protocol violation', (s) => s.protocolErrors);
   metrics.runningTotal(
     'ringkv_transport_refused_requests_total',

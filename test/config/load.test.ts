@@ -114,7 +114,7 @@ test('unknown fields in a file and broken files are reported', () => {
 });
 
 test('peers: compact syntax, JSON syntax, and errors inside a peer', () => {
-  const c = loadConfig({ flags: { nodeId: 'n1', peers: 'n1@127.0.0.1:9001,n2@127.0.0.1:9002?http=127.0.0.1:8002&zone=b&weight=2' } });
+  const c = loadConfig({ flags: { nodeId: 'n1', clusterSecret: 'a-cluster-secret-of-16+', peers: 'n1@127.0.0.1:9001,n2@127.0.0.1:9002?http=127.0.0.1:8002&zone=b&weight=2' } });
   assert.deepEqual(c.peers, [
     { id: 'n1', address: '127.0.0.1:9001', weight: 1 },
     { id: 'n2', address: '127.0.0.1:9002', httpAddress: '127.0.0.1:8002', zone: 'b', weight: 2 },
@@ -124,7 +124,7 @@ test('peers: compact syntax, JSON syntax, and errors inside a peer', () => {
   assert.equal(members[0].address, '127.0.0.1:9001');
   assert.equal(members[0].httpAddress, '127.0.0.1:8001');
 
-  const json = loadConfig({ env: { RINGKV_PEERS: '[{"id":"x","address":"h:1"}]' } });
+  const json = loadConfig({ env: { RINGKV_PEERS: '[{"id":"x","address":"h:1"}]', RINGKV_CLUSTER_SECRET_FILE: '/etc/ringkv/cluster-secret' } });
   assert.deepEqual(json.peers, [{ id: 'x', address: 'h:1', weight: 1 }]);
 
   const e1 = configErrorOf(() => loadConfig({ flags: { peers: 'n2@nohost' } }));
@@ -136,7 +136,7 @@ test('peers: compact syntax, JSON syntax, and errors inside a peer', () => {
 });
 
 test('this node\'s own peer entry must agree with its zone and weight; its zone is inherited', () => {
-  const inherited = loadConfig({ flags: { nodeId: 'n1', peers: 'n1@h:1?zone=a,n2@h:2?zone=b' } });
+  const inherited = loadConfig({ flags: { nodeId: 'n1', clusterSecret: 'a-cluster-secret-of-16+', peers: 'n1@h:1?zone=a,n2@h:2?zone=b' } });
   assert.equal(inherited.zone, 'a');
   assert.equal(membersFromConfig(inherited)[0].zone, 'a');
   const e1 = configErrorOf(() => loadConfig({ flags: { nodeId: 'n1', zone: 'x', peers: 'n1@h:1?zone=a' } }));
@@ -157,4 +157,18 @@ test('every error line is reported, not only the first', () => {
   const e = configErrorOf(() => loadConfig({ flags: { httpPort: '-1', logLevel: 'loud' } }));
   assert.match(e.message, /httpPort/);
   assert.match(e.message, /logLevel = "loud"/);
+});
+
+test('cluster secret: required with peers or join (exit 2, naming the ways to give it), given once, never shown', () => {
+  const missing = configErrorOf(() => loadConfig({ flags: { nodeId: 'n1', peers: 'n1@h:1,n2@h:2' } }));
+  assert.equal(missing.exitCode, 2);
+  assert.match(missing.message, /clusterSecret = \(hidden\).*needs the cluster secret: --cluster-secret-file <path>/);
+  assert.match(configErrorOf(() => loadConfig({ flags: { join: 'h:1' } })).message, /needs the cluster secret/);
+  // a node alone (its own entry only) needs none
+  assert.equal(loadConfig({ flags: { nodeId: 'n1', peers: 'n1@h:1' } }).clusterSecret, undefined);
+  const short = configErrorOf(() => loadConfig({ flags: { join: 'h:1', clusterSecret: 'tiny-secret' } }));
+  assert.match(short.message, /clusterSecret = \(hidden\) \(from flag --cluster-secret\): must be at least 16 characters/);
+  assert.ok(!short.message.includes('tiny-secret'));
+  assert.match(configErrorOf(() => loadConfig({ flags: { join: 'h:1', clusterSecret: 'a-cluster-secret-of-16+', clusterSecretFile: '/x' } })).message, /give the cluster secret once/);
+  assert.equal(loadConfig({ env: { RINGKV_CLUSTER_SECRET: 'a-cluster-secret-of-16+', RINGKV_JOIN: 'h:1' } }).clusterSecret, 'a-cluster-secret-of-16+');
 });

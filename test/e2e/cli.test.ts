@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,28 @@ test('an invalid config exits with code 2 and names the field, value and source'
   const env = spawnSync(process.execPath, [...cli(), 'start'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, RINGKV_N: '2', RINGKV_W: '3' } });
   assert.equal(env.status, 2, env.stderr);
   assert.match(env.stderr, /w = 3 \(from env RINGKV_W\): must be at most n \(2\)/);
+});
+
+test('start with peers or join but no cluster secret exits with code 2; an unreadable or short secret file too, never printing the secret', () => {
+  const env = { ...process.env, RINGKV_CLUSTER_SECRET: '', RINGKV_CLUSTER_SECRET_FILE: '' };
+  const joining = spawnSync(process.execPath, [...cli(), 'start', '--join', '127.0.0.1:1'], { encoding: 'utf8', timeout: 20_000, env });
+  assert.equal(joining.status, 2, joining.stderr);
+  assert.match(joining.stderr, /needs the cluster secret: --cluster-secret-file <path>/);
+  const peers = spawnSync(process.execPath, [...cli(), 'start', '--node-id', 'n1', '--peers', 'n1@127.0.0.1:1,n2@127.0.0.1:2'], { encoding: 'utf8', timeout: 20_000, env });
+  assert.equal(peers.status, 2, peers.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'ringkv-secret-'));
+  try {
+    const missing = spawnSync(process.execPath, [...cli(), 'start', '--engine', 'memory', '--http-port', '0', '--internal-port', '0', '--join', '127.0.0.1:1', '--cluster-secret-file', join(dir, 'nope')], { encoding: 'utf8', timeout: 20_000, env });
+    assert.equal(missing.status, 2, missing.stderr);
+    assert.match(missing.stderr, /cannot read the cluster secret file .*nope: ENOENT/);
+    writeFileSync(join(dir, 'short'), 'short-secret\n');
+    const short = spawnSync(process.execPath, [...cli(), 'start', '--engine', 'memory', '--http-port', '0', '--internal-port', '0', '--join', '127.0.0.1:1', '--cluster-secret-file', join(dir, 'short')], { encoding: 'utf8', timeout: 20_000, env });
+    assert.equal(short.status, 2, short.stderr);
+    assert.match(short.stderr, /at least 16 characters/);
+    assert.ok(!short.stderr.includes('short-secret'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('put, get and del commands talk to a node', () => {
@@ -90,6 +112,12 @@ test('ringkv dev starts K nodes, prints their URLs and stops them all on SIGINT'
     assert.match(output, new RegExp(`n2 +http://127\\.0\\.0\\.1:${ports[0] + 1}`));
     const health = await fetch(`http://127.0.0.1:${ports[0] + 1}/health`);
     assert.deepEqual(await health.json(), { node: 'n2', status: 'ok' });
+    // the nodes share <base-dir>/cluster-secret, readable by its owner only, and see each other through it
+    assert.equal(statSync(join(baseDir, 'cluster-secret')).mode & 0o777, 0o600);
+    await waitFor('n1 and n2 see each other up', async () => {
+      const members = (await (await fetch(`http://127.0.0.1:${ports[0]}/cluster/members`)).json()) as Array<{ status: string }>;
+      return members.length === 2 && members.every((m) => m.status === 'up');
+    }, 10_000);
     child.kill('SIGINT');
     assert.equal(await exited, 0, output);
     assert.match(output, /all nodes stopped/);

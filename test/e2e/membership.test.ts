@@ -128,3 +128,13 @@ test('an operator removes a dead node; the surviving replicas rebuild its partit
   }
   assert.deepEqual(missing, [], cluster.logs());
 });
+
+test('a node without the cluster secret cannot join: it is refused before any message, and no member lists it', async () => {
+  const cluster = await startTestCluster({ nodes: 3, settings: FAST });
+  after(() => cluster.stop());
+  await assert.rejects(cluster.join({ clusterSecret: 'not-the-secret-of-this-cluster' }), /did not prove the cluster secret/);
+  assert.ok(!cluster.logs().includes('not-the-secret-of-this-cluster'), 'the secret is never logged');
+  for (const id of ['n1', 'n2', 'n3']) assert.deepEqual((await members(cluster.node(id).httpUrl)).map((m) => m.id).sort(), ['n1', 'n2', 'n3']);
+  // the cluster itself still works
+  await cluster.client('n2').put('after-outsider', 'v', { w: 3 });
+});

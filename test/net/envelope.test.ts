@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RingkvError } from '../../src/core/errors.js';
 import {
+  authEnvelope,
   errorEnvelope,
   errorFromWire,
   helloEnvelope,
@@ -15,7 +16,11 @@ import {
 const isMalformed = (e: unknown): boolean => e instanceof RingkvError && e.code === 'MALFORMED_FRAME';
 
 test('every envelope the transport builds parses back to what it says', () => {
-  assert.deepEqual(parseEnvelope(helloEnvelope('n1')), { kind: 0, nodeId: 'n1', protocolVersion: PROTOCOL_VERSION });
+  const nonce = Buffer.alloc(16, 7);
+  const proof = Buffer.alloc(32, 9);
+  assert.deepEqual(parseEnvelope(helloEnvelope('n1', nonce)), { kind: 0, nodeId: 'n1', protocolVersion: PROTOCOL_VERSION, nonce });
+  assert.deepEqual(parseEnvelope(helloEnvelope('n1', nonce, proof)), { kind: 0, nodeId: 'n1', protocolVersion: PROTOCOL_VERSION, nonce, proof });
+  assert.deepEqual(parseEnvelope(authEnvelope(proof)), { kind: 5, proof });
   assert.deepEqual(parseEnvelope(requestEnvelope(5, { type: 'read', k: 1 })), { kind: 1, id: 5, message: { type: 'read', k: 1 } });
   assert.deepEqual(parseEnvelope(replyEnvelope(5, { type: 'read_ok' })), { kind: 2, id: 5, message: { type: 'read_ok' } });
   assert.deepEqual(parseEnvelope(errorEnvelope(5, 'TIMEOUT', 'slow')), { kind: 3, id: 5, code: 'TIMEOUT', text: 'slow' });
@@ -33,6 +38,12 @@ test('anything else is MALFORMED_FRAME', () => {
     [9, 1, { type: 'x' }],
     [0, '', 1],
     [0, 'n1'],
+    [0, 'n1', 4, Buffer.alloc(15)],
+    [0, 'n1', 4, Buffer.alloc(16), Buffer.alloc(31)],
+    [0, 'n1', 4, 'nonce'],
+    [5],
+    [5, Buffer.alloc(31)],
+    [5, 'proof'],
     [0, 7, 1],
     [1, -1, { type: 'x' }],
     [1, 1.5, { type: 'x' }],

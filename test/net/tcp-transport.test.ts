@@ -6,7 +6,7 @@ import type { Message } from '../../src/cluster/runtime.js';
 import { encodeFrame } from '../../src/net/frame-codec.js';
 import { identifyPeer } from '../../src/net/identify-peer.js';
 import { TcpTransport } from '../../src/net/tcp-transport.js';
-import { echoHandler, recordingLogger, sleep, TestCluster, waitFor } from './transport-harness.js';
+import { echoHandler, recordingLogger, sleep, TEST_SECRET, TestCluster, waitFor } from './transport-harness.js';
 
 function hasCode(code: string, messagePattern?: RegExp) {
   return (e: unknown): boolean => {
@@ -427,7 +427,7 @@ test('listen on a port in use fails', async (t) => {
   const cluster = new TestCluster();
   t.after(() => cluster.closeAll());
   const a = await cluster.start('a');
-  const clash = new TcpTransport({ self: 'x', listenHost: '127.0.0.1', listenPort: a.port, resolvePeer: () => undefined });
+  const clash = new TcpTransport({ self: 'x', clusterSecret: TEST_SECRET, listenHost: '127.0.0.1', listenPort: a.port, resolvePeer: () => undefined });
   await assert.rejects(clash.listen(), /EADDRINUSE/);
   await clash.close();
 });
@@ -443,7 +443,7 @@ test('a peer speaking protocol 2 (one envelope per frame) is refused with both v
   });
   t.after(() => closeRaw(old));
   cluster.ports.set('old', (old.address() as AddressInfo).port);
-  await assert.rejects(a.request('old', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /speaks protocol 2, we speak 3/));
+  await assert.rejects(a.request('old', { type: 'echo' }, 60_000), hasCode('PEER_UNREACHABLE', /speaks protocol 2, we speak 4/));
 });
 
 test('per-peer bounds: past maxPendingRequests our new requests are refused unsent; past maxServingRequests the peer answers OVERLOADED', async (t) => {
@@ -466,11 +466,11 @@ test('per-peer bounds: past maxPendingRequests our new requests are refused unse
   await assert.rejects(inFlight, hasCode('OVERLOADED'));
 });
 
-test('identifyPeer: a transport answers the handshake with its node id (protocol 3 frames both ways)', async (t) => {
+test('identifyPeer: a transport answers the handshake with its node id (its hello proves the secret)', async (t) => {
   const cluster = new TestCluster();
   t.after(() => cluster.closeAll());
   const b = await cluster.start('b');
-  assert.equal(await identifyPeer('127.0.0.1', b.port, 'joiner', 5000), 'b');
+  assert.equal(await identifyPeer('127.0.0.1', b.port, 'joiner', TEST_SECRET, 5000), 'b');
   // the handshake-only connection is gone, and b still serves others
   const a = await cluster.start('a');
   assert.equal((await a.request('b', { type: 'echo', n: 3 }, 5000)).n, 3);

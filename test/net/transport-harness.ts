@@ -19,6 +19,9 @@ export function recordingLogger(): Logger & { records: LogRecord[] } {
   };
 }
 
+/** the secret the test transports share (a transport with another one is an outsider) */
+export const TEST_SECRET = Buffer.from('ringkv-test-cluster-secret');
+
 /** A set of transports that find each other through a shared id → port map. */
 export class TestCluster {
   readonly ports = new Map<string, number>();
@@ -34,6 +37,7 @@ export class TestCluster {
   async start(id: string, options: Partial<TcpTransportOptions> = {}): Promise<TcpTransport> {
     const transport = new TcpTransport({
       self: id,
+      clusterSecret: TEST_SECRET,
       listenHost: '127.0.0.1',
       listenPort: 0,
       resolvePeer: this.resolvePeer,
