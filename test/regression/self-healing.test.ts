@@ -103,3 +103,43 @@ test('a partition a node stores but does not hold is dropped after a restart (th
   assert.ok(!stored.has(foreign), `n2 still stores partition ${foreign}, which it does not replicate`);
   await cluster.stopAll();
 });
+
+// Found by the membership family (seed 12): a member that had left stopped gossiping, so its ring
+// stayed the one that took it out. A later leave changed the ring again before its drain grace was
+// over, and its hand-off went on to a member that no longer replicated the partitions: refused,
+// retried for ever, and the partitions were never dropped
+test('a member that left hands its partitions off to their replicas under a ring changed after it left, and drops them', async () => {
+  const cluster = await quietCluster(10, 5, { membership: { drainGraceMs: 20_000 } });
+  await cluster.sim.runFor(1000);
+  for (let i = 0; i < 24; i++) {
+    const put = await settle(cluster, cluster.node('n1').put(enc(`key-${i}`), enc(`v-${i}`), { w: 3 }), 5000);
+    assert.ok(put && put.error === undefined, `put key-${i}`);
+  }
+  const stored = async (id: string): Promise<Set<number>> => {
+    const partitions = new Set<number>();
+    for await (const e of cluster.engine(id).scan(0, 16)) partitions.add(e.partition);
+    return partitions;
+  };
+  assert.ok((await stored('n5')).size > 0, 'n5 holds data before it leaves');
+  cluster.leave('n5');
+  assert.ok(await cluster.sim.runUntil(() => cluster.hasLeft('n5'), 30_000), 'n5 left');
+  const leftAtMs = cluster.sim.elapsedMs;
+  const ringN5LeftWith = cluster.ringOf('n5');
+  // a second change while n5's partitions are still in their drain grace: n4 replicated some of them under that ring
+  assert.ok(ringN5LeftWith.ring.nodeIds.includes('n4'));
+  cluster.leave('n4');
+  const settled = (): boolean => {
+    const agreed = cluster.agreedRing();
+    return agreed !== undefined && !agreed.pending && !agreed.ring.hasMember('n4') && cluster.hasLeft('n4');
+  };
+  assert.ok(await cluster.sim.runUntil(settled, 30_000), 'the ring went on without n4');
+  assert.ok(cluster.sim.elapsedMs - leftAtMs < 20_000, 'the second change was over before n5 handed its partitions off');
+  await cluster.sim.runFor(20_000 + 10_000);
+  assert.deepEqual([...(await stored('n5'))], [], 'n5 left the cluster but still stores partitions');
+  assert.deepEqual([...(await stored('n4'))], [], 'n4 left the cluster but still stores partitions');
+  for (let i = 0; i < 24; i++) {
+    const read = await settle(cluster, cluster.node('n1').get(enc(`key-${i}`), { r: 3 }), 5000);
+    assert.ok(read?.value?.siblings.some((s) => new TextDecoder().decode(s.value) === `v-${i}`), `key-${i} on its replicas`);
+  }
+  await cluster.stopAll();
+});

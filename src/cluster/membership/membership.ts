@@ -315,7 +315,7 @@ export class Membership {
     this.flush(); // written now, not at the next round: a crash must not forget the leave
   }
 
-  /** The end of a leave (its partitions handed off): the node's row says `left`; call stop() next. */
+  /** The end of a leave (no ring holds the node): its row says `left`; it only follows the ring from then on (its partitions drain), until stopped. */
   left(): void {
     this.updateSelf({ status: 'left' });
     this.rumor([this.selfRow], undefined);
@@ -346,6 +346,12 @@ export class Membership {
     this.noteTimerRun(now);
     this.schedule(this.config.gossipIntervalMs);
     if (this.selfRow.status === 'left') {
+      // A member that left still follows the ring — one exchange a round; no heartbeat, suspicion or
+      // claimant: the partitions it handed away drain after it left (handed off to their replicas,
+      // then dropped), and a ring changed again meanwhile must not leave it handing them off for
+      // ever to members that no longer replicate them.
+      const [peer] = this.gossipTargets();
+      if (peer !== undefined) void this.exchange(peer);
       this.flush();
       return;
     }
