@@ -143,3 +143,26 @@ test('a member that left hands its partitions off to their replicas under a ring
   }
   await cluster.stopAll();
 });
+
+// Found while fixing the membership family's seed 12: a joiner's first ring (epoch 0) names itself for
+// every partition, so the first real ring looked like every partition handed away — it queued them
+// all for hand-off and drop, pulled data it never held from their replicas, then dropped it
+test('a node that joins hands off and drops nothing: its placeholder ring is not partitions it held', async () => {
+  const cluster = await quietCluster(11, 3, { membership: { drainGraceMs: 2_000 } });
+  await cluster.sim.runFor(1000);
+  for (let i = 0; i < 24; i++) {
+    const put = await settle(cluster, cluster.node('n1').put(enc(`key-${i}`), enc(`v-${i}`), { w: 2 }), 5000);
+    assert.ok(put && put.error === undefined, `put key-${i}`);
+  }
+  const joiner = await cluster.addNode();
+  const settled = (): boolean => {
+    const agreed = cluster.agreedRing();
+    return agreed !== undefined && !agreed.pending && agreed.ring.hasMember(joiner);
+  };
+  assert.ok(await cluster.sim.runUntil(settled, 30_000), `${joiner} joined`);
+  await cluster.sim.runFor(2_000 + 5_000);
+  const transfers = cluster.clusterNode(joiner).transfers.stats;
+  assert.ok(transfers.transfersCompleted > 0, 'the joiner pulled the partitions it now holds');
+  assert.equal(transfers.partitionsDropped, 0, 'the joiner dropped no partition (it held none before it joined)');
+  await cluster.stopAll();
+});

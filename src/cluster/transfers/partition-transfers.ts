@@ -136,10 +136,14 @@ export class PartitionTransfers {
 
   private onRingChange(next: RingState, previous: RingState): void {
     if (this.stopped) return;
+    // epoch 0 is a joiner's placeholder (itself for every partition), not partitions it ever held: of
+    // those, only what it really stores drains (else it would pull and drop every partition it lacks)
+    const placeholder = previous.epoch === 0;
     for (let p = 0; p < next.ring.partitions; p++) {
-      if (this.holds(previous, p) && !this.holds(next, p) && !this.draining.has(p)) this.draining.set(p, this.deps.clock.monotonicMs() + this.config.drainGraceMs);
+      if (!placeholder && this.holds(previous, p) && !this.holds(next, p) && !this.draining.has(p)) this.draining.set(p, this.deps.clock.monotonicMs() + this.config.drainGraceMs);
       else if (this.holds(next, p)) this.draining.delete(p);
     }
+    if (placeholder) void this.drainLeftovers().catch((e) => this.deps.logger.warn({ err: toRingkvError(e).message }, 'transfers: could not look for partitions to drop'));
     if (this.draining.size > 0) this.scheduleDrain();
     if (next.pending) this.startInbound(next);
     else {
