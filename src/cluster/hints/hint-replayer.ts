@@ -22,10 +22,15 @@ export interface HintReplayConfig {
  * moved to other owners meanwhile, the hint goes to the partition's current replicas instead — hints
  * follow ownership; so do the hints of a target that left the cluster or was removed. A hint older
  * than the hint window is dropped (anti-entropy repairs what it held). A failure stops that target's replay; the next sweep resumes where the store still has hints.
+ * A target seen up again supersedes a replay still running for it: that one may be waiting out a
+ * request to the target's previous incarnation (sent while it was down but not yet detected), which
+ * would hold the hints back for a whole request timeout and a sweep — long enough to outlive them.
  */
 export class HintReplayer {
   private timer: TimerHandle | undefined;
-  private readonly running = new Set<NodeId>();
+  /** per target, the id of its current replay (a superseded replay stops at its next step) */
+  private readonly running = new Map<NodeId, number>();
+  private replays = 0;
   private readonly limiters = new Map<NodeId, ByteRateLimiter>();
   private stopped = false;
   readonly stats = { replayed: 0, replayErrors: 0, lastReplayPerSec: 0 };
@@ -56,9 +61,9 @@ export class HintReplayer {
     this.timer?.cancel();
   }
 
-  /** a member was seen up: hand its hints back now rather than at the next sweep */
+  /** a member was seen up: hand its hints back now rather than at the next sweep, superseding a replay still running */
   onMemberUp(id: NodeId): void {
-    if (!this.stopped && this.deps.store.targetStats(id).count > 0) void this.replay(id);
+    if (!this.stopped && this.deps.store.targetStats(id).count > 0) void this.replay(id, { supersede: true });
   }
 
   private sweep(): void {
@@ -72,17 +77,19 @@ export class HintReplayer {
     return this.deps.isLive(target) || (this.deps.isGone?.(target) ?? false);
   }
 
-  /** hands target's hints back (one replay per target at a time) */
-  async replay(target: NodeId): Promise<number> {
-    if (this.running.has(target) || this.stopped) return 0;
-    this.running.add(target);
+  /** hands target's hints back (one replay per target at a time, unless superseding the running one) */
+  async replay(target: NodeId, opts: { supersede?: boolean } = {}): Promise<number> {
+    if ((this.running.has(target) && !opts.supersede) || this.stopped) return 0;
+    const id = ++this.replays;
+    this.running.set(target, id);
+    const current = (): boolean => this.running.get(target) === id;
     const startedMs = this.deps.clock.monotonicMs();
     let done = 0;
     try {
       let limiter = this.limiters.get(target);
       if (!limiter) this.limiters.set(target, (limiter = new ByteRateLimiter(this.deps.clock, Math.max(1, this.config.hintReplayObjectsPerSec))));
       for await (const h of this.deps.store.hintsFor(target)) {
-        if (this.stopped || !this.deliverable(target)) break;
+        if (this.stopped || !current() || !this.deliverable(target)) break;
         if (this.deps.store.isExpired(h, this.deps.clock.nowMs())) {
           await this.deps.store.remove(h, 'age');
           continue;
@@ -97,7 +104,7 @@ export class HintReplayer {
       this.stats.replayErrors++;
       this.deps.logger.debug({ target, err: toRingkvError(e).message }, 'hint replay stopped (resumes at the next sweep)');
     } finally {
-      this.running.delete(target);
+      if (current()) this.running.delete(target);
       const secs = (this.deps.clock.monotonicMs() - startedMs) / 1000;
       if (done > 0) {
         this.stats.lastReplayPerSec = secs > 0 ? Math.round(done / secs) : done;
