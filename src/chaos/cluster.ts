@@ -2,16 +2,19 @@
  * A cluster of real `ringkv start` processes, each in its own network namespace with its own tmpfs
  * data directory and (when clock faults are wanted) its own libfaketime clock file, and the levers the
  * nemeses pull: kill, restart, pause, resume, iptables drops, packet loss, netem delay, clock offsets,
- * full and wiped disks. Every lever has an undo, and healAll() pulls them all back.
+ * full and wiped disks, and membership changes (a node joins, leaves, is removed). Every lever but
+ * the membership changes has an undo, and healAll() pulls them all back; a node that left or was
+ * removed stays gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalCluster, type LocalNode, type LocalNodeSpec } from '../cli/local-cluster.js';
+import { LocalCluster, type LocalClusterOptions, type LocalNode, type LocalNodeSpec } from '../cli/local-cluster.js';
 import { fillDisk, freeDisk, mountNodeDisk, wipeDataDir, type NodeDisk } from './disk.js';
 import { nodeAddress, nodeNamespace, RUN_ENV } from './names.js';
 import { addNodeNetwork, DELAY_CHAIN, LOSS_CHAIN, NODE_INTERFACE, PARTITION_CHAIN } from './netns.js';
+import { postMembership, readMembers, waitFor, waitRingSettled } from './ring-watch.js';
 import { inNetns, run, waitUntil } from './sys.js';
 
 /** the userspace delayer used where the kernel has no sch_netem (compiled layout first, then source) */
@@ -22,6 +25,10 @@ const NFQUEUE_DELAYER = [new URL('../../../scripts/chaos/nfqueue-delay.py', impo
 export const HTTP_PORT = 8001;
 export const INTERNAL_PORT = 9001;
 export const RESP_PORT = 6381;
+/** how long a membership change may take to settle (transfers under load on a busy machine) */
+export const SETTLE_TIMEOUT_MS = 120_000;
+/** how long a killed node may take to be marked down by the others */
+const DOWN_TIMEOUT_MS = 30_000;
 
 export interface ClusterOptions {
   runId: string;
@@ -40,6 +47,8 @@ export interface ClusterOptions {
   delayMethod?: 'netem' | 'nfqueue';
   /** a node process ended without being asked to */
   onUnexpectedExit: (nodeId: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** the nodes that take client traffic changed (a node joined, or is gone) */
+  onMembersChanged?: () => void;
 }
 
 export interface DelaySpec {
@@ -57,12 +66,15 @@ export interface ChaosNode {
   clockFile: string;
   local: LocalNode;
   state: 'up' | 'down' | 'paused';
+  /** leaving: still serving while it hands its partitions over; left / removed: gone for good */
+  membership: 'member' | 'leaving' | 'left' | 'removed';
 }
 
 export class ChaosCluster {
   readonly nodes: ChaosNode[] = [];
   private readonly logs = new Map<string, WriteStream>();
   private local: LocalCluster | undefined;
+  private localOptions: LocalClusterOptions | undefined;
   private readonly offsets = new Map<string, number>();
   private readonly filled = new Set<string>();
   private delayed = false;
@@ -75,8 +87,18 @@ export class ChaosCluster {
     return join(this.opts.runDir, 'cluster-secret');
   }
 
+  /** the members the nemeses act on (not a node that is leaving, left or was removed) */
   get ids(): string[] {
-    return this.nodes.map((n) => n.id);
+    return this.members().map((n) => n.id);
+  }
+
+  private members(): ChaosNode[] {
+    return this.nodes.filter((n) => n.membership === 'member');
+  }
+
+  /** the nodes clients and convergence reads go through: members, and a leaving node until it has left */
+  get serving(): ChaosNode[] {
+    return this.nodes.filter((n) => n.membership === 'member' || n.membership === 'leaving');
   }
 
   node(id: string): ChaosNode {
@@ -89,20 +111,10 @@ export class ChaosCluster {
   async start(): Promise<void> {
     const o = this.opts;
     mkdirSync(o.logDir, { recursive: true });
-    const specs: LocalNodeSpec[] = [];
-    const disks = new Map<string, NodeDisk>();
-    for (let i = 1; i <= o.nodes; i++) {
-      const id = `n${i}`;
-      const address = nodeAddress(i);
-      await addNodeNetwork(o.runId, id, i, address);
-      const disk = await mountNodeDisk(join(o.runDir, `disk-${id}`), o.diskMiB);
-      disks.set(id, disk);
-      writeFileSync(this.clockFile(id), '+0\n');
-      specs.push({ id, host: address, httpPort: HTTP_PORT, internalPort: INTERNAL_PORT, respPort: RESP_PORT, dataDir: disk.dataDir });
-      this.logs.set(id, createWriteStream(join(o.logDir, `${id}.log`), { flags: 'a' }));
-    }
-    this.local = LocalCluster.create({
-      nodes: specs,
+    const prepared: Array<{ spec: LocalNodeSpec; disk: NodeDisk }> = [];
+    for (let i = 1; i <= o.nodes; i++) prepared.push(await this.prepareNode(i));
+    this.localOptions = {
+      nodes: prepared.map((p) => p.spec),
       clusterSecretFile: this.clusterSecretFile,
       settings: { n: o.n, r: o.r, w: o.w, requestTimeoutMs: o.requestTimeoutMs, commitlogSync: o.commitlogSync, logLevel: 'info' },
       launcher: (spec) => ({
@@ -125,23 +137,38 @@ export class ChaosCluster {
         }
       },
       startTimeoutMs: 30_000,
-    });
-    this.local.nodes.forEach((local, i) => {
-      const spec = specs[i];
-      this.nodes.push({
-        id: spec.id,
-        index: i + 1,
-        ns: nodeNamespace(o.runId, spec.id),
-        address: spec.host,
-        httpUrl: `http://${spec.host}:${HTTP_PORT}`,
-        disk: disks.get(spec.id)!,
-        clockFile: this.clockFile(spec.id),
-        local,
-        state: 'up',
-      });
-    });
+    };
+    this.local = LocalCluster.create(this.localOptions);
+    this.local.nodes.forEach((local, i) => this.nodes.push(this.chaosNode(i + 1, prepared[i].disk, local)));
     for (const n of this.nodes) n.local.spawn();
     await Promise.all(this.nodes.map((n) => n.local.waitHealthy()));
+  }
+
+  /** node n<index>: its namespace and address, tmpfs disk, clock file and log */
+  private async prepareNode(index: number): Promise<{ spec: LocalNodeSpec; disk: NodeDisk }> {
+    const id = `n${index}`;
+    const address = nodeAddress(index);
+    await addNodeNetwork(this.opts.runId, id, index, address);
+    const disk = await mountNodeDisk(join(this.opts.runDir, `disk-${id}`), this.opts.diskMiB);
+    writeFileSync(this.clockFile(id), '+0\n');
+    this.logs.set(id, createWriteStream(join(this.opts.logDir, `${id}.log`), { flags: 'a' }));
+    return { spec: { id, host: address, httpPort: HTTP_PORT, internalPort: INTERNAL_PORT, respPort: RESP_PORT, dataDir: disk.dataDir }, disk };
+  }
+
+  private chaosNode(index: number, disk: NodeDisk, local: LocalNode): ChaosNode {
+    const spec = local.spec;
+    return {
+      id: spec.id,
+      index,
+      ns: nodeNamespace(this.opts.runId, spec.id),
+      address: spec.host,
+      httpUrl: `http://${spec.host}:${HTTP_PORT}`,
+      disk,
+      clockFile: this.clockFile(spec.id),
+      local,
+      state: 'up',
+      membership: 'member',
+    };
   }
 
   private clockFile(id: string): string {
@@ -247,6 +274,68 @@ export class ChaosCluster {
     this.delayers = [];
   }
 
+  // ---- membership ------------------------------------------------------------------------------
+
+  /**
+   * one more node (the next id, its own namespace, address, disk, clock file and log) that joins the
+   * running cluster with --join through every member; resolves once it answers /health
+   */
+  async join(): Promise<string> {
+    if (!this.local || !this.localOptions) throw new Error('the cluster has not started');
+    const index = Math.max(...this.nodes.map((n) => n.index)) + 1;
+    const { spec, disk } = await this.prepareNode(index);
+    const through = this.members().map((n) => n.local.spec);
+    const local = await this.local.join(spec, this.localOptions, {}, through);
+    this.nodes.push(this.chaosNode(index, disk, local));
+    this.opts.onMembersChanged?.();
+    return spec.id;
+  }
+
+  /** POST /cluster/leave to the node: it hands its partitions over and keeps serving until it has left */
+  async leave(id: string): Promise<void> {
+    const n = this.node(id);
+    await postMembership(n.httpUrl, '/cluster/leave');
+    n.membership = 'leaving';
+  }
+
+  /** waits until a leaving node is `left` and every member's ring settled without it, then stops it */
+  async finishLeave(id: string): Promise<void> {
+    const n = this.node(id);
+    const observer = this.members()[0];
+    await waitFor(`${id} left on ${observer.id}`, async () => {
+      const status = (await readMembers(observer.httpUrl)).find((m) => m.id === id)?.status;
+      return status === 'left' || `status ${status}`;
+    }, SETTLE_TIMEOUT_MS);
+    await this.waitSettled();
+    n.membership = 'left';
+    this.opts.onMembersChanged?.();
+    await n.local.stop(5000);
+    n.state = 'down';
+  }
+
+  /**
+   * kill -9 of the node, then, once `via` sees it down, POST /cluster/remove/<id> through `via`: its
+   * disk counts as lost, the surviving replicas rebuild its partitions
+   */
+  async remove(id: string, via: string): Promise<void> {
+    const n = this.node(id);
+    const through = this.node(via);
+    await this.kill(id);
+    n.membership = 'removed';
+    this.opts.onMembersChanged?.();
+    await waitFor(`${id} down on ${via}`, async () => {
+      const status = (await readMembers(through.httpUrl)).find((m) => m.id === id)?.status;
+      return status === 'down' || `status ${status}`;
+    }, DOWN_TIMEOUT_MS);
+    await postMembership(through.httpUrl, `/cluster/remove/${encodeURIComponent(id)}`);
+  }
+
+  /** waits until every member's ring has exactly the members and no transfer in flight */
+  waitSettled(): Promise<void> {
+    const members = this.members();
+    return waitRingSettled(members.map((m) => m.httpUrl), members.map((m) => m.id), SETTLE_TIMEOUT_MS);
+  }
+
   // ---- clocks and disks --------------------------------------------------------------------------
 
   /** moves a node's wall clock by offsetS seconds (libfaketime reads the file at most once a second) */
@@ -274,7 +363,7 @@ export class ChaosCluster {
     await this.restart(id);
   }
 
-  /** every lever back: no drops, loss or delay, true clocks, free disks, every node running */
+  /** every lever back: no drops, loss or delay, true clocks, free disks, every member running */
   async healAll(): Promise<void> {
     await this.setDrops([]);
     await this.setLoss(0);
@@ -282,7 +371,7 @@ export class ChaosCluster {
     for (const id of [...this.offsets.keys()]) this.setClockOffset(id, 0);
     for (const id of [...this.filled]) this.freeDisk(id);
     for (const n of this.nodes) if (n.state === 'paused') this.resume(n.id);
-    await Promise.all(this.nodes.filter((n) => !n.local.running).map((n) => this.restart(n.id)));
+    await Promise.all(this.serving.filter((n) => !n.local.running).map((n) => this.restart(n.id)));
   }
 
   /** clean stop of every node (SIGTERM, SIGKILL after 5 s); namespaces and mounts are cleanupRun's */

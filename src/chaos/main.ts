@@ -82,7 +82,7 @@ const log = (line: string): void => void process.stderr.write(`chaos: ${line}\n`
 
 function capabilitySet(caps: Capabilities): { have: Set<Capability>; why: Partial<Record<Capability, string>> } {
   const have = new Set<Capability>();
-  const why: Partial<Record<Capability, string>> = { membership: 'membership is static (issue 9)' };
+  const why: Partial<Record<Capability, string>> = {};
   if (caps.delay) have.add('delay');
   else why.delay = caps.delayMissing ?? 'no way to delay packets';
   if (caps.faketimeLib) have.add('faketime');
@@ -95,12 +95,12 @@ function runOptions(o: CliOptions, caps: Capabilities): RunOptions {
   const nodes = o.nodes ?? (short ? 3 : 5);
   const { have, why } = capabilitySet(caps);
   const wanted = o.nemeses ? o.nemeses.split(',').map((s) => s.trim()).filter(Boolean) : short ? SHORT_NEMESES : 'all';
-  const selection = selectNemeses(wanted, nodes, have, why);
+  const n = Math.min(3, nodes);
+  const selection = selectNemeses(wanted, { nodes, n }, have, why);
   const faultMs = (o.faultSeconds ?? (short ? 12 : 15)) * 1000;
   const quietMs = (o.quietSeconds ?? (short ? 6 : 8)) * 1000;
   const scheduleName = short ? 'short' : o.nemeses ? 'custom' : 'full';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const n = Math.min(3, nodes);
   const q = Math.min(2, n);
   return {
     scheduleName,

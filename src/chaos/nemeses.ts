@@ -2,12 +2,13 @@
  * The nemesis catalogue. A nemesis starts one fault on the cluster and returns how to heal it and
  * which nodes it put on the minority side (cut off, down, paused, out of disk) — availability is
  * counted through the other nodes. Each entry names what it needs from the machine, so a schedule can
- * leave out what cannot run here and say why; membership faults are listed already and become
- * available when the membership work (issue 9) gives the cluster join / leave / remove.
+ * leave out what cannot run here and say why. The membership nemeses (join, leave, remove) change
+ * the member count for good; each says by how much (membersDelta), so a schedule never takes the
+ * cluster under n members.
  */
 import type { ChaosCluster } from './cluster.js';
 
-export type Capability = 'delay' | 'faketime' | 'membership';
+export type Capability = 'delay' | 'faketime';
 
 export interface ActiveFault {
   description: string;
@@ -20,6 +21,8 @@ export interface Nemesis {
   summary: string;
   minNodes: number;
   needs: Capability[];
+  /** how the fault changes the number of members for the rest of the run (join +1, leave and remove −1) */
+  membersDelta?: number;
   /** not implemented yet, and why */
   unavailable?: string;
   start(cluster: ChaosCluster, random: () => number): Promise<ActiveFault>;
@@ -71,6 +74,11 @@ function partition(
     await cluster.setDrops(pairs);
     return { description, affected, heal: () => cluster.setDrops([]) };
   });
+}
+
+/** a change of membership that lasts for the rest of the run (membersDelta members more or fewer) */
+function membership(name: string, summary: string, minNodes: number, membersDelta: number, start: Nemesis['start']): Nemesis {
+  return { name, summary: `membership: ${summary}`, minNodes, needs: [], membersDelta, start };
 }
 
 export const NEMESES: Nemesis[] = [
@@ -170,19 +178,28 @@ export const NEMESES: Nemesis[] = [
     await cluster.wipe(x);
     return { description: `${x} wiped and restarted empty`, heal: async () => {} };
   }),
-  ...['join', 'leave', 'remove'].map(
-    (what): Nemesis => ({
-      name: what,
-      summary: `membership: a node ${what === 'join' ? 'joins' : what === 'leave' ? 'leaves' : 'is removed'} while the workloads run`,
-      minNodes: 3,
-      needs: ['membership'],
-      unavailable: 'membership is static today; needs join / leave / remove (issue 9)',
-      async start() {
-        throw new Error(`nemesis ${what} is not available: membership is static`);
-      },
-    }),
-  ),
+  membership('join', 'one more node (next id, own namespace, disk, clock) starts with --join through the members; healed when every ring settled with it', 1, +1, async (cluster) => {
+    const id = await cluster.join();
+    return { description: `${id} joined through ${cluster.ids.filter((x) => x !== id).join(',')}`, affected: [id], heal: () => cluster.waitSettled() };
+  }),
+  membership('leave', 'POST /cluster/leave to one node; healed when it is left, off every ring, nothing pending — then its process is stopped', 2, -1, async (cluster, random) => {
+    const x = pickLeaver(cluster, random, 'leave');
+    await cluster.leave(x);
+    return { description: `${x} leaves`, affected: [x], heal: () => cluster.finishLeave(x) };
+  }),
+  membership('remove', 'kill -9 of one node, then POST /cluster/remove/<id> through another once it is down; its disk is lost; healed when every ring settled without it', 2, -1, async (cluster, random) => {
+    const x = pickLeaver(cluster, random, 'remove');
+    const via = shuffled(cluster.ids.filter((id) => id !== x), random)[0];
+    await cluster.remove(x, via);
+    return { description: `${x} killed and removed through ${via}`, affected: [x], heal: () => cluster.waitSettled() };
+  }),
 ];
+
+/** a member that may go for good: the cluster keeps at least n members (the schedule sees to it; this is the last guard) */
+function pickLeaver(cluster: ChaosCluster, random: () => number, what: string): string {
+  if (cluster.ids.length - 1 < cluster.opts.n) throw new Error(`nemesis ${what}: ${cluster.ids.length} members, n=${cluster.opts.n}: none may go`);
+  return shuffled(cluster.ids, random)[0];
+}
 
 export function nemesisByName(name: string): Nemesis {
   const n = NEMESES.find((x) => x.name === name);

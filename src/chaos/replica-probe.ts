@@ -30,23 +30,44 @@ export function canonicalDigest(obj: VersionedObject): string {
   return createHash('sha256').update(traceJson({ vv, siblings })).digest('hex').slice(0, 16);
 }
 
+/** the partition count and every partition's preference list, from one node's /cluster/ring */
+async function readPreferenceLists(ringFromHttpUrl: string, timeoutMs: number): Promise<{ partitions: number; preference: string[][] }> {
+  const res = await httpRequest(ringFromHttpUrl, { method: 'GET', path: '/cluster/ring', timeoutMs });
+  if (res.status !== 200) throw new Error(`GET /cluster/ring answered ${res.status}`);
+  const ring = JSON.parse(res.body.toString('utf8')) as { Q: number; partitions: Array<{ partition: number; preferenceList: string[] }> };
+  const preference: string[][] = [];
+  for (const p of ring.partitions) preference[p.partition] = p.preferenceList;
+  return { partitions: ring.Q, preference };
+}
+
 export class ReplicaProbe {
   private constructor(
     private readonly transport: TcpTransport,
-    private readonly partitions: number,
-    private readonly preference: string[][],
+    private readonly addresses: Map<string, { host: string; port: number }>,
+    private partitions: number,
+    private preference: string[][],
   ) {}
 
   /** reads the ring from one node's /cluster/ring */
   static async open(nodes: ProbeNode[], ringFromHttpUrl: string, timeoutMs: number, clusterSecret: Uint8Array): Promise<ReplicaProbe> {
-    const res = await httpRequest(ringFromHttpUrl, { method: 'GET', path: '/cluster/ring', timeoutMs });
-    if (res.status !== 200) throw new Error(`GET /cluster/ring answered ${res.status}`);
-    const ring = JSON.parse(res.body.toString('utf8')) as { Q: number; partitions: Array<{ partition: number; preferenceList: string[] }> };
-    const preference: string[][] = [];
-    for (const p of ring.partitions) preference[p.partition] = p.preferenceList;
-    const byId = new Map(nodes.map((n) => [n.id, { host: n.address, port: n.internalPort }]));
-    const transport = new TcpTransport({ self: 'chaos-probe', clusterSecret, listenHost: '127.0.0.1', listenPort: 0, resolvePeer: (id) => byId.get(id), reconnectBackoff: { initialMs: 20, maxMs: 200 } });
-    return new ReplicaProbe(transport, ring.Q, preference);
+    const { partitions, preference } = await readPreferenceLists(ringFromHttpUrl, timeoutMs);
+    const addresses = new Map<string, { host: string; port: number }>();
+    const transport = new TcpTransport({ self: 'chaos-probe', clusterSecret, listenHost: '127.0.0.1', listenPort: 0, resolvePeer: (id) => addresses.get(id), reconnectBackoff: { initialMs: 20, maxMs: 200 } });
+    const probe = new ReplicaProbe(transport, addresses, partitions, preference);
+    probe.learn(nodes);
+    return probe;
+  }
+
+  private learn(nodes: ProbeNode[]): void {
+    for (const n of nodes) this.addresses.set(n.id, { host: n.address, port: n.internalPort });
+  }
+
+  /** after a membership change: the new nodes' addresses, and the preference lists read again */
+  async refresh(nodes: ProbeNode[], ringFromHttpUrl: string, timeoutMs: number): Promise<void> {
+    this.learn(nodes);
+    const { partitions, preference } = await readPreferenceLists(ringFromHttpUrl, timeoutMs);
+    this.partitions = partitions;
+    this.preference = preference;
   }
 
   replicasOf(key: string): { partition: number; replicas: string[] } {

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeededRandom } from '../sim/seeded-random.js';
 import { judge } from './checkers/verdict.js';
-import { ChaosCluster, INTERNAL_PORT, RESP_PORT } from './cluster.js';
+import { ChaosCluster, INTERNAL_PORT, RESP_PORT, type ChaosNode } from './cluster.js';
 import { convergenceCheck, type KeyToCheck } from './convergence.js';
 import { HistoryRecorder, type WorkloadName } from './history.js';
 import { nemesisByName } from './nemeses.js';
@@ -19,7 +19,7 @@ import { figuresJson, humanReport } from './report.js';
 import type { Step } from './schedule.js';
 import { timelineHtml } from './timeline.js';
 import { CounterWorkload } from './workloads/counter.js';
-import type { WorkloadEnv } from './workloads/env.js';
+import type { TargetNode, WorkloadEnv } from './workloads/env.js';
 import { Gate } from './workloads/gate.js';
 import { RegisterWorkload } from './workloads/register.js';
 import { SetFullWorkload, SHARED_SET_KEY } from './workloads/set-full.js';
@@ -50,6 +50,9 @@ export interface RunOptions {
 
 export class Interrupted extends Error {}
 
+const targetOf = (n: ChaosNode): TargetNode => ({ id: n.id, address: n.address, httpUrl: n.httpUrl, respPort: RESP_PORT });
+const probeNodeOf = (n: ChaosNode): { id: string; address: string; internalPort: number } => ({ id: n.id, address: n.address, internalPort: INTERNAL_PORT });
+
 /** waits ms, or rejects as soon as the run is interrupted */
 function wait(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -72,6 +75,9 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
   const history = new HistoryRecorder(join(o.outDir, 'history.jsonl'));
   const random = new SeededRandom(o.seed, 'chaos');
   const rnd = (): number => random.next();
+  /** the nodes clients and convergence reads go through, kept equal to cluster.serving (see syncTargets) */
+  const targets: TargetNode[] = [];
+  let onMembersChanged = (): void => {};
   const cluster = new ChaosCluster({
     runId,
     runDir: runDirectory(runId),
@@ -89,10 +95,11 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
       log(`!! ${node} exited by itself (code ${code}, signal ${sig})`);
       history.add({ type: 'node-exit', node, code, signal: sig, atMs: history.nowMs() });
     },
+    onMembersChanged: () => onMembersChanged(),
   });
   const gate = new Gate();
   let probe: ReplicaProbe | undefined;
-  let workers: Array<Promise<void>> = [];
+  const workers: Array<Promise<void>> = [];
   try {
     log(`starting ${o.nodes} nodes (n=${o.n} r=${o.r} w=${o.w}, commit log ${o.commitlogSync}) in their own network namespaces`);
     await cluster.start();
@@ -110,9 +117,9 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
       schedule: o.scheduleName,
       seed: o.seed,
     });
-    const targets = cluster.nodes.map((n) => ({ id: n.id, address: n.address, httpUrl: n.httpUrl, respPort: RESP_PORT }));
+    targets.push(...cluster.serving.map(targetOf));
     probe = await ReplicaProbe.open(
-      cluster.nodes.map((n) => ({ id: n.id, address: n.address, internalPort: INTERNAL_PORT })),
+      cluster.nodes.map(probeNodeOf),
       targets[0].httpUrl,
       o.clientTimeoutMs,
       ensureClusterSecretFile(cluster.clusterSecretFile),
@@ -133,7 +140,16 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
     const setFull = new SetFullWorkload(env, { thinkMs: 30, sharedThinkMs: 150, readerR: 1 });
     const counter = new CounterWorkload(env, 30);
     const register = new RegisterWorkload(env, 100);
-    workers = [...setFull.workers(), ...counter.workers(), ...register.workers()];
+    const startWorkers = (nodes: TargetNode[]): void => void workers.push(...setFull.workers(nodes), ...counter.workers(nodes), ...register.workers(nodes));
+    startWorkers(targets);
+    // a node that joined gets its own workers; one that left or was removed leaves the targets, and its workers end
+    onMembersChanged = () => {
+      const serving = cluster.serving;
+      for (let i = targets.length - 1; i >= 0; i--) if (!serving.some((n) => n.id === targets[i].id)) targets.splice(i, 1);
+      const joined = serving.filter((n) => !targets.some((t) => t.id === n.id)).map(targetOf);
+      targets.push(...joined);
+      if (joined.length > 0) startWorkers(joined);
+    };
     log(`clients running: set-full over HTTP, counter over RESP INCRBY, register over RESP GET/SET`);
 
     let checkNo = 0;
@@ -160,6 +176,8 @@ export async function runInside(runId: string, o: RunOptions, signal: AbortSigna
         const startMs = history.nowMs();
         await gate.pauseAndDrain();
         await cluster.healAll();
+        // membership may have changed: the probe reads the preference lists (and learns new addresses) again
+        await probe.refresh(cluster.nodes.map(probeNodeOf), targets[0].httpUrl, o.clientTimeoutMs);
         const checkStartMs = history.nowMs();
         const older = setFull.uniqueKeys.slice(0, uniqueChecked);
         const fresh = setFull.uniqueKeys.slice(uniqueChecked);

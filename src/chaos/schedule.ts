@@ -25,17 +25,28 @@ export interface Selection {
   skipped: Array<{ nemesis: string; why: string }>;
 }
 
-/** every nemesis that can run on this machine with this many nodes, in catalogue order */
-export function selectNemeses(wanted: string[] | 'all', nodes: number, have: Set<Capability>, haveWhy: Partial<Record<Capability, string>>): Selection {
+/**
+ * every nemesis that can run on this machine with this many nodes, in the order given (catalogue
+ * order for 'all'). Membership nemeses change the member count for the rest of the run: one that
+ * would leave fewer than n members (the replication factor) is left out, and the count the later
+ * nemeses see is the one after the membership changes before them.
+ */
+export function selectNemeses(wanted: string[] | 'all', cluster: { nodes: number; n: number }, have: Set<Capability>, haveWhy: Partial<Record<Capability, string>>): Selection {
   const names = wanted === 'all' ? NEMESES.map((n) => n.name) : wanted;
   const out: Selection = { run: [], skipped: [] };
+  let members = cluster.nodes;
   for (const name of names) {
     const n = nemesisByName(name);
     const missing = n.needs.filter((c) => !have.has(c));
+    const after = members + (n.membersDelta ?? 0);
     if (n.unavailable) out.skipped.push({ nemesis: name, why: n.unavailable });
-    else if (nodes < n.minNodes) out.skipped.push({ nemesis: name, why: `needs at least ${n.minNodes} nodes` });
+    else if (members < n.minNodes) out.skipped.push({ nemesis: name, why: `needs at least ${n.minNodes} nodes` });
+    else if (after < cluster.n) out.skipped.push({ nemesis: name, why: `would leave ${after} members, fewer than n=${cluster.n}` });
     else if (missing.length > 0) out.skipped.push({ nemesis: name, why: missing.map((c) => haveWhy[c] ?? `${c} unavailable`).join('; ') });
-    else out.run.push(name);
+    else {
+      out.run.push(name);
+      members = after;
+    }
   }
   return out;
 }

@@ -17,7 +17,8 @@ const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', 
 
 export function timelineHtml(records: HistoryRecord[], title: string): string {
   const ix = new HistoryIndex(records);
-  const nodes = ix.meta?.nodes ?? [...new Set(ix.ops.map((o) => o.node))].sort();
+  // the nodes the run started with, then any that joined later (they appear in the operations only)
+  const nodes = [...new Set([...(ix.meta?.nodes ?? []), ...[...new Set(ix.ops.map((o) => o.node))].sort()])];
   const endMs = Math.max(1, ...ix.ops.map((o) => o.completeMs), ...ix.checks.map((c) => c.endMs), ...ix.faults.map((f) => f.healedMs));
   const plotW = WIDTH - LEFT - 20;
   const bucketMs = Math.max(100, Math.ceil(endMs / (plotW / 3) / 100) * 100);

@@ -251,11 +251,10 @@ export class LocalCluster {
   }
 
   /**
-   * Adds a node that joins the running cluster (`--join` through the first node's internode address)
-   * instead of being on the peer list, spawns it and waits until it is healthy.
+   * Adds a node that joins the running cluster (`--join` through the internode addresses of `through`,
+   * by default the first node) instead of being on the peer list, spawns it and waits until it is healthy.
    */
-  async join(spec: LocalNodeSpec, opts: LocalClusterOptions, settings: Settings = {}): Promise<LocalNode> {
-    const first = this.nodes[0].spec;
+  async join(spec: LocalNodeSpec, opts: LocalClusterOptions, settings: Settings = {}, through: LocalNodeSpec[] = [this.nodes[0].spec]): Promise<LocalNode> {
     const flags = [
       '--node-id', spec.id,
       '--host', spec.host,
@@ -263,7 +262,7 @@ export class LocalCluster {
       '--internal-port', String(spec.internalPort),
       '--resp-port', String(spec.respPort),
       '--data-dir', spec.dataDir,
-      '--join', `${first.host}:${first.internalPort}`,
+      '--join', through.map((s) => `${s.host}:${s.internalPort}`).join(','),
       ...secretFlags(opts, { ...opts.settings, ...settings }),
       ...settingFlags({ ...opts.settings, ...settings }),
     ];

@@ -87,11 +87,25 @@ test('schedules: each fault is followed by a quiet period and a convergence chec
   const steps = buildSchedule(['isolate-one', 'kill-one'], 1000, 500);
   assert.deepEqual(steps.map((s) => s.kind), ['quiet', 'fault', 'quiet', 'check', 'fault', 'quiet', 'check']);
   assert.throws(() => buildSchedule(['no-such'], 1, 1), /unknown nemesis/);
-  const sel = selectNemeses('all', 3, new Set(), { delay: 'no netem here' });
+  const sel = selectNemeses('all', { nodes: 3, n: 3 }, new Set(), { delay: 'no netem here' });
   assert.ok(sel.run.includes('isolate-one'));
   assert.ok(!sel.run.includes('delay'));
   assert.deepEqual(sel.skipped.find((s) => s.nemesis === 'delay'), { nemesis: 'delay', why: 'no netem here' });
   assert.match(sel.skipped.find((s) => s.nemesis === 'majorities-ring')!.why, /5 nodes/);
-  assert.match(sel.skipped.find((s) => s.nemesis === 'join')!.why, /issue 9/);
-  assert.equal(NEMESES.filter((n) => !n.unavailable).length, 13);
+  // 3 members: join makes 4, leave 3 again; remove would leave 2 < n
+  assert.deepEqual(sel.run.slice(-2), ['join', 'leave']);
+  assert.match(sel.skipped.find((s) => s.nemesis === 'remove')!.why, /would leave 2 members, fewer than n=3/);
+  assert.equal(NEMESES.filter((n) => !n.unavailable).length, 16);
+});
+
+test('schedules: membership nemeses never take the cluster under n members, counting the changes before them', () => {
+  const have = new Set<never>();
+  assert.deepEqual(selectNemeses(['join', 'leave', 'remove'], { nodes: 5, n: 3 }, have, {}).run, ['join', 'leave', 'remove']);
+  const twoLeaves = selectNemeses(['leave', 'remove', 'leave'], { nodes: 4, n: 3 }, have, {});
+  assert.deepEqual(twoLeaves.run, ['leave']);
+  assert.deepEqual(twoLeaves.skipped.map((s) => s.nemesis), ['remove', 'leave']);
+  // a join first makes room for a later leave
+  assert.deepEqual(selectNemeses(['remove', 'join', 'remove'], { nodes: 3, n: 3 }, have, {}).run, ['join', 'remove']);
+  // a skipped nemesis does not change the count
+  assert.deepEqual(selectNemeses(['leave', 'join', 'leave'], { nodes: 3, n: 3 }, have, {}).run, ['join', 'leave']);
 });

@@ -18,9 +18,9 @@ export class CounterWorkload {
     return COUNTER_KEYS;
   }
 
-  /** one worker bound to each node */
-  workers(): Array<Promise<void>> {
-    return respWorkerPerNode(this.env, 'counter', this.thinkMs, (pool, node) => this.incr(pool, node));
+  /** one worker bound to each of the nodes */
+  workers(nodes: TargetNode[]): Array<Promise<void>> {
+    return respWorkerPerNode(this.env, nodes, 'counter', this.thinkMs, (pool, node) => this.incr(pool, node));
   }
 
   private async incr(pool: RespPool, node: TargetNode): Promise<void> {

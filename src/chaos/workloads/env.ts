@@ -12,6 +12,7 @@ export interface TargetNode {
 
 export interface WorkloadEnv {
   history: HistoryRecorder;
+  /** the nodes that take client traffic now: a worker bound to a node ends once its node is not here */
   nodes: TargetNode[];
   /** the client's own limit per operation (a node that never answers becomes unknown after it) */
   clientTimeoutMs: number;
@@ -35,9 +36,12 @@ export function takeOp(env: WorkloadEnv, workload: WorkloadName): boolean {
   return true;
 }
 
-/** runs body until the gate stops or the budget is spent; thinkMs paces the worker between operations */
-export async function workerLoop(env: WorkloadEnv, workload: WorkloadName, thinkMs: number, body: () => Promise<void>): Promise<void> {
-  while (await env.gate.enter()) {
+/**
+ * runs body against `node` until the gate stops, the budget is spent or the node no longer takes
+ * client traffic (it left or was removed); thinkMs paces the worker between operations
+ */
+export async function workerLoop(env: WorkloadEnv, workload: WorkloadName, node: TargetNode, thinkMs: number, body: () => Promise<void>): Promise<void> {
+  while (env.nodes.includes(node) && (await env.gate.enter())) {
     let more = true;
     try {
       more = takeOp(env, workload);

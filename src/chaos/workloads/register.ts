@@ -23,9 +23,9 @@ export class RegisterWorkload {
     return [REGISTER_KEY];
   }
 
-  /** one worker bound to each node */
-  workers(): Array<Promise<void>> {
-    return respWorkerPerNode(this.env, 'register', this.thinkMs, (pool, node) => this.add(pool, node));
+  /** one worker bound to each of the nodes */
+  workers(nodes: TargetNode[]): Array<Promise<void>> {
+    return respWorkerPerNode(this.env, nodes, 'register', this.thinkMs, (pool, node) => this.add(pool, node));
   }
 
   private async add(pool: RespPool, node: TargetNode): Promise<void> {

@@ -20,12 +20,12 @@ export class RespPool {
   }
 }
 
-/** one worker bound to each node, with its own connection to that node */
-export function respWorkerPerNode(env: WorkloadEnv, workload: WorkloadName, thinkMs: number, op: (pool: RespPool, node: TargetNode) => Promise<void>): Array<Promise<void>> {
-  return env.nodes.map(async (node) => {
+/** one worker bound to each of the nodes, with its own connection to that node */
+export function respWorkerPerNode(env: WorkloadEnv, nodes: TargetNode[], workload: WorkloadName, thinkMs: number, op: (pool: RespPool, node: TargetNode) => Promise<void>): Array<Promise<void>> {
+  return nodes.map(async (node) => {
     const pool = new RespPool();
     try {
-      await workerLoop(env, workload, thinkMs, () => op(pool, node));
+      await workerLoop(env, workload, node, thinkMs, () => op(pool, node));
     } finally {
       pool.close();
     }

@@ -36,13 +36,13 @@ export class SetFullWorkload {
     return [SHARED_SET_KEY, ...this.uniqueKeys];
   }
 
-  /** per node: a unique-key writer, a reader and a shared-key adder, each bound to that node */
-  workers(): Array<Promise<void>> {
+  /** per node given: a unique-key writer, a reader and a shared-key adder, each bound to that node */
+  workers(nodes: TargetNode[]): Array<Promise<void>> {
     const env = this.env;
-    return env.nodes.flatMap((node) => [
-      workerLoop(env, 'set-full', this.opts.thinkMs, () => this.addUnique(node)),
-      workerLoop(env, 'set-full', this.opts.thinkMs, () => this.readUnique(node)),
-      workerLoop(env, 'set-full', this.opts.sharedThinkMs, () => this.addShared(node)),
+    return nodes.flatMap((node) => [
+      workerLoop(env, 'set-full', node, this.opts.thinkMs, () => this.addUnique(node)),
+      workerLoop(env, 'set-full', node, this.opts.thinkMs, () => this.readUnique(node)),
+      workerLoop(env, 'set-full', node, this.opts.sharedThinkMs, () => this.addShared(node)),
     ]);
   }
 
