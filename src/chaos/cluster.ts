@@ -45,6 +45,8 @@ export interface ClusterOptions {
   faketimeLib?: string;
   /** how setDelay delays packets (see preflight) */
   delayMethod?: 'netem' | 'nfqueue';
+  /** the compiled CLI (main.js) the nodes run @default this build's */
+  nodeCli?: string;
   /** a node process ended without being asked to */
   onUnexpectedExit: (nodeId: string, code: number | null, signal: NodeJS.Signals | null) => void;
   /** the nodes that take client traffic changed (a node joined, or is gone) */
@@ -116,6 +118,7 @@ export class ChaosCluster {
     this.localOptions = {
       nodes: prepared.map((p) => p.spec),
       clusterSecretFile: this.clusterSecretFile,
+      ...(o.nodeCli !== undefined ? { cli: o.nodeCli } : {}),
       settings: { n: o.n, r: o.r, w: o.w, requestTimeoutMs: o.requestTimeoutMs, commitlogSync: o.commitlogSync, logLevel: 'info' },
       launcher: (spec) => ({
         command: 'nsenter',

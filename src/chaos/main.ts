@@ -8,15 +8,14 @@
  * ends — normally, on Ctrl-C, or by crashing — the launcher removes every process, namespace and mount
  * of the run again, so nothing is left even if the inner process could not clean up.
  */
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { judge } from './checkers/verdict.js';
-import { cleanupRun, reapStaleRuns } from './cleanup.js';
+import { reapStaleRuns } from './cleanup.js';
+import { insideHub, insideRunId, runInHub } from './hub-launch.js';
 import { readHistory } from './history.js';
-import { hubNamespace, newRunId, RUN_ENV } from './names.js';
+import { newRunId } from './names.js';
 import { NEMESES, type Capability } from './nemeses.js';
-import { createHub } from './netns.js';
 import { preflight, type Capabilities } from './preflight.js';
 import { figuresJson, humanReport } from './report.js';
 import { runInside, type RunOptions } from './run.js';
@@ -24,10 +23,7 @@ import { buildSchedule, scheduleSeconds, selectNemeses, SHORT_NEMESES } from './
 
 /** exit code for "cannot run here" (automake's skip code, which the test runner understands) */
 export const EXIT_CANNOT_RUN = 77;
-const INSIDE_ENV = 'RINGKV_CHAOS_INSIDE';
 const CAPS_ENV = 'RINGKV_CHAOS_CAPS';
-/** how long the launcher lets the inner process clean up after Ctrl-C before killing it */
-const INTERRUPT_GRACE_MS = 20_000;
 
 interface CliOptions {
   short?: boolean;
@@ -133,29 +129,7 @@ async function replay(path: string): Promise<number> {
 async function inside(o: CliOptions, runId: string): Promise<number> {
   const caps = JSON.parse(process.env[CAPS_ENV] ?? '{}') as Capabilities;
   const ro = runOptions(o, caps);
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    if (!controller.signal.aborted) log('interrupt: healing, stopping the clients and the nodes, removing the namespaces');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // if the launcher is killed outright (kill -9), stop as on Ctrl-C rather than run on unwatched
-  const launcher = process.ppid;
-  const watch = setInterval(() => {
-    if (process.ppid !== launcher) {
-      log('the launching process is gone');
-      onSignal();
-    }
-  }, 500);
-  watch.unref();
-  try {
-    return await runInside(runId, ro, controller.signal, log);
-  } finally {
-    clearInterval(watch);
-    const report = await cleanupRun(runId);
-    if (report.errors.length > 0) log(`cleanup problems: ${report.errors.join('; ')}`);
-  }
+  return insideHub(runId, log, (signal) => runInside(runId, ro, signal, log));
 }
 
 async function launch(o: CliOptions): Promise<number> {
@@ -171,37 +145,7 @@ async function launch(o: CliOptions): Promise<number> {
   const faults = ro.steps.filter((s) => s.kind === 'fault').map((s) => (s.kind === 'fault' ? s.nemesis : ''));
   log(`${ro.scheduleName} schedule: ${faults.join(', ') || 'no faults'} on ${ro.nodes} nodes, about ${Math.round(scheduleSeconds(ro.steps, 5000))} s; output in ${ro.outDir}`);
   for (const s of ro.skipped) log(`left out ${s.nemesis}: ${s.why}`);
-  let child: ReturnType<typeof spawn> | undefined;
-  let interruptedAt = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    // the inner process heals and cleans up; if it takes too long, it is killed and we clean up
-    if (!interruptedAt) {
-      interruptedAt = Date.now();
-      child?.kill('SIGINT');
-      setTimeout(() => child?.kill('SIGKILL'), INTERRUPT_GRACE_MS).unref();
-    } else if (sig === 'SIGINT') child?.kill('SIGKILL');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    await createHub(runId);
-    const code = await new Promise<number>((resolveExit) => {
-      child = spawn('nsenter', [`--net=/run/netns/${hubNamespace(runId)}`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-        stdio: ['ignore', 'inherit', 'inherit'],
-        env: { ...process.env, [INSIDE_ENV]: runId, [CAPS_ENV]: JSON.stringify(pre.caps), [RUN_ENV]: runId },
-      });
-      child.once('error', (e) => {
-        log(`could not start the run inside its namespace: ${e.message}`);
-        resolveExit(2);
-      });
-      child.once('exit', (c, s) => resolveExit(c ?? (s === 'SIGINT' ? 130 : 2)));
-    });
-    return code;
-  } finally {
-    const report = await cleanupRun(runId);
-    if (report.errors.length > 0) log(`cleanup problems: ${report.errors.join('; ')}`);
-    else if (report.namespaces.length > 0 || report.killed > 0) log(`cleanup: ${report.killed} leftover processes killed, ${report.namespaces.length} namespaces removed`);
-  }
+  return runInHub(runId, { [CAPS_ENV]: JSON.stringify(pre.caps) }, log);
 }
 
 export async function chaosMain(argv: string[]): Promise<number> {
@@ -232,7 +176,7 @@ export async function chaosMain(argv: string[]): Promise<number> {
     await reapStaleRuns(log);
     return 0;
   }
-  const insideRun = process.env[INSIDE_ENV];
+  const insideRun = insideRunId();
   // the inner process is started with this process's own command line (npm run chaos or ringkv chaos)
   return insideRun ? inside(o, insideRun) : launch(o);
 }

@@ -38,7 +38,7 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /** both directions blocked between every node of a and every node of b */
-function cut(a: string[], b: string[]): Array<[string, string]> {
+export function cut(a: string[], b: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (const x of a) for (const y of b) pairs.push([x, y], [y, x]);
   return pairs;

@@ -17,6 +17,7 @@ import { runDirectory } from './names.js';
 import { ReplicaProbe } from './replica-probe.js';
 import { figuresJson, humanReport } from './report.js';
 import type { Step } from './schedule.js';
+import { Interrupted, waitOrInterrupt as wait } from './sys.js';
 import { timelineHtml } from './timeline.js';
 import { CounterWorkload } from './workloads/counter.js';
 import type { TargetNode, WorkloadEnv } from './workloads/env.js';
@@ -48,26 +49,8 @@ export interface RunOptions {
   delayMethod?: 'netem' | 'nfqueue';
 }
 
-export class Interrupted extends Error {}
-
 const targetOf = (n: ChaosNode): TargetNode => ({ id: n.id, address: n.address, httpUrl: n.httpUrl, respPort: RESP_PORT });
 const probeNodeOf = (n: ChaosNode): { id: string; address: string; internalPort: number } => ({ id: n.id, address: n.address, internalPort: INTERNAL_PORT });
-
-/** waits ms, or rejects as soon as the run is interrupted */
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Interrupted('interrupted'));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new Interrupted('interrupted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export async function runInside(runId: string, o: RunOptions, signal: AbortSignal, log: (line: string) => void): Promise<number> {
   const wallStart = Date.now();

@@ -68,3 +68,21 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     await pause(intervalMs);
   }
 }
+
+export class Interrupted extends Error {}
+
+/** waits ms, or rejects with Interrupted as soon as the signal aborts */
+export function waitOrInterrupt(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Interrupted('interrupted'));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new Interrupted('interrupted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -84,6 +84,11 @@ export interface LocalClusterOptions {
    * when missing @default "cluster-secret" beside the first node's data directory (ringkv dev: <base-dir>/cluster-secret)
    */
   clusterSecretFile?: string;
+  /**
+   * the compiled CLI (main.js) the nodes run, e.g. another build's, to compare versions on one
+   * harness (bench:partition-heal --node-cli) @default this build's
+   */
+  cli?: string;
 }
 
 /** where the nodes' shared secret file is, made when missing; settings that name a secret of their own win */
@@ -99,7 +104,8 @@ export function secretFileOf(opts: Pick<LocalClusterOptions, 'clusterSecretFile'
 }
 
 /** How to run the CLI: compiled main.js beside this file, or main.ts through tsx when run from source. */
-function cliCommand(): { execPath: string; args: string[] } {
+function cliCommand(cli?: string): { execPath: string; args: string[] } {
+  if (cli !== undefined) return { execPath: process.execPath, args: [cli] };
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) return { execPath: process.execPath, args: ['--import', 'tsx', join(here, '..', 'main.ts')] };
   return { execPath: process.execPath, args: [join(here, '..', 'main.js')] };
@@ -146,7 +152,7 @@ export class LocalNode {
   /** spawns the process (does not wait for it to be ready: see waitHealthy) */
   spawn(): void {
     if (this.child) throw new Error(`${this.id} is already running`);
-    const { execPath, args } = cliCommand();
+    const { execPath, args } = cliCommand(this.opts.cli);
     const launch = this.opts.launcher?.(this.spec);
     const command = launch ? launch.command : execPath;
     const nodeArgs = this.opts.nodeArgs?.(this.spec) ?? [];
