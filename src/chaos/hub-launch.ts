@@ -69,6 +69,7 @@ export async function insideHub(runId: string, log: (line: string) => void, body
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // if the launcher is killed outright (kill -9), stop as on Ctrl-C rather than run on unwatched
   const launcher = process.ppid;
   const watch = setInterval(() => {
     if (process.ppid !== launcher) {
