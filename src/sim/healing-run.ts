@@ -266,12 +266,16 @@ function pendingHints(cluster: SimCluster): PendingHints[] {
 /** each key's stored object at each replica of the agreed ring, as canonical text */
 async function replicaSnapshots(cluster: SimCluster, kind: NodeKind, keys: readonly string[]): Promise<ReplicaSnapshot[]> {
   const agreed = cluster.agreedRing()!;
+  const up = new Set(cluster.upNodeIds());
   const out: ReplicaSnapshot[] = [];
   for (const key of keys) {
     const bytes = new TextEncoder().encode(key);
     const p = partitionOf(bytes, agreed.ring.partitions);
     const replicas: ReplicaSnapshot['replicas'] = [];
     for (const node of agreed.ring.preferenceList(p, cluster.config.n).primaries) {
+      // a member still on the agreed ring but down (a remove that never committed) is ring-agreement's
+      // to report; its disk cannot be read, and the live replicas are still compared
+      if (!up.has(node)) continue;
       const stored = await cluster.engine(node).get(p, bytes);
       replicas.push({ node, state: stored === undefined ? undefined : kind.describeStored(stored) });
     }
