@@ -173,33 +173,51 @@ export class PartitionTransfers {
 
   private async run(job: { epoch: number; cancelled: boolean }): Promise<void> {
     const parts = [...this.inbound.values()];
-    for (const t of parts) {
-      await this.pullFromAll(t, job);
+    // bulk: from one replica each, spread over them (they hold nearly the same data; listing the keys of
+    // the others again would only find what the final pass finds anyway)
+    await this.forEachPartition(parts, job, async (t, i) => {
+      await this.pullFromAny(t, job, i);
       if (job.cancelled) return;
       t.phase = 'waiting';
       t.percent = 50;
-    }
+    });
+    if (job.cancelled) return;
     // every member on the pending ring (so every new write reaches us), and in-flight older writes over
     while (!job.cancelled && !(this.deps.membership()?.everyoneOn(job.epoch) ?? true)) await this.sleep(RETRY_MS);
     await this.sleep(this.config.requestTimeoutMs);
-    for (const t of parts) {
-      if (job.cancelled) return;
+    // final: from every current replica, so nothing any of them acknowledged before the change is missed
+    await this.forEachPartition(parts, job, async (t) => {
       t.phase = 'final';
-      await this.pullFromAll(t, job);
+      await this.pullFrom(t, job, t.from);
       if (job.cancelled) return;
       t.phase = 'done';
       t.percent = 100;
       t.lastProgressMs = this.deps.clock.monotonicMs();
-    }
+    });
     if (job.cancelled) return;
     this.stats.transfersCompleted += parts.length;
     this.deps.logger.info({ epoch: job.epoch, partitions: parts.length }, 'transfers: done');
     this.deps.membership()?.reportTransfersDone(job.epoch);
   }
 
-  /** one exchange with each current replica of the partition, retried until it succeeds or the change is superseded */
-  private async pullFromAll(t: TransferStatus, job: { cancelled: boolean }): Promise<void> {
-    const pending = new Set(t.from);
+  /** runs `step` over the partitions in order (anti-entropy runs one exchange at a time anyway) */
+  private async forEachPartition(parts: TransferStatus[], job: { cancelled: boolean }, step: (t: TransferStatus, index: number) => Promise<void>): Promise<void> {
+    for (let i = 0; i < parts.length && !job.cancelled; i++) await step(parts[i], i);
+  }
+
+  /** one exchange with any one replica of the partition — the `start`th first, the next on a failure — or none when every one was removed */
+  private async pullFromAny(t: TransferStatus, job: { cancelled: boolean }, start: number): Promise<void> {
+    for (let attempt = 0; !job.cancelled; attempt++) {
+      const candidates = t.from.filter((id) => !this.deps.membership()?.isRemoved(id));
+      if (candidates.length === 0) return;
+      if (await this.exchange(t, candidates[(start + attempt) % candidates.length])) return;
+      if ((attempt + 1) % candidates.length === 0) await this.sleep(RETRY_MS);
+    }
+  }
+
+  /** one exchange with each of `sources` (replicas of the partition), retried until it succeeds or the change is superseded */
+  private async pullFrom(t: TransferStatus, job: { cancelled: boolean }, sources: readonly NodeId[]): Promise<void> {
+    const pending = new Set(sources);
     while (pending.size > 0 && !job.cancelled) {
       for (const source of [...pending]) {
         if (job.cancelled) return;
@@ -207,21 +225,27 @@ export class PartitionTransfers {
           pending.delete(source); // removed by an operator: the other replicas stand in for it
           continue;
         }
-        try {
-          const r = await this.deps.antiEntropy.exchangeNow(t.partition, source);
-          if (!r.compared) throw new Error(`${source} could not compare yet`);
-          t.objects += r.pulled;
-          t.bytes += r.bytesReceived;
-          this.stats.objectsPulled += r.pulled;
-          this.stats.bytesPulled += r.bytesReceived;
-          t.lastProgressMs = this.deps.clock.monotonicMs();
-          t.lastError = undefined;
-          pending.delete(source);
-        } catch (e) {
-          t.lastError = `${source}: ${toRingkvError(e).message}`;
-        }
+        if (await this.exchange(t, source)) pending.delete(source);
       }
       if (pending.size > 0) await this.sleep(RETRY_MS);
+    }
+  }
+
+  /** one anti-entropy exchange pulling the partition from source; false (and lastError) when it failed */
+  private async exchange(t: TransferStatus, source: NodeId): Promise<boolean> {
+    try {
+      const r = await this.deps.antiEntropy.exchangeNow(t.partition, source);
+      if (!r.compared) throw new Error(`${source} could not compare yet`);
+      t.objects += r.pulled;
+      t.bytes += r.bytesReceived;
+      this.stats.objectsPulled += r.pulled;
+      this.stats.bytesPulled += r.bytesReceived;
+      t.lastProgressMs = this.deps.clock.monotonicMs();
+      t.lastError = undefined;
+      return true;
+    } catch (e) {
+      t.lastError = `${source}: ${toRingkvError(e).message}`;
+      return false;
     }
   }
 
