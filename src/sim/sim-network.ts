@@ -119,6 +119,20 @@ interface Endpoint {
   group: number;
 }
 
+/**
+ * The copies of one request on the wire (duplication makes two). A refused copy proves nothing
+ * while another copy may still arrive, or already has: the caller is told PEER_UNREACHABLE only
+ * once every copy has failed to arrive and at least one was refused.
+ */
+interface RequestCopies {
+  /** copies put on the wire that have neither arrived nor been cut */
+  onWire: number;
+  /** some copy reached a listening handler */
+  delivered: boolean;
+  /** some copy was refused and the caller has not been told yet */
+  refusalOwed: boolean;
+}
+
 interface PendingRequest {
   resolve: (m: Message) => void;
   reject: (e: RingkvError) => void;
@@ -136,9 +150,10 @@ interface PendingRequest {
  * structuredClone'd on delivery so nodes never share objects.
  *
  * Errors follow the Transport contract (src/cluster/runtime.ts): PEER_UNREACHABLE only when the
- * request was certainly not delivered (refused, transport closed before sending); CONNECTION_LOST
- * when the connection failed after the request was sent (reset after delivery, the peer crashed
- * holding it, the caller's transport closed with it pending); TIMEOUT otherwise.
+ * request was certainly not delivered (refused, every copy of it when it was duplicated; transport
+ * closed before sending); CONNECTION_LOST when the connection failed after the request was sent
+ * (reset after delivery, the peer crashed holding it, the caller's transport closed with it
+ * pending); TIMEOUT otherwise.
  */
 export class SimNetwork {
   faults: NetworkFaults;
@@ -276,13 +291,13 @@ export class SimNetwork {
    * Puts one message on the wire: decides loss and duplication now, checks partitions and crashes on
    * arrival (a cut or crash also catches messages already in flight).
    */
-  transmit(from: NodeId, to: NodeId, what: string, arrive: (copy: number) => void): void {
+  transmit(from: NodeId, to: NodeId, what: string, arrive: (copy: number) => void, cut?: () => void): number {
     this.stats.sent++;
     const loopback = from === to;
     if (!loopback && this.random.chance(this.faults.dropProbability)) {
       this.stats.dropped++;
       this.sim.trace(`drop ${from}->${to} ${what}`);
-      return;
+      return 0;
     }
     const copies = !loopback && this.random.chance(this.faults.duplicateProbability) ? 2 : 1;
     if (copies === 2) {
@@ -295,12 +310,14 @@ export class SimNetwork {
         if (!this.canReach(from, to)) {
           this.stats.dropped++;
           this.sim.trace(`cut ${from}->${to} ${what}`);
+          cut?.();
           return;
         }
         this.stats.delivered++;
         arrive(copy);
       });
     }
+    return copies;
   }
 
   /** the live incarnation at id, if any */
@@ -379,8 +396,16 @@ export class SimTransport implements Transport {
         reject(new RingkvError('TIMEOUT', `request ${msg.type} to ${to} timed out after ${timeoutMs} ms`));
       });
       this.pending.set(id, { resolve, reject, timer, to, what });
-      const transmit = (reset?: ResetWhen): void =>
-        this.network.transmit(this.self, to, what, (copy) => this.arriveAtPeer(to, id, what, payload, copy, copy === 0 ? reset : undefined));
+      const copies: RequestCopies = { onWire: 0, delivered: false, refusalOwed: false };
+      const transmit = (reset?: ResetWhen): void => {
+        copies.onWire += this.network.transmit(
+          this.self,
+          to,
+          what,
+          (copy) => this.arriveAtPeer(to, id, what, payload, copy, copy === 0 ? reset : undefined, copies),
+          () => this.copyGone(to, id, what, copies),
+        );
+      };
       switch (rule?.rule.action) {
         case undefined:
           return transmit();
@@ -474,20 +499,41 @@ export class SimTransport implements Transport {
     this.network.transmit(to, this.self, `refusal of ${what}`, () => this.settle(id, undefined, new RingkvError('PEER_UNREACHABLE', `${to} refused the connection`)));
   }
 
+  /**
+   * A copy of a request left the wire without being delivered. Once no copy is left and none was
+   * delivered, an owed refusal reaches the caller: only then is "certainly not delivered"
+   * (PEER_UNREACHABLE, the Transport contract) true — a refused duplicate whose twin is still on the
+   * wire would otherwise let the caller retry elsewhere while the twin is applied.
+   */
+  private copyGone(to: NodeId, id: number, what: string, copies: RequestCopies): void {
+    copies.onWire--;
+    if (!copies.refusalOwed || copies.onWire > 0 || copies.delivered) return;
+    copies.refusalOwed = false;
+    this.refuseLater(to, id, what);
+  }
+
   /** a request copy reaches peer `to`; `forcedReset` comes from a scripted rule */
-  private arriveAtPeer(to: NodeId, id: number, what: string, payload: Message, copy: number, forcedReset: ResetWhen | undefined): void {
+  private arriveAtPeer(to: NodeId, id: number, what: string, payload: Message, copy: number, forcedReset: ResetWhen | undefined, copies: RequestCopies): void {
     const sim = this.network.sim;
     const peer = this.network.receiver(to);
     if (!peer || !peer.handler) {
       if (this.network.refuse()) {
-        sim.trace(`refused ${this.self}->${to} ${what} copy ${copy}`);
-        this.refuseLater(to, id, what);
+        const twin = copies.delivered
+          ? ' (another copy was delivered: the caller is not told)'
+          : copies.onWire > 1
+            ? ' (another copy is still on the wire: the caller is told only if it fails to arrive too)'
+            : '';
+        sim.trace(`refused ${this.self}->${to} ${what} copy ${copy}${twin}`);
+        copies.refusalOwed = true;
       } else {
         this.network.stats.undeliverable++;
         sim.trace(`lost ${this.self}->${to} ${what} copy ${copy} (${to} not listening)`);
       }
+      this.copyGone(to, id, what, copies);
       return;
     }
+    copies.onWire--;
+    copies.delivered = true;
     sim.trace(`deliver ${this.self}->${to} ${what} copy ${copy}`);
     const pending = this.pending.get(id);
     if (pending) pending.deliveredTo = peer;

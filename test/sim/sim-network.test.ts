@@ -129,6 +129,36 @@ test('crash: requests to it time out or are refused; it answers nothing; restart
   assert.equal(b2.received.length, 1);
 });
 
+test('a duplicated request with one copy refused and its twin delivered is not reported refused (PEER_UNREACHABLE means certainly not delivered)', async () => {
+  // b is down when the request is sent and back 10 ms later: a copy arriving before then is refused,
+  // one arriving after is handled. Chaos seed 1444: the caller took the refusal as "never delivered",
+  // forwarded an increment to another replica, and the twin was applied too — counted twice.
+  let mixed = 0;
+  let bothRefused = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const { sim, net } = setup({ duplicateProbability: 1, refuseProbability: 1, latencyBaseMs: 1, latencyTailMeanMs: 10 }, seed);
+    const a = echoNode(net, 'a');
+    const scoped = new ScopedClock(sim.clock);
+    echoNode(net, 'b', scoped);
+    net.crash('b');
+    scoped.kill();
+    let b2: ReturnType<typeof echoNode> | undefined;
+    sim.clock.setTimer(10, () => (b2 = echoNode(net, 'b')));
+    const r = await outcome(sim, a.t.request('b', { type: 'ping' }, 1000));
+    await sim.runFor(1000);
+    const handled = b2?.received.length ?? 0;
+    const code = r.error instanceof RingkvError ? r.error.code : 'ok';
+    if (handled > 0) assert.notEqual(code, 'PEER_UNREACHABLE', `seed ${seed}: told refused, yet b handled ${handled} copy(ies)`);
+    if (handled === 1) mixed++;
+    if (handled === 0) {
+      bothRefused++;
+      assert.equal(code, 'PEER_UNREACHABLE', `seed ${seed}: both copies refused, so the refusal is owed to the caller`);
+    }
+  }
+  assert.ok(mixed > 0, 'no seed refused one copy and delivered its twin: the test proves nothing');
+  assert.ok(bothRefused > 0, 'no seed refused both copies');
+});
+
 test('a reply in flight to a crashed caller is dropped; close() rejects pending requests', async () => {
   const { sim, net } = setup({ latencyBaseMs: 10, latencyTailMeanMs: 0 });
   const a = echoNode(net, 'a');
