@@ -158,6 +158,7 @@ export const brokenTreeUpdates: SimNodeFactory = (deps) => {
  */
 export const transfersWithoutPulling: SimNodeFactory = (deps) => {
   const node = new ClusterNode(deps);
-  (node.transfers as unknown as { pullFromAll: () => Promise<void> }).pullFromAll = async () => {};
+  // every exchange of a transfer "succeeds" at once, pulling nothing
+  (node.transfers as unknown as { exchange: () => Promise<boolean> }).exchange = async () => true;
   return node;
 };
