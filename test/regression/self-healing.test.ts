@@ -166,3 +166,36 @@ test('a node that joins hands off and drops nothing: its placeholder ring is not
   assert.equal(transfers.partitionsDropped, 0, 'the joiner dropped no partition (it held none before it joined)');
   await cluster.stopAll();
 });
+
+// Found by the membership family (seeds 1072, 1570): the operator removed a dead member through a
+// node that had never heard from it (its row there was the configuration placeholder, incarnation 0),
+// so the removal said `left` at incarnation 0 — while the other members knew its life at incarnation
+// 1. That later row beat the removal everywhere, the dead node was a member again (down), and ring
+// readiness waited for it for ever: the planned change never committed. Removed after the heal, the
+// removal's rumor reaches the nodes that knew the later life; removed before it, the rumor is lost and
+// the remover's first exchange brings the later life back — its notice to that peer must carry it
+for (const when of ['after', 'before'] as const) {
+  test(`a removal through a node that never heard from the dead member sticks (removed ${when} the remover is reconnected), and the ring goes on without it`, async () => {
+    const cluster = await quietCluster(9, 5, { membership: {} });
+    cluster.partition(['n1']); // n1 never hears from n3's life
+    await cluster.sim.runFor(1500);
+    const others = ['n2', 'n4', 'n5'];
+    assert.ok(others.every((id) => (cluster.clusterNode(id).cluster?.membership.row('n3')?.incarnation ?? 0) > 0), 'the others know n3 at its incarnation');
+    assert.equal(cluster.clusterNode('n1').cluster?.membership.row('n3')?.incarnation, 0, 'n1 knows only the placeholder');
+    cluster.crash('n3');
+    if (when === 'before') {
+      cluster.remove('n3', 'n1');
+      await cluster.sim.runFor(200); // its rumors are lost across the cut
+    }
+    cluster.network.heal();
+    if (when === 'after') cluster.remove('n3', 'n1');
+    const settled = (): boolean => {
+      const agreed = cluster.agreedRing();
+      return agreed !== undefined && !agreed.pending && !agreed.ring.hasMember('n3');
+    };
+    const seen = (): string => ['n1', ...others].map((id) => `${id} sees n3 ${cluster.clusterNode(id).cluster?.membership.statusOf('n3')}`).join(', ');
+    assert.ok(await cluster.sim.runUntil(settled, 60_000), `the ring still holds n3: ${seen()}`);
+    for (const id of ['n1', ...others]) assert.equal(cluster.clusterNode(id).cluster?.membership.statusOf('n3'), 'left', `${id} forgot the removal: ${seen()}`);
+    await cluster.stopAll();
+  });
+}

@@ -21,6 +21,7 @@ import { ringReadiness, type Readiness } from '../../core/membership/claimant.js
 import { isLive, isNewerLife, versionOf, withOptional, type MemberEntry, type MemberStatus } from '../../core/membership/member-entry.js';
 import { DIGEST_STRIDE, type Digest } from '../../core/membership/digest.js';
 import { MemberTable } from '../../core/membership/member-table.js';
+import { removalOfKnownLife } from '../../core/membership/removal.js';
 import { WatchRing } from '../../core/membership/watch-ring.js';
 import { compareRingVersions, encodeRingEpoch, epochFingerprint, ringVersion, type RingEpoch } from '../../core/membership/ring-epoch.js';
 import { judgeRowAboutSelf } from '../../core/membership/self-row.js';
@@ -62,6 +63,11 @@ export class Membership {
   private readonly suspicion: Suspicion;
   /** internode address → the member last seen at it (duplicate-address check) */
   private readonly addressHolder = new Map<string, NodeId>();
+  /**
+   * per member, the highest incarnation of a `left` row this node has held or received: a later life
+   * known before a removal arrives is the removed one, a life heard of after it may be a new one (removal.ts)
+   */
+  private readonly removalsSeen = new Map<NodeId, number>();
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
   private readonly codec: GossipCodec;
   private readonly prober: Prober;
@@ -148,6 +154,7 @@ export class Membership {
     for (const e of storedEntries) {
       if (e.id === self.id) continue;
       this.table.replace(e.status === 'suspect' || e.status === 'down' ? { ...e, status: 'up' } : e);
+      this.noteRemoval(e);
     }
     for (const m of options.knownMembers ?? []) {
       if (m.id === self.id || this.table.has(m.id)) continue;
@@ -514,7 +521,13 @@ export class Membership {
         if (this.absorbAboutSelf(from, e)) news.push(this.selfRow);
         continue;
       }
-      const previous = this.mergeRow(e);
+      const removal = removalOfKnownLife(this.table.get(e.id), e, this.removalsSeen.get(e.id));
+      if (removal !== undefined) {
+        this.logger.warn({ from, id: e.id, removedIncarnation: e.incarnation, knownIncarnation: removal.incarnation }, 'membership: a removal of an earlier life reached this node; it applies to the life known here');
+        this.applyLocal(removal);
+        continue;
+      }
+      const previous = this.mergeRow(e, from);
       // Status changes travel as rumors; new members and address changes ride the periodic rounds
       // (a bootstrap of n nodes would otherwise push n rows to every node).
       if (previous !== undefined && previous.status !== e.status && this.table.get(e.id) === e) news.push(e);
@@ -536,14 +549,22 @@ export class Membership {
     return undefined;
   }
 
-  /** Merges a row about another member; returns the row it replaced when the change was material. */
-  private mergeRow(e: MemberEntry): MemberEntry | undefined {
+  /**
+   * Merges a row about another member (`from`: the peer that sent it, if any); returns the row it
+   * replaced when the change was material.
+   */
+  private mergeRow(e: MemberEntry, from?: NodeId): MemberEntry | undefined {
+    this.noteRemoval(e);
     const result = this.table.merge(e);
     if (!result.changed) return undefined;
     const previous = result.previous;
     if (previous?.status === 'left' && e.incarnation > previous.incarnation && this.running) {
-      // the same notice for a restarted node first heard through other paths (its heartbeats)
-      this.options.transport.send(e.id, this.codec.rows(GOSSIP_TYPES.push, { entries: [previous] }));
+      // the same notice for a restarted node first heard through other paths (its heartbeats), and for
+      // the peer that told of the later life: if it knew that life before the removal, the removal is
+      // of that life (removal.ts) — so a removal whose rumors all missed the nodes that knew it is not lost
+      const notice = this.codec.rows(GOSSIP_TYPES.push, { entries: [previous] });
+      this.options.transport.send(e.id, notice);
+      if (from !== undefined && from !== e.id) this.options.transport.send(from, notice);
     }
     const now = this.options.clock.nowMs();
     if (previous === undefined || e.incarnation !== previous.incarnation) {
@@ -558,6 +579,10 @@ export class Membership {
     this.dirty = true;
     this.emit({ kind: 'member', id: e.id, previous, current: e });
     return previous;
+  }
+
+  private noteRemoval(e: MemberEntry): void {
+    if (e.status === 'left' && e.incarnation >= (this.removalsSeen.get(e.id) ?? -1)) this.removalsSeen.set(e.id, e.incarnation);
   }
 
   /** A row about this node from elsewhere (self-row.ts decides); true when the own row changed. */
