@@ -3,7 +3,6 @@
  * a storage engine (LSM under dataDir, or memory), the ClusterNode, the HTTP API and, when
  * respPort > 0, the RESP server.
  */
-import { clusterSecretOf } from './config/cluster-secret.js';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AdmissionControl } from './api/admission.js';
@@ -15,6 +14,7 @@ import { RespServer } from './api/resp/server.js';
 import { NodeMetrics } from './api/metrics.js';
 import { ClusterNode } from './cluster/node.js';
 import { NodeIdentity } from './cluster/node-identity.js';
+import { clusterSecretOf } from './config/cluster-secret.js';
 import { membersFromConfig, splitHostPort, toClusterConfig } from './config/cluster-mapping.js';
 import type { RingkvConfig } from './config/schema.js';
 import { createNodeClock, createNodeRandom } from './net/node-runtime.js';

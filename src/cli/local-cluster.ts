@@ -91,10 +91,24 @@ export interface LocalClusterOptions {
   cli?: string;
 }
 
-/** where the nodes' shared secret file is, made when missing; settings that name a secret of their own win */
-function secretFlags(opts: LocalClusterOptions, settings: Settings | undefined): string[] {
-  if (settings?.clusterSecret !== undefined || settings?.clusterSecretFile !== undefined) return [];
-  return ['--cluster-secret-file', secretFileOf(opts)];
+/**
+ * `ringkv start`'s flags for one node: its addresses and data directory, how it finds the cluster
+ * (`--peers …` or `--join …`), the shared secret file (made when missing; settings that name a secret
+ * of their own win), then its settings
+ */
+function nodeFlags(spec: LocalNodeSpec, opts: LocalClusterOptions, settings: Settings, membership: string[]): string[] {
+  const ownSecret = settings.clusterSecret !== undefined || settings.clusterSecretFile !== undefined;
+  return [
+    '--node-id', spec.id,
+    '--host', spec.host,
+    '--http-port', String(spec.httpPort),
+    '--internal-port', String(spec.internalPort),
+    '--resp-port', String(spec.respPort),
+    '--data-dir', spec.dataDir,
+    ...membership,
+    ...(ownSecret ? [] : ['--cluster-secret-file', secretFileOf(opts)]),
+    ...settingFlags(settings),
+  ];
 }
 
 export function secretFileOf(opts: Pick<LocalClusterOptions, 'clusterSecretFile' | 'nodes'>): string {
@@ -261,17 +275,7 @@ export class LocalCluster {
    * by default the first node) instead of being on the peer list, spawns it and waits until it is healthy.
    */
   async join(spec: LocalNodeSpec, opts: LocalClusterOptions, settings: Settings = {}, through: LocalNodeSpec[] = [this.nodes[0].spec]): Promise<LocalNode> {
-    const flags = [
-      '--node-id', spec.id,
-      '--host', spec.host,
-      '--http-port', String(spec.httpPort),
-      '--internal-port', String(spec.internalPort),
-      '--resp-port', String(spec.respPort),
-      '--data-dir', spec.dataDir,
-      '--join', through.map((s) => `${s.host}:${s.internalPort}`).join(','),
-      ...secretFlags(opts, { ...opts.settings, ...settings }),
-      ...settingFlags({ ...opts.settings, ...settings }),
-    ];
+    const flags = nodeFlags(spec, opts, { ...opts.settings, ...settings }, ['--join', through.map((s) => `${s.host}:${s.internalPort}`).join(',')]);
     const node = new LocalNode(spec, flags, opts);
     this.nodes.push(node);
     node.spawn();
@@ -293,20 +297,7 @@ export class LocalCluster {
         ...(perNode[i].weight !== undefined ? { weight: Number(perNode[i].weight) } : {}),
       })),
     );
-    const nodes = opts.nodes.map((spec, index) => {
-      const flags = [
-        '--node-id', spec.id,
-        '--host', spec.host,
-        '--http-port', String(spec.httpPort),
-        '--internal-port', String(spec.internalPort),
-        '--resp-port', String(spec.respPort),
-        '--data-dir', spec.dataDir,
-        '--peers', peers,
-        ...secretFlags(opts, perNode[index]),
-        ...settingFlags(perNode[index]),
-      ];
-      return new LocalNode(spec, flags, opts);
-    });
+    const nodes = opts.nodes.map((spec, index) => new LocalNode(spec, nodeFlags(spec, opts, perNode[index], ['--peers', peers]), opts));
     return new LocalCluster(nodes);
   }
 

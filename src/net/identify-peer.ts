@@ -39,8 +39,8 @@ export function identifyPeer(host: string, port: number, selfId: NodeId, secret:
             if (env.protocolVersion !== PROTOCOL_VERSION) {
               return finish(new RingkvError('PEER_UNREACHABLE', `${host}:${port} (${env.nodeId}) speaks internode protocol ${env.protocolVersion}, this node ${PROTOCOL_VERSION}`));
             }
-            const ids = { dialler: selfId, acceptor: env.nodeId, nonceD: nonce, nonceA: env.nonce ?? new Uint8Array() };
-            if (env.nonce === undefined || !proofMatches(secret, 'acceptor', ids, env.proof)) {
+            const ids = env.nonce && { dialler: selfId, acceptor: env.nodeId, nonceD: nonce, nonceA: env.nonce };
+            if (!ids || !proofMatches(secret, 'acceptor', ids, env.proof)) {
               return finish(new RingkvError('PEER_UNREACHABLE', `${host}:${port} (${env.nodeId}) did not prove the cluster secret: is it given the same --cluster-secret?`));
             }
             return finish(undefined, env.nodeId);

@@ -175,34 +175,28 @@ export class PartitionTransfers {
     const parts = [...this.inbound.values()];
     // bulk: from one replica each, spread over them (they hold nearly the same data; listing the keys of
     // the others again would only find what the final pass finds anyway)
-    await this.forEachPartition(parts, job, async (t, i) => {
-      await this.pullFromAny(t, job, i);
+    for (let i = 0; i < parts.length; i++) {
+      await this.pullFromAny(parts[i], job, i);
       if (job.cancelled) return;
-      t.phase = 'waiting';
-      t.percent = 50;
-    });
-    if (job.cancelled) return;
+      parts[i].phase = 'waiting';
+      parts[i].percent = 50;
+    }
     // every member on the pending ring (so every new write reaches us), and in-flight older writes over
     while (!job.cancelled && !(this.deps.membership()?.everyoneOn(job.epoch) ?? true)) await this.sleep(RETRY_MS);
     await this.sleep(this.config.requestTimeoutMs);
     // final: from every current replica, so nothing any of them acknowledged before the change is missed
-    await this.forEachPartition(parts, job, async (t) => {
+    for (const t of parts) {
+      if (job.cancelled) return;
       t.phase = 'final';
       await this.pullFrom(t, job, t.from);
       if (job.cancelled) return;
       t.phase = 'done';
       t.percent = 100;
       t.lastProgressMs = this.deps.clock.monotonicMs();
-    });
-    if (job.cancelled) return;
+    }
     this.stats.transfersCompleted += parts.length;
     this.deps.logger.info({ epoch: job.epoch, partitions: parts.length }, 'transfers: done');
     this.deps.membership()?.reportTransfersDone(job.epoch);
-  }
-
-  /** runs `step` over the partitions in order (anti-entropy runs one exchange at a time anyway) */
-  private async forEachPartition(parts: TransferStatus[], job: { cancelled: boolean }, step: (t: TransferStatus, index: number) => Promise<void>): Promise<void> {
-    for (let i = 0; i < parts.length && !job.cancelled; i++) await step(parts[i], i);
   }
 
   /** one exchange with any one replica of the partition — the `start`th first, the next on a failure — or none when every one was removed */
